@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// The CLI is compiled by `npm run build` (run automatically by `npm ci` through `prepare`).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const entry = new URL('../dist/src/cli/main.js', import.meta.url);
+if (!existsSync(fileURLToPath(entry))) {
+  console.error('list-send is not built yet: run `npm run build` (npm ci does it for you).');
+  process.exit(1);
+}
+await import(entry.href);

@@ -1,0 +1,77 @@
+/**
+ * One catalog of everything that can go wrong talking to SFMC. Callers match on `code` and
+ * `kind`, never on message text.
+ */
+
+export type SfmcErrorCode =
+  /** Connection refused, reset, DNS: the socket failed. */
+  | 'transport'
+  /** No complete reply within SFMC_TIMEOUT_MS. */
+  | 'timeout'
+  /** A reply that is not a SOAP message: an HTML error page from a proxy, a bare status. */
+  | 'http-status'
+  /** XML that is truncated, malformed, in the wrong namespace or carries a DTD. */
+  | 'bad-response'
+  /** HTTP 500 with no SOAP body at all: how SFMC documents throttling. */
+  | 'throttled'
+  /** soap:Server fault; `context.apiFaultCode` says which. */
+  | 'server-fault'
+  /** soap:Client fault: the request itself was refused. */
+  | 'client-fault'
+  /** Security fault other than an expired token (Login failed). */
+  | 'security-fault'
+  /** Security fault `Token Expired`. */
+  | 'token-expired'
+  /** The OAuth2 token endpoint refused the credentials. */
+  | 'auth-failed'
+  /** OverallStatus said Error / Has Errors / Error: ..., see `context.errorCode`. */
+  | 'result-error';
+
+/** What a caller should do about a failure. */
+export type ErrorKind = 'retryable' | 'fatal' | 'throttled' | 'auth-expired';
+
+export interface SfmcErrorContext {
+  operation?: string;
+  httpStatus?: number;
+  contentType?: string;
+  faultCode?: string;
+  faultString?: string;
+  apiFaultCode?: number;
+  overallStatus?: string;
+  statusMessage?: string;
+  errorCode?: number;
+  requestId?: string;
+}
+
+export class SfmcError extends Error {
+  override name = 'SfmcError';
+  readonly code: SfmcErrorCode;
+  readonly kind: ErrorKind;
+  /**
+   * True when the request may have reached SFMC and changed something even though no success
+   * came back (a timeout, a reset after the body was written, a gateway error). Non-idempotent
+   * steps (Create Send) must look before they repeat such a call.
+   */
+  readonly mayHaveTakenEffect: boolean;
+  readonly context: SfmcErrorContext;
+
+  constructor(
+    code: SfmcErrorCode,
+    message: string,
+    options: { kind: ErrorKind; mayHaveTakenEffect: boolean; context?: SfmcErrorContext; cause?: unknown },
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.kind = options.kind;
+    this.mayHaveTakenEffect = options.mayHaveTakenEffect;
+    this.context = options.context ?? {};
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, kind: this.kind, message: this.message, context: this.context };
+  }
+}
+
+export function isSfmcError(err: unknown): err is SfmcError {
+  return err instanceof SfmcError;
+}

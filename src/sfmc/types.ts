@@ -1,0 +1,106 @@
+/**
+ * The shapes the pipeline exchanges with the SOAP client. Ids SFMC returns stay strings (a list id
+ * or task id is an opaque key to us); counts are numbers.
+ */
+
+export interface CallOptions {
+  /** Aborts the HTTP call (BullMQ passes one to processors on cancellation). */
+  signal?: AbortSignal;
+}
+
+export interface SfmcList {
+  id: string;
+  name?: string;
+}
+
+export type FieldMap =
+  | { sourceOrdinal: number; destinationName: string }
+  | { sourceName: string; destinationName: string };
+
+export type ResponseType = 'None' | 'email' | 'FTP' | 'HTTPPost';
+export type RespondWhen = 'Never' | 'OnError' | 'Always' | 'OnConversationError' | 'OnConversationComplete' | 'OnCallComplete';
+export type FileType = 'CSV' | 'TAB' | 'Other';
+export type FieldMappingType = 'InferFromColumnHeadings' | 'MapByOrdinal' | 'ManualMap';
+export type UpdateType = 'AddAndUpdate' | 'AddAndDoNotUpdate' | 'UpdateButDoNotAdd' | 'Merge' | 'Overwrite' | 'ColumnBased';
+export type SubscriberImportType = 'Email' | 'SMS';
+
+/** Everything the list send sets on an ImportDefinition; serialized in schema order by the client. */
+export interface ImportDefinitionSpec {
+  customerKey: string;
+  name: string;
+  description?: string;
+  listId: string;
+  allowErrors?: boolean;
+  fieldMappingType: FieldMappingType;
+  fieldMaps: FieldMap[];
+  fileSpec: string;
+  fileType: FileType;
+  notification?: { responseType: ResponseType; responseAddress: string; respondWhen?: RespondWhen };
+  /** CustomerKey of the FileTransferLocation; SFMC's Enhanced FTP Import folder is `ExactTarget Enhanced FTP`. */
+  fileTransferLocation: string;
+  subscriberImportType?: SubscriberImportType;
+  updateType: UpdateType;
+  delimiter?: string;
+  headerLines?: number;
+  standardQuotedStrings?: boolean;
+  dateFormattingLocale?: string;
+  deleteFile?: boolean;
+}
+
+/** An ImportDefinition as read back by CustomerKey, enough to tell "the same" from "different". */
+export interface ImportDefinitionRecord {
+  objectId?: string;
+  customerKey: string;
+  name?: string;
+  listId?: string;
+  fileSpec?: string;
+  fileType?: string;
+  fieldMappingType?: string;
+  updateType?: string;
+}
+
+/** Documented: New, Processing, Completed, Error, IOWork, Unknown. Others are kept as given. */
+export type ImportStatus = 'New' | 'Processing' | 'Completed' | 'Error' | 'IOWork' | 'Unknown' | (string & {});
+
+export interface ImportResultsSummary {
+  taskResultId?: string;
+  importDefinitionCustomerKey?: string;
+  importStatus: ImportStatus;
+  destinationId?: string;
+  numberSuccessful: number;
+  numberErrors: number;
+  numberDuplicated: number;
+  totalRows: number;
+  startDate?: string;
+  endDate?: string;
+}
+
+export interface SendRecord {
+  id: string;
+  emailId?: string;
+  listIds: string[];
+  sendDate?: string;
+  status?: string;
+}
+
+/** The operations of the list-based send workflow. One HTTP attempt per call (plus one token refresh). */
+export interface SfmcApi {
+  retrieveListsByName(name: string, opts?: CallOptions): Promise<SfmcList[]>;
+  retrieveListById(id: string, opts?: CallOptions): Promise<SfmcList | undefined>;
+  /** Throws SfmcError `result-error` with `context.errorCode` 43030 when the CustomerKey exists. */
+  createImportDefinition(spec: ImportDefinitionSpec, opts?: CallOptions): Promise<{ objectId?: string }>;
+  retrieveImportDefinition(customerKey: string, opts?: CallOptions): Promise<ImportDefinitionRecord | undefined>;
+  /** Perform `start`; returns the task id to poll ImportResultsSummary with. */
+  startImportDefinition(customerKey: string, opts?: CallOptions): Promise<{ taskId: string }>;
+  /** undefined while SFMC has not registered the import yet (normal right after `start`). */
+  retrieveImportResults(taskId: string, opts?: CallOptions): Promise<ImportResultsSummary | undefined>;
+  /**
+   * Every ImportResultsSummary of one ImportDefinition (filter ImportDefinitionCustomerKey equals):
+   * how a re-entered start-import finds a task an earlier, unanswered start created.
+   */
+  retrieveImportResultsByDefinition(customerKey: string, opts?: CallOptions): Promise<ImportResultsSummary[]>;
+  createSend(send: { emailId: string; listId: string }, opts?: CallOptions): Promise<{ sendId: string }>;
+  retrieveSendById(id: string, opts?: CallOptions): Promise<SendRecord | undefined>;
+  /** Sends of this Email created at or after `since` (the re-entry check before a second Create Send). */
+  retrieveSendsByEmail(emailId: string, since: Date, opts?: CallOptions): Promise<SendRecord[]>;
+}
