@@ -1,0 +1,83 @@
+import { RunError } from '../src/errors.js';
+import { isSfmcError } from '../src/sfmc/errors.js';
+import type { SendRecord } from '../src/sfmc/types.js';
+import { childResult } from '../src/worker/child-result.js';
+import type { StepContext, StepProcessor } from '../src/worker/context.js';
+
+/**
+ * Step 5: Create the Send. It is the one step that must happen at most once, and Create Send is
+ * not idempotent in SFMC. So: record "about to send" on the job before the call; on any later
+ * entry with that record, look in SFMC for a Send of this Email to this List made since then
+ * before creating one; when SFMC cannot say, stop in `send-unknown` for a person to check.
+ */
+export const send: StepProcessor<'send'> = async (job, ctx) => {
+  const { sfmc, signal, now } = ctx;
+  const polled = await childResult(job, 'poll-import');
+  const emailId = job.data.request.email.id;
+  const listId = polled.listId;
+  const importCounts = {
+    numberSuccessful: polled.numberSuccessful,
+    numberErrors: polled.numberErrors,
+    numberDuplicated: polled.numberDuplicated,
+    totalRows: polled.totalRows,
+  };
+  const done = (sendId: string, recovered: boolean) => ({ sendId, emailId, listId, import: importCounts, recovered });
+
+  if (job.data.sendId) return done(job.data.sendId, true);
+
+  if (job.data.sendRequestedAt) {
+    const existing = await findEarlierSend(job.data.sendRequestedAt, emailId, listId, job.attemptsMade, job.opts.attempts ?? 1, ctx);
+    if (existing) {
+      await job.updateData({ ...job.data, sendId: existing.id });
+      await job.log(`Send ${existing.id} was created by an earlier attempt whose reply was lost; not sending again`);
+      return done(existing.id, true);
+    }
+    await job.log('SFMC shows no Send from the earlier attempt; creating it');
+  }
+
+  const sendRequestedAt = new Date(now()).toISOString();
+  await job.updateData({ ...job.data, sendRequestedAt });
+  let sendId: string;
+  try {
+    ({ sendId } = await sfmc.createSend({ emailId, listId }, { signal }));
+  } catch (err) {
+    if (isSfmcError(err) && !err.mayHaveTakenEffect) {
+      // SFMC answered and refused: nothing was sent, so the next attempt need not search first.
+      const { sendRequestedAt: _dropped, ...rest } = job.data;
+      await job.updateData(rest);
+    }
+    throw err;
+  }
+  await job.updateData({ ...job.data, sendRequestedAt, sendId });
+  await job.log(`Send ${sendId} created: Email ${emailId} to List ${listId}`);
+  return done(sendId, false);
+};
+
+async function findEarlierSend(
+  requestedAt: string,
+  emailId: string,
+  listId: string,
+  attemptsMade: number,
+  attempts: number,
+  { sfmc, signal, settings }: StepContext,
+): Promise<SendRecord | undefined> {
+  const since = new Date(Date.parse(requestedAt) - settings.sendLookbackMs);
+  const unknown = (why: string) =>
+    new RunError(
+      'send-unknown',
+      `a Create Send for Email ${emailId} to List ${listId} was made at ${requestedAt} and its outcome is unknown (${why}). ` +
+        `Check the Sends of Email ${emailId} in SFMC (Email Studio > Tracking) since then. This run will not send again by itself.`,
+      { emailId, listId, requestedAt },
+    );
+  let sends: SendRecord[];
+  try {
+    sends = await sfmc.retrieveSendsByEmail(emailId, since, { signal });
+  } catch (err) {
+    const lastAttempt = attemptsMade + 1 >= attempts;
+    if (isSfmcError(err) && err.kind !== 'fatal' && !lastAttempt) throw err;
+    throw unknown(`looking it up failed: ${(err as Error).message}`);
+  }
+  const mine = sends.filter((s) => s.listIds.length === 0 || s.listIds.includes(listId));
+  if (mine.length > 1) throw unknown(`${mine.length} Sends match: ${mine.map((s) => s.id).join(', ')}`);
+  return mine[0];
+}

@@ -1,0 +1,78 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { enqueueCommand, statusCommand, workerCommand } from './commands.js';
+import { demoCommand } from './demo.js';
+import { EXIT } from './io.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number >= 1');
+  return n;
+}
+
+const program = new Command('list-send')
+  .description('Salesforce Marketing Cloud list-based email sends as a BullMQ job pipeline')
+  .showHelpAfterError();
+
+program
+  .command('worker')
+  .description('run the five step workers until SIGTERM/SIGINT')
+  .option('--concurrency <n>', 'jobs per queue at once in this process', positive, 10)
+  .action(async (opts: { concurrency: number }) => {
+    const config = loadConfig(process.env, { requireSfmc: true });
+    await workerCommand(config, createLogger({ level: config.logLevel }), opts);
+  });
+
+program
+  .command('enqueue')
+  .description('enqueue a list send from a JSON file (or - for stdin); prints the runId')
+  .argument('<file>', 'request JSON, or - to read standard input')
+  .option('--wait', 'show progress on stderr, print the result on stdout, exit 0 only when the Send was created')
+  .action(async (file: string, opts: { wait?: boolean }) => {
+    process.exitCode = await enqueueCommand(loadConfig(), file, { wait: Boolean(opts.wait) });
+  });
+
+program
+  .command('status')
+  .description("print a run's steps: state, attempts, result or error")
+  .argument('<runId>')
+  .action(async (runId: string) => {
+    process.exitCode = await statusCommand(loadConfig(), runId);
+  });
+
+program
+  .command('sandbox')
+  .description('run the built-in SFMC sandbox (OAuth2 + SOAP on 127.0.0.1)')
+  .option('--port <n>', 'HTTP port', port, 9443)
+  .option('--data-dir <dir>', 'folder whose Import/ holds files to import')
+  .option('--seed <file>', 'JSON with extra lists and emails: { "lists": [{ "id", "name" }], "emails": [...] }')
+  .action(async (opts: { port: number; dataDir?: string; seed?: string }) => {
+    const { runSandbox } = await import('../sandbox/cli.js');
+    await runSandbox({ port: opts.port, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.seed ? { seedFile: opts.seed } : {}) });
+  });
+
+program
+  .command('demo')
+  .description('one whole list send against the built-in sandbox, in one process')
+  .action(async () => {
+    process.exitCode = await demoCommand();
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exitCode = EXIT.badInput;
+  } else {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exitCode = EXIT.runFailed;
+  }
+}

@@ -1,0 +1,242 @@
+import { FlowProducer, Job, Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUE_NAMES, stepJobId, type QueueName, type SendResult } from '../queues/catalog.js';
+import { buildRunFlow } from '../queues/flow.js';
+import type { StepOptionSettings } from '../queues/options.js';
+import { createRedis } from './redis.js';
+import { parseListSendRequest, requestFingerprint, type ListSendRequest } from './request.js';
+
+/**
+ * The producer side as a library: enqueue a list send, read its status, wait for it. The HTTP API
+ * and the CLI are thin layers over this.
+ */
+
+export type StepState = 'waiting' | 'waiting-children' | 'active' | 'delayed' | 'completed' | 'failed' | 'prioritized' | 'unknown' | 'missing';
+export type RunState = 'waiting' | 'running' | 'completed' | 'failed';
+
+export interface StepStatus {
+  step: QueueName;
+  state: StepState;
+  attemptsMade: number;
+  progress?: unknown;
+  result?: unknown;
+  error?: string;
+}
+
+export interface RunStatus {
+  runId: string;
+  state: RunState;
+  createdAt?: string;
+  steps: StepStatus[];
+  /** The failing step's reason, `code: message`. */
+  error?: string;
+  result?: SendResult;
+}
+
+export class RunConflictError extends Error {
+  override name = 'RunConflictError';
+  readonly code = 'run-conflict';
+  constructor(readonly runId: string) {
+    super(`runId ${runId} is already used by a run with different content; choose another runId`);
+  }
+}
+
+export class RedisUnavailableError extends Error {
+  override name = 'RedisUnavailableError';
+  readonly code = 'redis-unavailable';
+  constructor() {
+    super('Redis is not reachable; nothing was enqueued');
+  }
+}
+
+export interface ListSendClientOptions {
+  redisUrl: string;
+  prefix: string;
+  steps: StepOptionSettings;
+  /** Share a connection; otherwise the client opens (and closes) its own, failing fast when Redis is down. */
+  connection?: Redis;
+}
+
+export interface EnqueueResult {
+  runId: string;
+  /** False when this runId was enqueued before with the same content: the existing run is returned. */
+  created: boolean;
+}
+
+export class ListSendClient {
+  private readonly redis: Redis;
+  private readonly ownsConnection: boolean;
+  private readonly flows: FlowProducer;
+  private readonly queues: Record<QueueName, Queue>;
+
+  constructor(private readonly options: ListSendClientOptions) {
+    this.ownsConnection = !options.connection;
+    this.redis = options.connection ?? createRedis(options.redisUrl, 'producer');
+    this.flows = new FlowProducer({ connection: this.redis, prefix: options.prefix });
+    this.queues = Object.fromEntries(
+      QUEUE_NAMES.map((name) => [name, new Queue(name, { connection: this.redis, prefix: options.prefix })]),
+    ) as Record<QueueName, Queue>;
+  }
+
+  /** Fails fast when Redis does not answer, instead of queueing commands behind an outage. */
+  private async ready(timeoutMs = 5_000): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    if (this.redis.status === 'wait') void this.redis.connect().catch(() => {});
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.redis.off('ready', onReady);
+        reject(new RedisUnavailableError());
+      }, timeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.redis.once('ready', onReady);
+    });
+  }
+
+  private runKey(runId: string): string {
+    return `${this.options.prefix}:run:${runId}`;
+  }
+
+  private get runIndexKey(): string {
+    return `${this.options.prefix}:runs`;
+  }
+
+  /**
+   * Validates and enqueues one run. The runId is the idempotency key: the first enqueue claims it
+   * in Redis; a repeat with the same content returns that run, with other content is refused.
+   * The flow's job ids derive from the runId, so even racing repeats add each step once.
+   */
+  async enqueue(input: unknown): Promise<EnqueueResult> {
+    const request = parseListSendRequest(input);
+    const key = this.runKey(request.runId);
+    const fingerprint = requestFingerprint(request);
+    await this.ready();
+    const claimed = (await this.redis.hsetnx(key, 'fingerprint', fingerprint)) === 1;
+    if (claimed) {
+      await this.redis
+        .multi()
+        .hset(key, 'createdAt', new Date().toISOString(), 'request', JSON.stringify(request))
+        .zadd(this.runIndexKey, Date.now(), request.runId)
+        .exec();
+    } else if ((await this.redis.hget(key, 'fingerprint')) !== fingerprint) {
+      throw new RunConflictError(request.runId);
+    }
+    // Added once: after the retention period the step jobs are gone, and re-adding the flow
+    // then would run (and send) a finished run again.
+    if (!(await this.redis.hget(key, 'flowAddedAt'))) {
+      await this.flows.add(buildRunFlow(request, this.options.steps));
+      await this.redis.hset(key, 'flowAddedAt', new Date().toISOString());
+    }
+    return { runId: request.runId, created: claimed };
+  }
+
+  /** The request a run was enqueued with, as validated. */
+  async request(runId: string): Promise<ListSendRequest | undefined> {
+    await this.ready();
+    const raw = await this.redis.hget(this.runKey(runId), 'request');
+    return raw ? (JSON.parse(raw) as ListSendRequest) : undefined;
+  }
+
+  async status(runId: string): Promise<RunStatus | undefined> {
+    await this.ready();
+    const createdAt = (await this.redis.hget(this.runKey(runId), 'createdAt')) ?? undefined;
+    const steps = await Promise.all(QUEUE_NAMES.map((name) => this.stepStatus(runId, name)));
+    if (!createdAt && steps.every((s) => s.state === 'missing')) return undefined;
+    const failed = steps.find((s) => s.state === 'failed');
+    const sendStep = steps.find((s) => s.step === 'send');
+    const state: RunState =
+      sendStep?.state === 'completed'
+        ? 'completed'
+        : failed
+          ? 'failed'
+          : steps.some((s) => s.state === 'active' || s.state === 'delayed' || s.state === 'completed')
+            ? 'running'
+            : 'waiting';
+    // The first failed step is the cause; its parents only say "child failed".
+    const cause = steps.find((s) => s.state === 'failed');
+    return {
+      runId,
+      state,
+      ...(createdAt ? { createdAt } : {}),
+      steps,
+      ...(cause?.error ? { error: `${cause.step}: ${cause.error}` } : {}),
+      ...(state === 'completed' ? { result: sendStep?.result as SendResult } : {}),
+    };
+  }
+
+  private async stepStatus(runId: string, step: QueueName): Promise<StepStatus> {
+    const job = await Job.fromId(this.queues[step], stepJobId(runId, step));
+    if (!job) return { step, state: 'missing', attemptsMade: 0 };
+    const state = (await job.getState()) as StepState;
+    return {
+      step,
+      state,
+      attemptsMade: job.attemptsMade,
+      ...(job.progress !== undefined && job.progress !== 0 ? { progress: job.progress } : {}),
+      ...(state === 'completed' ? { result: job.returnvalue } : {}),
+      ...(job.failedReason ? { error: job.failedReason } : {}),
+    };
+  }
+
+  /**
+   * Resolves when the run completes or fails. Events are subscribed before the state is read, so
+   * a run finishing in between is not missed. `onEvent` sees every step's progress.
+   */
+  async waitUntilFinished(
+    runId: string,
+    options: { timeoutMs?: number; onEvent?: (e: { step: QueueName; event: string; detail?: unknown }) => void } = {},
+  ): Promise<RunStatus> {
+    const jobIds = new Map(QUEUE_NAMES.map((q) => [stepJobId(runId, q), q]));
+    // Event streams are read with blocking XREADs, which need a worker-style connection.
+    const blocking = createRedis(this.options.redisUrl, 'worker');
+    const listeners = QUEUE_NAMES.map((name) => new QueueEvents(name, { connection: blocking, prefix: this.options.prefix }));
+    try {
+      let wake: () => void = () => {};
+      const changed = () => new Promise<void>((resolve) => (wake = resolve));
+      for (const [index, events] of listeners.entries()) {
+        const step = QUEUE_NAMES[index] as QueueName;
+        const relay = (event: string) => (args: { jobId: string; data?: unknown; returnvalue?: unknown; failedReason?: string }) => {
+          if (jobIds.get(args.jobId) !== step) return;
+          options.onEvent?.({ step, event, detail: args.data ?? args.failedReason });
+          if (event === 'completed' || event === 'failed') wake();
+        };
+        events.on('active', relay('active'));
+        events.on('progress', relay('progress'));
+        events.on('delayed', relay('delayed'));
+        events.on('completed', relay('completed'));
+        events.on('failed', relay('failed'));
+        events.on('retries-exhausted', relay('retries-exhausted'));
+      }
+      await Promise.all(listeners.map((l) => l.waitUntilReady()));
+      const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
+      for (;;) {
+        const next = changed();
+        const status = await this.status(runId);
+        if (!status) throw new Error(`no run with runId ${runId}`);
+        if (status.state === 'completed' || status.state === 'failed') return status;
+        const remaining = deadline === undefined ? undefined : deadline - Date.now();
+        if (remaining !== undefined && remaining <= 0) throw new Error(`run ${runId} did not finish within ${options.timeoutMs} ms`);
+        // A failure deep in the flow reaches the send job only when a worker fails it, so every
+        // step's completion or failure triggers a fresh read of the whole run.
+        await (remaining === undefined ? next : Promise.race([next, new Promise((r) => setTimeout(r, remaining))]));
+      }
+    } finally {
+      await Promise.all(listeners.map((l) => l.close()));
+      blocking.disconnect();
+    }
+  }
+
+  /** Most recent runs first. */
+  async recentRunIds(limit = 50): Promise<string[]> {
+    await this.ready();
+    return this.redis.zrevrange(this.runIndexKey, 0, limit - 1);
+  }
+
+  async close(): Promise<void> {
+    await this.flows.close();
+    await Promise.all(Object.values(this.queues).map((q) => q.close()));
+    if (this.ownsConnection) this.redis.disconnect();
+  }
+}

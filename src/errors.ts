@@ -1,0 +1,30 @@
+/**
+ * Why a run stopped, as a stable code. Every RunError is fatal: it is a verdict on what SFMC
+ * answered, and retrying would get the same answer. SFMC transport and protocol failures are SfmcError
+ * (src/sfmc/errors.ts); these are the pipeline's own verdicts about what SFMC answered.
+ */
+export type RunErrorCode =
+  | 'list-not-found'
+  | 'ambiguous-list'
+  | 'import-definition-mismatch'
+  | 'import-error'
+  | 'import-empty'
+  | 'poll-timeout'
+  | 'missing-child-result'
+  /** A Create Send may have reached SFMC and SFMC cannot say whether it did. Never retried by itself. */
+  | 'send-unknown';
+
+export class RunError extends Error {
+  override name = 'RunError';
+  constructor(
+    readonly code: RunErrorCode,
+    message: string,
+    readonly context: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function isRunError(err: unknown): err is RunError {
+  return err instanceof RunError;
+}

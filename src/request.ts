@@ -1,0 +1,148 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The list-send request: one JSON document, validated before anything is enqueued. Objects are
+ * strict, so a misspelt optional field is an error rather than silently ignored.
+ */
+
+// SFMC refuses these characters in Enhanced FTP file names.
+const FILE_NAME_FORBIDDEN = /[\\/:*<>|?"]/;
+
+const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+
+const numericId = z
+  .union([z.number().int().positive(), z.string().regex(/^\d+$/, 'must be a numeric id')])
+  .transform((v) => String(v));
+
+export const runIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+$/, 'may hold only letters, digits, - and _')
+  .min(1)
+  .max(80, 'must be at most 80 characters');
+
+const fieldMap = z.union([
+  z.strictObject({ sourceOrdinal: z.number().int().min(0), destinationName: text(128) }),
+  z.strictObject({ sourceName: text(128), destinationName: text(128) }),
+]);
+
+const importSchema = z.strictObject({
+  customerKey: text(36).regex(/^[A-Za-z0-9_-]+$/, 'may hold only letters, digits, - and _').optional(),
+  name: text(128).optional(),
+  description: text(500).optional(),
+  fileSpec: text(200).refine((v) => !FILE_NAME_FORBIDDEN.test(v), 'must not contain \\ / : * < > | ? "'),
+  fileType: z.enum(['CSV', 'TAB', 'Other']).default('CSV'),
+  fieldMappingType: z.enum(['InferFromColumnHeadings', 'MapByOrdinal', 'ManualMap']).default('MapByOrdinal'),
+  fieldMaps: z.array(fieldMap).min(1, 'must map at least the email column').max(500),
+  updateType: z
+    .enum(['AddAndUpdate', 'AddAndDoNotUpdate', 'UpdateButDoNotAdd', 'Merge', 'Overwrite', 'ColumnBased'])
+    .default('AddAndUpdate'),
+  notification: z
+    .strictObject({
+      responseType: z.enum(['None', 'email', 'FTP', 'HTTPPost']),
+      responseAddress: text(254),
+      respondWhen: z.enum(['Never', 'OnError', 'Always', 'OnConversationError', 'OnConversationComplete', 'OnCallComplete']).optional(),
+    })
+    .optional(),
+  fileTransferLocation: text(100).default('ExactTarget Enhanced FTP'),
+  subscriberImportType: z.enum(['Email', 'SMS']).optional(),
+  allowErrors: z.boolean().optional(),
+  headerLines: z.number().int().min(0).max(100).optional(),
+  delimiter: z.string().min(1).max(5).optional(),
+  standardQuotedStrings: z.boolean().optional(),
+  dateFormattingLocale: text(20).optional(),
+  deleteFile: z.boolean().optional(),
+  /** A Completed import with zero successful rows fails the run unless this is true. */
+  allowEmpty: z.boolean().default(false),
+});
+
+const pollSchema = z
+  .strictObject({
+    initialDelayMs: z.number().int().min(0).max(3_600_000).default(2_000),
+    maxDelayMs: z.number().int().min(1).max(3_600_000).default(60_000),
+    timeoutMs: z.number().int().min(1).max(7 * 86_400_000).default(7_200_000),
+  })
+  .refine((p) => p.maxDelayMs >= p.initialDelayMs, { message: 'maxDelayMs must be >= initialDelayMs', path: ['maxDelayMs'] });
+
+export const listSendRequestSchema = z.strictObject({
+  runId: runIdSchema.optional(),
+  list: z.union([z.strictObject({ name: text(50) }), z.strictObject({ id: numericId })], {
+    message: 'must be { "name": "..." } or { "id": 123 }',
+  }),
+  email: z.strictObject({ id: numericId }),
+  import: importSchema,
+  poll: pollSchema.default({ initialDelayMs: 2_000, maxDelayMs: 60_000, timeoutMs: 7_200_000 }),
+});
+
+export type ListSendRequestInput = z.input<typeof listSendRequestSchema>;
+type Parsed = z.output<typeof listSendRequestSchema>;
+
+/** A validated request with every derived field filled in: what the jobs carry. */
+export type ListSendRequest = Omit<Parsed, 'runId' | 'import'> & {
+  runId: string;
+  import: Parsed['import'] & { customerKey: string; name: string };
+};
+
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+export class RequestValidationError extends Error {
+  override name = 'RequestValidationError';
+  readonly code = 'invalid-request';
+  constructor(readonly problems: FieldProblem[]) {
+    super(`invalid list-send request: ${problems.map((p) => `${p.path || '(request)'}: ${p.message}`).join('; ')}`);
+  }
+}
+
+export function generateRunId(now = new Date()): string {
+  return `run-${now.toISOString().slice(0, 10)}-${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * SFMC's CustomerKey length limit for ImportDefinition is not documented where we looked; 36
+ * characters is the common limit on other objects, so derived keys stay within it.
+ */
+export function deriveCustomerKey(runId: string): string {
+  const plain = `ls-${runId}`;
+  if (plain.length <= 36) return plain;
+  const digest = createHash('sha256').update(runId).digest('hex').slice(0, 12);
+  return `ls-${runId.slice(0, 20)}-${digest}`;
+}
+
+export function parseListSendRequest(input: unknown, makeRunId: () => string = generateRunId): ListSendRequest {
+  const result = listSendRequestSchema.safeParse(input);
+  if (!result.success) {
+    throw new RequestValidationError(
+      result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+    );
+  }
+  const parsed = result.data;
+  const runId = parsed.runId ?? makeRunId();
+  return {
+    ...parsed,
+    runId,
+    import: {
+      ...parsed.import,
+      customerKey: parsed.import.customerKey ?? deriveCustomerKey(runId),
+      name: parsed.import.name ?? `list-send ${runId}`.slice(0, 128),
+    },
+  };
+}
+
+/** A stable fingerprint of what a run was asked to do, to tell a repeat from a conflicting reuse of a runId. */
+export function requestFingerprint(request: ListSendRequest): string {
+  return createHash('sha256').update(stableJson(request)).digest('hex');
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

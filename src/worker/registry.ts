@@ -1,0 +1,16 @@
+import type { QueueName } from '../../queues/catalog.js';
+import { createImport } from '../../processors/create-import.js';
+import { pollImport } from '../../processors/poll-import.js';
+import { resolveList } from '../../processors/resolve-list.js';
+import { send } from '../../processors/send.js';
+import { startImport } from '../../processors/start-import.js';
+import type { StepProcessor } from './context.js';
+
+/** Every queue has exactly one processor; a missing entry does not compile. */
+export const PROCESSORS: { [N in QueueName]: StepProcessor<N> } = {
+  'resolve-list': resolveList,
+  'create-import': createImport,
+  'start-import': startImport,
+  'poll-import': pollImport,
+  send,
+};

@@ -1,0 +1,72 @@
+import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import type { Logger } from 'pino';
+import { QUEUE_NAMES, type QueueName } from '../../queues/catalog.js';
+import type { SfmcApi } from '../sfmc/types.js';
+import { DEFAULT_STEP_SETTINGS, type StepSettings } from './context.js';
+import { PROCESSORS } from './registry.js';
+import { wrapStep, type WrapDeps } from './wrap.js';
+
+export interface WorkerPoolOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  sfmc: SfmcApi;
+  logger: Logger;
+  /** Jobs one process runs at once per queue. Polls hold no slot while they wait. */
+  concurrency?: number;
+  /** SOAP calls per minute each queue may start, across all worker processes. */
+  callsPerMinutePerQueue?: number;
+  throttlePauseMs?: number;
+  settings?: Partial<StepSettings>;
+  now?: () => number;
+  onStepEnd?: WrapDeps['onStepEnd'];
+  /** Tests shorten these to exercise stalls. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+}
+
+export interface WorkerPool {
+  workers: Record<QueueName, Worker>;
+  /** Stops taking jobs and waits for active ones (or, with force, lets them stall for another worker). */
+  close(force?: boolean): Promise<void>;
+}
+
+export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPool> {
+  const now = options.now ?? Date.now;
+  const settings = { ...DEFAULT_STEP_SETTINGS, ...options.settings };
+  const limiter = { max: options.callsPerMinutePerQueue ?? 400, duration: 60_000 };
+  const queues: Queue[] = [];
+  const entries = QUEUE_NAMES.map((name) => {
+    // The queue handle is only used to set the shared rate limit when SFMC throttles.
+    const queue = new Queue(name, { connection: options.connection, prefix: options.prefix });
+    queues.push(queue);
+    const processor = wrapStep(name, PROCESSORS[name] as never, {
+      sfmc: options.sfmc,
+      logger: options.logger,
+      now,
+      settings,
+      rateLimit: (ms) => queue.rateLimit(ms),
+      throttlePauseMs: options.throttlePauseMs ?? 30_000,
+      maxThrottledVisits: 50,
+      ...(options.onStepEnd ? { onStepEnd: options.onStepEnd } : {}),
+    });
+    const worker = new Worker(name, processor, {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: options.concurrency ?? 10,
+      limiter,
+      ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
+      ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
+    });
+    worker.on('error', (err) => options.logger.error({ err, queue: name }, 'worker error'));
+    return [name, worker] as const;
+  });
+  const workers = Object.fromEntries(entries) as Record<QueueName, Worker>;
+  await Promise.all(Object.values(workers).map((w) => w.waitUntilReady()));
+  return {
+    workers,
+    async close(force = false) {
+      await Promise.all(Object.values(workers).map((w) => w.close(force)));
+      await Promise.all(queues.map((q) => q.close()));
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, type Job, type Processor } from 'bullmq';
+import type { Logger } from 'pino';
+import type { JobOf, JobResults, QueueName } from '../../queues/catalog.js';
+import { isRunError } from '../errors.js';
+import { isSfmcError } from '../sfmc/errors.js';
+import type { StepContext, StepProcessor } from './context.js';
+
+export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal'> {
+  logger: Logger;
+  /** Pauses the whole queue (all workers) when SFMC throttles. */
+  rateLimit: (ms: number) => Promise<void>;
+  throttlePauseMs: number;
+  /** After this many throttled visits a job counts the next one as an ordinary failure. */
+  maxThrottledVisits: number;
+  onStepEnd?: (e: { queue: QueueName; outcome: 'completed' | 'delayed' | 'throttled' | 'retry' | 'failed'; durationMs: number; code?: string }) => void;
+}
+
+const CONTROL_FLOW = [DelayedError, RateLimitError, WaitingChildrenError];
+
+/** `code: message`, so a failedReason in Bull Board or `status` says which failure it was. */
+export function describeFailure(err: unknown): { code: string; message: string; fatal: boolean; throttled: boolean } {
+  if (isRunError(err)) return { code: err.code, message: err.message, fatal: true, throttled: false };
+  if (isSfmcError(err)) {
+    return { code: err.code, message: err.message, fatal: err.kind === 'fatal', throttled: err.kind === 'throttled' };
+  }
+  if (err instanceof UnrecoverableError) return { code: 'fatal', message: err.message, fatal: true, throttled: false };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'internal', message, fatal: false, throttled: false };
+}
+
+/**
+ * The one wrapper around every processor: a logger bound to the run, start and end lines with
+ * the duration, job log lines for Bull Board, and the translation of failures into BullMQ's
+ * terms: fatal -> UnrecoverableError (no retry), throttled -> queue rate limit, else rethrow for
+ * BullMQ's backoff. Nothing is swallowed: a swallowed error would mark the job completed.
+ */
+export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, deps: WrapDeps): Processor {
+  return async (raw: Job, token?: string, signal?: AbortSignal) => {
+    const job = raw as JobOf<N>;
+    const attempt = job.attemptsMade + 1;
+    const log = deps.logger.child({ queue, jobId: job.id, runId: job.data.runId, attempt });
+    const started = deps.now();
+    const elapsed = () => deps.now() - started;
+    log.debug('step started');
+    try {
+      const result: JobResults[N] = await step(job, { ...deps, log, token, signal });
+      log.info({ durationMs: elapsed() }, 'step completed');
+      deps.onStepEnd?.({ queue, outcome: 'completed', durationMs: elapsed() });
+      return result;
+    } catch (err) {
+      if (CONTROL_FLOW.some((E) => err instanceof E)) {
+        deps.onStepEnd?.({ queue, outcome: 'delayed', durationMs: elapsed() });
+        throw err;
+      }
+      const failure = describeFailure(err);
+      const text = `${failure.code}: ${failure.message}`;
+      if (failure.throttled && job.attemptsStarted <= deps.maxThrottledVisits) {
+        log.warn({ code: failure.code, pauseMs: deps.throttlePauseMs }, 'SFMC is throttling; pausing the queue');
+        await job.log(`throttled by SFMC; queue paused for ${deps.throttlePauseMs} ms`);
+        await deps.rateLimit(deps.throttlePauseMs);
+        deps.onStepEnd?.({ queue, outcome: 'throttled', durationMs: elapsed(), code: failure.code });
+        throw new RateLimitError();
+      }
+      const outcome = failure.fatal ? 'failed' : 'retry';
+      log[failure.fatal ? 'error' : 'warn']({ code: failure.code, err, durationMs: elapsed() }, failure.fatal ? 'step failed' : 'step will be retried');
+      await job.log(`${failure.fatal ? 'failed' : `attempt ${attempt} failed`}: ${text}`);
+      deps.onStepEnd?.({ queue, outcome, durationMs: elapsed(), code: failure.code });
+      if (failure.fatal) throw new UnrecoverableError(text);
+      throw new Error(text, { cause: err });
+    }
+  };
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env, { requireSfmc: true });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('loading configuration from the environment', () => {
+  it('derives the auth and SOAP endpoints from SFMC_SUBDOMAIN', () => {
+    const c = loadConfig({ SFMC_SUBDOMAIN: 'mc123', SFMC_CLIENT_ID: 'id', SFMC_CLIENT_SECRET: 's3cret' });
+    expect(c.sfmc?.auth).toMatchObject({ mode: 'oauth2', authUrl: 'https://mc123.auth.marketingcloudapis.com', clientId: 'id' });
+    expect(c.sfmc?.soapUrl).toBeUndefined(); // taken from the token response
+    expect(c.queuePrefix).toBe('{list-send}');
+    expect(c.steps).toEqual({ attempts: 5, backoffMs: 10_000 });
+  });
+
+  it('uses WS-Security when no client id is set', () => {
+    const c = loadConfig({ SFMC_SUBDOMAIN: 'mc123', SFMC_USERNAME: 'u', SFMC_PASSWORD: 'p' });
+    expect(c.sfmc).toMatchObject({ auth: { mode: 'wsse', username: 'u' }, soapUrl: 'https://mc123.soap.marketingcloudapis.com/Service.asmx' });
+  });
+
+  it('accepts plain http only for loopback hosts', () => {
+    expect(problems({ SFMC_AUTH_URL: 'http://127.0.0.1:9443', SFMC_CLIENT_ID: 'a', SFMC_CLIENT_SECRET: 'b' })).toEqual([]);
+    expect(problems({ SFMC_AUTH_URL: 'http://auth.example.com', SFMC_CLIENT_ID: 'a', SFMC_CLIENT_SECRET: 'b' })[0]).toMatch(
+      /^SFMC_AUTH_URL: must use https:\/\//,
+    );
+  });
+
+  it('names the variable and never echoes a secret value', () => {
+    const secret = 'very-secret-value-123';
+    const list = problems({ SFMC_CLIENT_SECRET: secret, SFMC_TIMEOUT_MS: secret, SFMC_PASSWORD: secret });
+    expect(list.join('\n')).not.toContain(secret);
+    expect(list.some((p) => p.startsWith('SFMC_TIMEOUT_MS:'))).toBe(true);
+  });
+
+  it('says which credentials are missing when a worker needs them', () => {
+    expect(problems({})[0]).toMatch(/SFMC_CLIENT_ID and SFMC_CLIENT_SECRET/);
+    expect(problems({ SFMC_CLIENT_ID: 'x', SFMC_SUBDOMAIN: 'a' })).toEqual(['SFMC_CLIENT_SECRET: required when SFMC_CLIENT_ID is set']);
+  });
+});

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { deriveCustomerKey, parseListSendRequest, RequestValidationError, requestFingerprint } from '../src/request.js';
+import { seedRequest } from './helpers/requests.js';
+
+function problemsOf(input: unknown): string[] {
+  try {
+    parseListSendRequest(input);
+  } catch (err) {
+    if (err instanceof RequestValidationError) return err.problems.map((p) => p.path);
+    throw err;
+  }
+  return [];
+}
+
+describe('validating a list-send request', () => {
+  it('fills the defaults and derives the CustomerKey and name from the runId', () => {
+    const r = parseListSendRequest(seedRequest({ runId: 'spring-promo' }));
+    expect(r.import).toMatchObject({
+      customerKey: 'ls-spring-promo',
+      name: 'list-send spring-promo',
+      fileType: 'CSV',
+      fieldMappingType: 'MapByOrdinal',
+      updateType: 'AddAndUpdate',
+      fileTransferLocation: 'ExactTarget Enhanced FTP',
+      allowEmpty: false,
+    });
+    expect(r.email.id).toBe('123');
+  });
+
+  it('generates a runId when none is given', () => {
+    const a = parseListSendRequest(seedRequest());
+    const b = parseListSendRequest(seedRequest());
+    expect(a.runId).toMatch(/^run-\d{4}-\d{2}-\d{2}-[0-9a-f]{12}$/);
+    expect(a.runId).not.toBe(b.runId);
+  });
+
+  it('names every bad field', () => {
+    const bad = {
+      runId: 'has:colon',
+      list: { name: '' },
+      email: { id: 'abc' },
+      import: { fileSpec: 'a/b.csv', fieldMaps: [], fileType: 'XLS' },
+      extra: true,
+    };
+    expect(problemsOf(bad).sort()).toEqual(['', 'email.id', 'import.fieldMaps', 'import.fileSpec', 'import.fileType', 'list.name', 'runId'].sort());
+  });
+
+  it('refuses unknown fields inside objects', () => {
+    const input = seedRequest();
+    expect(problemsOf({ ...input, import: { ...input.import, fileSpecc: 'x.csv' } })).toEqual(['import']);
+  });
+
+  it('refuses a poll.maxDelayMs below initialDelayMs', () => {
+    expect(problemsOf(seedRequest({ poll: { initialDelayMs: 1000, maxDelayMs: 10, timeoutMs: 1000 } }))).toEqual(['poll.maxDelayMs']);
+  });
+
+  it('keeps derived CustomerKeys within 36 characters and distinct', () => {
+    const long1 = deriveCustomerKey('a'.repeat(80));
+    const long2 = deriveCustomerKey(`${'a'.repeat(79)}b`);
+    expect(long1.length).toBeLessThanOrEqual(36);
+    expect(long1).not.toBe(long2);
+  });
+
+  it('fingerprints the same content the same way whatever the key order', () => {
+    const a = parseListSendRequest({ ...seedRequest({ runId: 'x' }) });
+    const b = parseListSendRequest(JSON.parse(JSON.stringify({ email: { id: 123 }, ...seedRequest({ runId: 'x' }) })));
+    expect(requestFingerprint(a)).toBe(requestFingerprint(b));
+    expect(requestFingerprint(a)).not.toBe(requestFingerprint(parseListSendRequest(seedRequest({ runId: 'x', email: { id: 9 } }))));
+  });
+});
