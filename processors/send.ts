@@ -35,6 +35,8 @@ export const send: StepProcessor<'send'> = async (job, ctx) => {
     await job.log('SFMC shows no Send from the earlier attempt; creating it');
   }
 
+  // Atomic with a producer's cancel: once claimed, the run can no longer be cancelled.
+  if (!(await ctx.runs.claimSend(job.data.runId))) throw new RunError('cancelled', 'the run was cancelled before its Send');
   const sendRequestedAt = new Date(now()).toISOString();
   await job.updateData({ ...job.data, sendRequestedAt });
   let sendId: string;

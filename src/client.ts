@@ -5,6 +5,7 @@ import { buildRunFlow } from '../queues/flow.js';
 import type { StepOptionSettings } from '../queues/options.js';
 import { createRedis } from './redis.js';
 import { parseListSendRequest, requestFingerprint, type ListSendRequest } from './request.js';
+import { RunRegistry, type CancelOutcome } from './runs.js';
 
 /**
  * The producer side as a library: enqueue a list send, read its status, wait for it. The HTTP API
@@ -12,7 +13,7 @@ import { parseListSendRequest, requestFingerprint, type ListSendRequest } from '
  */
 
 export type StepState = 'waiting' | 'waiting-children' | 'active' | 'delayed' | 'completed' | 'failed' | 'prioritized' | 'unknown' | 'missing';
-export type RunState = 'waiting' | 'running' | 'completed' | 'failed';
+export type RunState = 'waiting' | 'running' | 'completed' | 'failed' | 'cancelled';
 
 export interface StepStatus {
   step: QueueName;
@@ -27,6 +28,7 @@ export interface RunStatus {
   runId: string;
   state: RunState;
   createdAt?: string;
+  cancelledAt?: string;
   steps: StepStatus[];
   /** The failing step's reason, `code: message`. */
   error?: string;
@@ -68,6 +70,7 @@ export class ListSendClient {
   private readonly ownsConnection: boolean;
   private readonly flows: FlowProducer;
   private readonly queues: Record<QueueName, Queue>;
+  private readonly runs: RunRegistry;
 
   constructor(private readonly options: ListSendClientOptions) {
     this.ownsConnection = !options.connection;
@@ -76,6 +79,7 @@ export class ListSendClient {
     this.queues = Object.fromEntries(
       QUEUE_NAMES.map((name) => [name, new Queue(name, { connection: this.redis, prefix: options.prefix })]),
     ) as Record<QueueName, Queue>;
+    this.runs = new RunRegistry(this.redis, options.prefix);
   }
 
   /** Fails fast when Redis does not answer, instead of queueing commands behind an outage. */
@@ -95,14 +99,6 @@ export class ListSendClient {
     });
   }
 
-  private runKey(runId: string): string {
-    return `${this.options.prefix}:run:${runId}`;
-  }
-
-  private get runIndexKey(): string {
-    return `${this.options.prefix}:runs`;
-  }
-
   /**
    * Validates and enqueues one run. The runId is the idempotency key: the first enqueue claims it
    * in Redis; a repeat with the same content returns that run, with other content is refused.
@@ -110,24 +106,16 @@ export class ListSendClient {
    */
   async enqueue(input: unknown): Promise<EnqueueResult> {
     const request = parseListSendRequest(input);
-    const key = this.runKey(request.runId);
     const fingerprint = requestFingerprint(request);
     await this.ready();
-    const claimed = (await this.redis.hsetnx(key, 'fingerprint', fingerprint)) === 1;
-    if (claimed) {
-      await this.redis
-        .multi()
-        .hset(key, 'createdAt', new Date().toISOString(), 'request', JSON.stringify(request))
-        .zadd(this.runIndexKey, Date.now(), request.runId)
-        .exec();
-    } else if ((await this.redis.hget(key, 'fingerprint')) !== fingerprint) {
-      throw new RunConflictError(request.runId);
-    }
+    const claimed = await this.runs.claim(request.runId, fingerprint, JSON.stringify(request));
+    const record = await this.runs.get(request.runId);
+    if (!claimed && record?.fingerprint !== fingerprint) throw new RunConflictError(request.runId);
     // Added once: after the retention period the step jobs are gone, and re-adding the flow
     // then would run (and send) a finished run again.
-    if (!(await this.redis.hget(key, 'flowAddedAt'))) {
+    if (!record?.flowAddedAt) {
       await this.flows.add(buildRunFlow(request, this.options.steps));
-      await this.redis.hset(key, 'flowAddedAt', new Date().toISOString());
+      await this.runs.markFlowAdded(request.runId);
     }
     return { runId: request.runId, created: claimed };
   }
@@ -135,21 +123,23 @@ export class ListSendClient {
   /** The request a run was enqueued with, as validated. */
   async request(runId: string): Promise<ListSendRequest | undefined> {
     await this.ready();
-    const raw = await this.redis.hget(this.runKey(runId), 'request');
+    const raw = (await this.runs.get(runId))?.request;
     return raw ? (JSON.parse(raw) as ListSendRequest) : undefined;
   }
 
   async status(runId: string): Promise<RunStatus | undefined> {
     await this.ready();
-    const createdAt = (await this.redis.hget(this.runKey(runId), 'createdAt')) ?? undefined;
+    const record = await this.runs.get(runId);
     const steps = await Promise.all(QUEUE_NAMES.map((name) => this.stepStatus(runId, name)));
-    if (!createdAt && steps.every((s) => s.state === 'missing')) return undefined;
+    if (!record && steps.every((s) => s.state === 'missing')) return undefined;
     const failed = steps.find((s) => s.state === 'failed');
     const sendStep = steps.find((s) => s.step === 'send');
     const state: RunState =
       sendStep?.state === 'completed'
         ? 'completed'
-        : failed
+        : record?.cancelledAt
+          ? 'cancelled'
+          : failed
           ? 'failed'
           : steps.some((s) => s.state === 'active' || s.state === 'delayed' || s.state === 'completed')
             ? 'running'
@@ -159,7 +149,8 @@ export class ListSendClient {
     return {
       runId,
       state,
-      ...(createdAt ? { createdAt } : {}),
+      ...(record?.createdAt ? { createdAt: record.createdAt } : {}),
+      ...(record?.cancelledAt ? { cancelledAt: record.cancelledAt } : {}),
       steps,
       ...(cause?.error ? { error: `${cause.step}: ${cause.error}` } : {}),
       ...(state === 'completed' ? { result: sendStep?.result as SendResult } : {}),
@@ -216,6 +207,8 @@ export class ListSendClient {
         const status = await this.status(runId);
         if (!status) throw new Error(`no run with runId ${runId}`);
         if (status.state === 'completed' || status.state === 'failed') return status;
+        // A cancelled run is finished once no step is still working on it.
+        if (status.state === 'cancelled' && !status.steps.some((s) => s.state === 'active')) return status;
         const remaining = deadline === undefined ? undefined : deadline - Date.now();
         if (remaining !== undefined && remaining <= 0) throw new Error(`run ${runId} did not finish within ${options.timeoutMs} ms`);
         // A failure deep in the flow reaches the send job only when a worker fails it, so every
@@ -231,7 +224,16 @@ export class ListSendClient {
   /** Most recent runs first. */
   async recentRunIds(limit = 50): Promise<string[]> {
     await this.ready();
-    return this.redis.zrevrange(this.runIndexKey, 0, limit - 1);
+    return this.runs.recent(limit);
+  }
+
+  /**
+   * Stops a run that has not reached its Send. Atomic with the send step's claim: either the
+   * cancel wins and the run never sends, or the Send was already under way and this says too-late.
+   */
+  async cancel(runId: string): Promise<CancelOutcome> {
+    await this.ready();
+    return this.runs.cancel(runId);
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,8 @@ export type RunErrorCode =
   | 'import-empty'
   | 'poll-timeout'
   | 'missing-child-result'
+  /** Cancelled by a producer before the Send. */
+  | 'cancelled'
   /** A Create Send may have reached SFMC and SFMC cannot say whether it did. Never retried by itself. */
   | 'send-unknown';
 

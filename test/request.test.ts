@@ -62,8 +62,10 @@ describe('validating a list-send request', () => {
   });
 
   it('fingerprints the same content the same way whatever the key order', () => {
-    const a = parseListSendRequest({ ...seedRequest({ runId: 'x' }) });
-    const b = parseListSendRequest(JSON.parse(JSON.stringify({ email: { id: 123 }, ...seedRequest({ runId: 'x' }) })));
+    const a = parseListSendRequest(seedRequest({ runId: 'x' }));
+    const reversed = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).reverse()) as T;
+    const b = { ...reversed(a), import: reversed(a.import) };
+    expect(Object.keys(b)).not.toEqual(Object.keys(a));
     expect(requestFingerprint(a)).toBe(requestFingerprint(b));
     expect(requestFingerprint(a)).not.toBe(requestFingerprint(parseListSendRequest(seedRequest({ runId: 'x', email: { id: 9 } }))));
   });

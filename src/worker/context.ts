@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import type { JobOf, JobResults, QueueName } from '../../queues/catalog.js';
+import type { RunRegistry } from '../runs.js';
 import type { SfmcApi } from '../sfmc/types.js';
 
 /** What a processor may use besides its job. Everything is passed in; processors hold no globals. */
 export interface StepContext {
   sfmc: SfmcApi;
+  runs: RunRegistry;
   log: Logger;
   /** The job's lock token: needed to move the job to delayed without losing the lock check. */
   token: string | undefined;

@@ -1,13 +1,15 @@
-import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { QUEUE_NAMES, type QueueName } from '../../queues/catalog.js';
+import { RunRegistry, type RedisLike } from '../runs.js';
 import type { SfmcApi } from '../sfmc/types.js';
 import { DEFAULT_STEP_SETTINGS, type StepSettings } from './context.js';
 import { PROCESSORS } from './registry.js';
 import { wrapStep, type WrapDeps } from './wrap.js';
 
 export interface WorkerPoolOptions {
-  connection: ConnectionOptions;
+  /** A worker-role connection (maxRetriesPerRequest: null); BullMQ duplicates it for blocking reads. */
+  connection: RedisLike;
   prefix: string;
   sfmc: SfmcApi;
   logger: Logger;
@@ -35,12 +37,14 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
   const settings = { ...DEFAULT_STEP_SETTINGS, ...options.settings };
   const limiter = { max: options.callsPerMinutePerQueue ?? 400, duration: 60_000 };
   const queues: Queue[] = [];
+  const runs = new RunRegistry(options.connection, options.prefix);
   const entries = QUEUE_NAMES.map((name) => {
     // The queue handle is only used to set the shared rate limit when SFMC throttles.
     const queue = new Queue(name, { connection: options.connection, prefix: options.prefix });
     queues.push(queue);
     const processor = wrapStep(name, PROCESSORS[name] as never, {
       sfmc: options.sfmc,
+      runs,
       logger: options.logger,
       now,
       settings,

@@ -1,7 +1,7 @@
 import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, type Job, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import type { JobOf, JobResults, QueueName } from '../../queues/catalog.js';
-import { isRunError } from '../errors.js';
+import { isRunError, RunError } from '../errors.js';
 import { isSfmcError } from '../sfmc/errors.js';
 import type { StepContext, StepProcessor } from './context.js';
 
@@ -43,6 +43,7 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
     const elapsed = () => deps.now() - started;
     log.debug('step started');
     try {
+      if (await deps.runs.isCancelled(job.data.runId)) throw new RunError('cancelled', 'the run was cancelled before this step');
       const result: JobResults[N] = await step(job, { ...deps, log, token, signal });
       log.info({ durationMs: elapsed() }, 'step completed');
       deps.onStepEnd?.({ queue, outcome: 'completed', durationMs: elapsed() });
