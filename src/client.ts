@@ -1,10 +1,11 @@
-import { FlowProducer, Job, Queue, QueueEvents } from 'bullmq';
+import { FlowProducer, Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUE_NAMES, stepJobId, type QueueName, type SendResult } from '../queues/catalog.js';
 import { buildRunFlow } from '../queues/flow.js';
 import type { StepOptionSettings } from '../queues/options.js';
 import { createRedis } from './redis.js';
 import { parseListSendRequest, requestFingerprint, type ListSendRequest } from './request.js';
+import { RunEvents, type StepEvent } from './run-events.js';
 import { RunRegistry, type CancelOutcome } from './runs.js';
 
 /**
@@ -158,9 +159,12 @@ export class ListSendClient {
   }
 
   private async stepStatus(runId: string, step: QueueName): Promise<StepStatus> {
-    const job = await Job.fromId(this.queues[step], stepJobId(runId, step));
+    const queue = this.queues[step];
+    const id = stepJobId(runId, step);
+    // State first, then the job: a job read before it failed would lack its failedReason.
+    const state = (await queue.getJobState(id)) as StepState;
+    const job = await Job.fromId(queue, id);
     if (!job) return { step, state: 'missing', attemptsMade: 0 };
-    const state = (await job.getState()) as StepState;
     return {
       step,
       state,
@@ -177,48 +181,46 @@ export class ListSendClient {
    */
   async waitUntilFinished(
     runId: string,
-    options: { timeoutMs?: number; onEvent?: (e: { step: QueueName; event: string; detail?: unknown }) => void } = {},
+    options: { timeoutMs?: number; onEvent?: (e: StepEvent) => void } = {},
   ): Promise<RunStatus> {
-    const jobIds = new Map(QUEUE_NAMES.map((q) => [stepJobId(runId, q), q]));
-    // Event streams are read with blocking XREADs, which need a worker-style connection.
-    const blocking = createRedis(this.options.redisUrl, 'worker');
-    const listeners = QUEUE_NAMES.map((name) => new QueueEvents(name, { connection: blocking, prefix: this.options.prefix }));
+    let wake: () => void = () => {};
+    const unsubscribe = await this.events().subscribe(runId, (e) => {
+      options.onEvent?.(e);
+      if (e.event === 'completed' || e.event === 'failed') wake();
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      if (options.timeoutMs !== undefined) timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
+    });
     try {
-      let wake: () => void = () => {};
-      const changed = () => new Promise<void>((resolve) => (wake = resolve));
-      for (const [index, events] of listeners.entries()) {
-        const step = QUEUE_NAMES[index] as QueueName;
-        const relay = (event: string) => (args: { jobId: string; data?: unknown; returnvalue?: unknown; failedReason?: string }) => {
-          if (jobIds.get(args.jobId) !== step) return;
-          options.onEvent?.({ step, event, detail: args.data ?? args.failedReason });
-          if (event === 'completed' || event === 'failed') wake();
-        };
-        events.on('active', relay('active'));
-        events.on('progress', relay('progress'));
-        events.on('delayed', relay('delayed'));
-        events.on('completed', relay('completed'));
-        events.on('failed', relay('failed'));
-        events.on('retries-exhausted', relay('retries-exhausted'));
-      }
-      await Promise.all(listeners.map((l) => l.waitUntilReady()));
-      const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
       for (;;) {
-        const next = changed();
+        const changed = new Promise<void>((resolve) => (wake = resolve));
         const status = await this.status(runId);
         if (!status) throw new Error(`no run with runId ${runId}`);
         if (status.state === 'completed' || status.state === 'failed') return status;
         // A cancelled run is finished once no step is still working on it.
         if (status.state === 'cancelled' && !status.steps.some((s) => s.state === 'active')) return status;
-        const remaining = deadline === undefined ? undefined : deadline - Date.now();
-        if (remaining !== undefined && remaining <= 0) throw new Error(`run ${runId} did not finish within ${options.timeoutMs} ms`);
         // A failure deep in the flow reaches the send job only when a worker fails it, so every
         // step's completion or failure triggers a fresh read of the whole run.
-        await (remaining === undefined ? next : Promise.race([next, new Promise((r) => setTimeout(r, remaining))]));
+        if ((await Promise.race([changed, timedOut])) === 'timeout') {
+          throw new Error(`run ${runId} did not finish within ${options.timeoutMs} ms`);
+        }
       }
     } finally {
-      await Promise.all(listeners.map((l) => l.close()));
-      blocking.disconnect();
+      clearTimeout(timer);
+      unsubscribe();
     }
+  }
+
+  private runEvents?: { hub: RunEvents; connection: Redis };
+
+  private events(): RunEvents {
+    if (!this.runEvents) {
+      // Event streams are read with blocking XREADs, which need a worker-style connection.
+      const connection = createRedis(this.options.redisUrl, 'worker');
+      this.runEvents = { hub: new RunEvents(connection, this.options.prefix), connection };
+    }
+    return this.runEvents.hub;
   }
 
   /** Most recent runs first. */
@@ -237,6 +239,10 @@ export class ListSendClient {
   }
 
   async close(): Promise<void> {
+    if (this.runEvents) {
+      await this.runEvents.hub.close();
+      this.runEvents.connection.disconnect();
+    }
     await this.flows.close();
     await Promise.all(Object.values(this.queues).map((q) => q.close()));
     if (this.ownsConnection) this.redis.disconnect();
