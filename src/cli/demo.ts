@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ListSendClient } from '../client.js';
 import { loadConfig, requireSfmc } from '../config.js';
-import { ensureRedis } from '../dev/redis-server.js';
+import { deletePrefixKeys, ensureRedis } from '../dev/redis-server.js';
 import { createLogger } from '../logger.js';
 import { projectRoot } from '../paths.js';
 import { createRedis } from '../redis.js';
@@ -26,7 +26,8 @@ export async function demoCommand(): Promise<number> {
   const sandbox = await createSandbox({ import: { registerDelayMs: 300, durationMs: 2_500, rows: 5_000 } });
   say(`SFMC sandbox: ${sandbox.url} (client id ${sandbox.credentials.clientId})`);
 
-  const prefix = `{list-send-demo}`;
+  // A prefix of its own, removed at the end: the demo's runs point at a sandbox that is gone by then.
+  const prefix = `{list-send-demo-${process.pid}}`;
   const config = loadConfig(
     {
       REDIS_URL: redis.url,
@@ -82,6 +83,7 @@ export async function demoCommand(): Promise<number> {
     await sfmc.close();
     connection.disconnect();
     await sandbox.close();
+    await deletePrefixKeys(redis.url, prefix);
     await redis.stop();
   }
 }

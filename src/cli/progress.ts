@@ -4,10 +4,12 @@ import type { QueueName } from '../../queues/catalog.js';
 export function describeStepEvent(e: { step: QueueName; event: string; detail?: unknown }): string | undefined {
   switch (e.event) {
     case 'active':
-      return `  ${e.step}: running`;
+      // poll-import becomes active at every check; its progress lines say more.
+      return e.step === 'poll-import' ? undefined : `  ${e.step}: running`;
     case 'progress': {
       const d = e.detail as { polls?: number; status?: string } | undefined;
-      return d?.status ? `  ${e.step}: import ${d.status} (poll ${d.polls ?? 0})` : undefined;
+      if (!d?.status) return undefined;
+      return d.status === 'Started' ? `  ${e.step}: import started, waiting for SFMC` : `  ${e.step}: import ${d.status} (check ${d.polls ?? 0})`;
     }
     case 'completed':
       return `  ${e.step}: done`;

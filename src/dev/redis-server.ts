@@ -93,3 +93,19 @@ export async function ensureRedis(url: string): Promise<PrivateRedis & { started
     throw err;
   }
 }
+
+/** Deletes every key under a BullMQ prefix (the demo's and the tests' clean-up). */
+export async function deletePrefixKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { inject } from 'vitest';
+import { deletePrefixKeys } from '../../src/dev/redis-server.js';
 
 /** The Redis the global setup found or started. */
 export function testRedisUrl(): string {
@@ -14,15 +14,5 @@ export function uniquePrefix(label: string): string {
 
 /** Deletes every key under a test prefix. */
 export async function deletePrefix(prefix: string): Promise<void> {
-  const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+  await deletePrefixKeys(testRedisUrl(), prefix);
 }
