@@ -1,0 +1,276 @@
+import { createHash } from 'node:crypto';
+import { request, type Dispatcher } from 'undici';
+import { z } from 'zod';
+import type { SfmcAuthConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import { badTokenResponse, classifyTokenResponse, classifyTransportError } from './classify.js';
+import { fueloauthHeader, wsseHeader } from './envelope.js';
+import { SfmcError } from './errors.js';
+import { readBodyCapped, ResponseTooLargeError } from './http.js';
+import type { XmlNode } from './xml.js';
+
+/**
+ * Authentication for the SOAP client: an OAuth2 client-credentials token provider with a shared
+ * cache and single-flight refresh, and the WS-Security alternative.
+ */
+
+export interface TokenRecord {
+  accessToken: string;
+  /** Epoch ms at which SFMC stops accepting the token. */
+  expiresAt: number;
+  /** `soap_instance_url` + `Service.asmx`, from the same token response. */
+  soapUrl?: string;
+}
+
+/**
+ * Where tokens are cached. Async-capable so a Redis-backed, encrypted store can let several worker
+ * processes share one token (SFMC asks for about one token request per 20 minutes per client).
+ * Keys are opaque hashes (no client id or secret in a key name).
+ */
+export interface TokenStore {
+  get(key: string): Promise<TokenRecord | undefined> | TokenRecord | undefined;
+  set(key: string, record: TokenRecord): Promise<void> | void;
+}
+
+export class MemoryTokenStore implements TokenStore {
+  private readonly records = new Map<string, TokenRecord>();
+  get(key: string): TokenRecord | undefined {
+    return this.records.get(key);
+  }
+  set(key: string, record: TokenRecord): void {
+    this.records.set(key, record);
+  }
+}
+
+export interface GetTokenOptions {
+  /** Skip the cached token (a `Token Expired` fault). */
+  forceRefresh?: boolean;
+  /**
+   * The token SFMC just refused: never handed back. When the cache already holds a different,
+   * fresh token (another caller refreshed first), that one is used without a new request.
+   */
+  rejectToken?: string;
+  /** Stops this caller waiting; a shared refresh in flight carries on for the others. */
+  signal?: AbortSignal;
+}
+
+export interface TokenProvider {
+  getToken(options?: GetTokenOptions): Promise<TokenRecord>;
+}
+
+export type OAuth2Config = Extract<SfmcAuthConfig, { mode: 'oauth2' }>;
+
+export interface TokenProviderOptions {
+  auth: OAuth2Config;
+  dispatcher: Dispatcher;
+  timeoutMs: number;
+  store?: TokenStore;
+  now?: () => number;
+  /** Refresh when fewer than this many ms remain. Default 5 minutes (FuelSDK-Python/C# use 300 s). */
+  refreshSkewMs?: number;
+  logger?: Logger;
+}
+
+export const DEFAULT_REFRESH_SKEW_MS = 300_000;
+const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
+
+const tokenResponseSchema = z.object({
+  access_token: z.string().min(1),
+  expires_in: z.number().positive(),
+  soap_instance_url: z.string().min(1).optional(),
+});
+
+/** `https://x.soap.marketingcloudapis.com/` → `https://x.soap.marketingcloudapis.com/Service.asmx`. */
+export function soapUrlFromInstanceUrl(instanceUrl: string): string {
+  return `${instanceUrl.replace(/\/+$/, '')}/Service.asmx`;
+}
+
+/** One cache entry per (auth URL, client, business unit); hashed so no identifier leaks into a key. */
+export function tokenCacheKey(auth: OAuth2Config): string {
+  const digest = createHash('sha256')
+    .update(`${auth.authUrl}\n${auth.clientId}\n${auth.accountId ?? ''}`)
+    .digest('hex')
+    .slice(0, 32);
+  return `sfmc-token:${digest}`;
+}
+
+export function createTokenProvider(options: TokenProviderOptions): TokenProvider {
+  const { auth, dispatcher, timeoutMs } = options;
+  const store = options.store ?? new MemoryTokenStore();
+  const now = options.now ?? Date.now;
+  const skew = options.refreshSkewMs ?? DEFAULT_REFRESH_SKEW_MS;
+  const key = tokenCacheKey(auth);
+  const tokenUrl = `${auth.authUrl.replace(/\/+$/, '')}/v2/token`;
+  let inFlight: Promise<TokenRecord> | undefined;
+
+  function usable(record: TokenRecord | undefined, opts: GetTokenOptions): record is TokenRecord {
+    if (!record) return false;
+    if (opts.rejectToken !== undefined && record.accessToken === opts.rejectToken) return false;
+    // forceRefresh without rejectToken means "not this cache"; with it, a different token is news.
+    if (opts.forceRefresh && opts.rejectToken === undefined) return false;
+    return now() < record.expiresAt - skew;
+  }
+
+  async function fetchToken(): Promise<TokenRecord> {
+    const startedAt = now();
+    const body = JSON.stringify({
+      grant_type: 'client_credentials',
+      client_id: auth.clientId,
+      client_secret: auth.clientSecret,
+      ...(auth.accountId ? { account_id: auth.accountId } : {}),
+    });
+    const deadline = AbortSignal.timeout(timeoutMs);
+    let text: string;
+    let status: number;
+    try {
+      const res = await request(tokenUrl, {
+        method: 'POST',
+        dispatcher,
+        signal: deadline,
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body,
+      });
+      status = res.statusCode;
+      text = await readBodyCapped(res, MAX_TOKEN_RESPONSE_BYTES);
+    } catch (err) {
+      if (err instanceof ResponseTooLargeError) throw badTokenResponse('the reply is too large');
+      throw classifyTransportError(err, { operation: 'token', phase: 'token', timedOut: deadline.aborted });
+    }
+    if (status !== 200) throw classifyTokenResponse(status, text);
+
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw badTokenResponse('the reply is not JSON');
+    }
+    const parsed = tokenResponseSchema.safeParse(json);
+    if (!parsed.success) {
+      throw badTokenResponse(`missing or invalid ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+    }
+    const record: TokenRecord = {
+      accessToken: parsed.data.access_token,
+      // Counted from when the request started, so clock skew errs towards refreshing early.
+      expiresAt: startedAt + parsed.data.expires_in * 1000,
+      ...(parsed.data.soap_instance_url ? { soapUrl: soapUrlFromInstanceUrl(parsed.data.soap_instance_url) } : {}),
+    };
+    await store.set(key, record);
+    options.logger?.debug({ event: 'token-refreshed', expiresInS: parsed.data.expires_in }, 'sfmc token refreshed');
+    return record;
+  }
+
+  return {
+    async getToken(opts: GetTokenOptions = {}): Promise<TokenRecord> {
+      opts.signal?.throwIfAborted();
+      const cached = await store.get(key);
+      if (usable(cached, opts)) return cached;
+      // Single flight: no await between the check and the assignment, so concurrent callers on a
+      // cold cache all join the first caller's request.
+      if (!inFlight) {
+        inFlight = fetchToken().finally(() => {
+          inFlight = undefined;
+        });
+      }
+      const record = await waitFor(inFlight, opts.signal);
+      if (opts.rejectToken !== undefined && record.accessToken === opts.rejectToken) {
+        throw new SfmcError(
+          'token-expired',
+          'the SFMC token endpoint handed back the token SFMC had just refused as expired; retry later',
+          { kind: 'auth-expired', mayHaveTakenEffect: false, context: { operation: 'token' } },
+        );
+      }
+      return record;
+    },
+  };
+}
+
+/** Waits for a shared promise, letting this caller give up on its own signal. */
+function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** What one SOAP call needs from authentication. */
+export interface Authorization {
+  header: XmlNode;
+  soapUrl: string;
+  /** The OAuth2 token used, so a `Token Expired` fault can name the one to reject. */
+  accessToken?: string;
+}
+
+export interface SfmcAuth {
+  readonly mode: SfmcAuthConfig['mode'];
+  authorize(options?: GetTokenOptions): Promise<Authorization>;
+}
+
+export interface AuthOptions {
+  auth: SfmcAuthConfig;
+  /** An explicit endpoint wins over the token's soap_instance_url; required for WS-Security. */
+  soapUrl?: string;
+  dispatcher: Dispatcher;
+  timeoutMs: number;
+  tokenStore?: TokenStore;
+  now?: () => number;
+  refreshSkewMs?: number;
+  logger?: Logger;
+}
+
+export function createAuth(options: AuthOptions): SfmcAuth {
+  const { auth } = options;
+  if (auth.mode === 'wsse') {
+    const soapUrl = options.soapUrl;
+    // WS-Security has no token exchange: the same header goes on every call.
+    return {
+      mode: 'wsse',
+      async authorize() {
+        if (!soapUrl) {
+          throw new SfmcError('auth-failed', 'WS-Security needs an explicit SOAP endpoint: set SFMC_SOAP_URL or SFMC_SUBDOMAIN', {
+            kind: 'fatal',
+            mayHaveTakenEffect: false,
+          });
+        }
+        return { header: wsseHeader(auth.username, auth.password), soapUrl };
+      },
+    };
+  }
+  const provider = createTokenProvider({
+    auth,
+    dispatcher: options.dispatcher,
+    timeoutMs: options.timeoutMs,
+    store: options.tokenStore,
+    now: options.now,
+    refreshSkewMs: options.refreshSkewMs,
+    logger: options.logger,
+  });
+  return {
+    mode: 'oauth2',
+    async authorize(opts) {
+      const record = await provider.getToken(opts);
+      const soapUrl = options.soapUrl ?? record.soapUrl;
+      if (!soapUrl) {
+        throw new SfmcError(
+          'bad-response',
+          'the token response names no soap_instance_url and no SOAP endpoint is configured: set SFMC_SOAP_URL or SFMC_SUBDOMAIN',
+          { kind: 'fatal', mayHaveTakenEffect: false, context: { operation: 'token' } },
+        );
+      }
+      return { header: fueloauthHeader(record.accessToken), soapUrl, accessToken: record.accessToken };
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { Agent, type Dispatcher } from 'undici';
+
+/**
+ * The HTTP pieces shared by the token request and the SOAP chokepoint: one keep-alive Agent and a
+ * body reader with a size cap.
+ */
+
+/** A SOAP reply larger than this is refused: the biggest real page (2,500 rows) is far smaller. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024;
+
+/**
+ * One Agent per client: it pools keep-alive connections per origin, and the SOAP origin is only
+ * known once the token names it. The connect timeout is capped at 30 s: a TCP/TLS handshake that
+ * takes longer than that is dead, whatever the (long) SOAP call timeout is.
+ */
+export function createDispatcher(timeoutMs: number): Agent {
+  return new Agent({
+    keepAliveTimeout: 30_000,
+    connect: { timeout: Math.min(timeoutMs, 30_000) },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+}
+
+export class ResponseTooLargeError extends Error {
+  override name = 'ResponseTooLargeError';
+  constructor(readonly limit: number) {
+    super(`response body exceeds ${limit} bytes`);
+  }
+}
+
+/**
+ * Reads the whole body as UTF-8, refusing it past `maxBytes` (checked on Content-Length first,
+ * then while streaming). On refusal the stream is destroyed, which frees the socket.
+ */
+export async function readBodyCapped(response: Dispatcher.ResponseData, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    response.body.destroy();
+    throw new ResponseTooLargeError(maxBytes);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    size += buf.length;
+    if (size > maxBytes) {
+      response.body.destroy();
+      throw new ResponseTooLargeError(maxBytes);
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Releases a body nobody will read (an error path), so the connection goes back to the pool. */
+export async function discardBody(response: Dispatcher.ResponseData): Promise<void> {
+  try {
+    await response.body.dump();
+  } catch {
+    // Nothing useful to do: the socket is destroyed instead of reused.
+  }
+}
+
+export function headerValue(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
