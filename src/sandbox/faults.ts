@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import type { ActiveFaultRule, FaultKind, FaultOperation, FaultRule, FaultsApi } from './types.js';
+
+/**
+ * Fault injection. A rule counts the calls that match it (operation, and objectType when given)
+ * from the moment it is added, and fires on calls onCall .. onCall+times-1. Only calls that got
+ * past transport checks, authentication and schema validation are matched: an injected fault
+ * stands in for SFMC failing a request it would otherwise have served.
+ *
+ * Kinds:
+ *   server-fault       HTTP 500 soap:Server with detail/apifault Code (2 unless apiFaultCode).
+ *   client-fault       HTTP 500 soap:Client.
+ *   html-502           text/html 502 page from "the gateway"; with afterCommit the operation runs first.
+ *   delay              the operation runs and commits, the answer waits delayMs (for client timeouts).
+ *   reset              the socket is reset before anything runs: nothing committed.
+ *   token-expired      Security fault `Token Expired` although the token is valid.
+ *   throttle           HTTP 500, empty text/plain body. SFMC documents throttling only as "HTTP 500
+ *                      responses until load drops" (rate-limiting page), with no body format, so
+ *                      the sandbox models it as the barest possible 500.
+ *   drop-after-commit  the operation runs and commits, then the socket is destroyed unanswered.
+ * For the `token` operation: server-fault (500 JSON), html-502, delay, reset, throttle,
+ * drop-after-commit.
+ */
+
+const KINDS = [
+  'server-fault',
+  'client-fault',
+  'html-502',
+  'delay',
+  'reset',
+  'token-expired',
+  'throttle',
+  'drop-after-commit',
+] as const satisfies readonly FaultKind[];
+
+const TOKEN_KINDS: readonly FaultKind[] = ['server-fault', 'html-502', 'delay', 'reset', 'throttle', 'drop-after-commit'];
+
+export const faultRuleSchema = z
+  .object({
+    operation: z.enum(['Create', 'Retrieve', 'Perform', 'token']),
+    objectType: z.string().min(1).optional(),
+    onCall: z.number().int().min(1).optional(),
+    times: z.number().int().min(1).optional(),
+    kind: z.enum(KINDS),
+    delayMs: z.number().int().min(0).max(600_000).optional(),
+    apiFaultCode: z.union([z.literal(1), z.literal(2), z.literal(9), z.literal(11)]).optional(),
+    afterCommit: z.boolean().optional(),
+    faultString: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((r) => r.kind !== 'delay' || r.delayMs !== undefined, { message: 'a delay rule needs delayMs' })
+  .refine((r) => r.operation !== 'token' || TOKEN_KINDS.includes(r.kind), {
+    message: `the token endpoint supports only ${TOKEN_KINDS.join(', ')}`,
+  })
+  .refine((r) => r.operation !== 'token' || r.objectType === undefined, { message: 'token rules have no objectType' });
+
+export class FaultRuleError extends Error {
+  override name = 'FaultRuleError';
+}
+
+/** Throws FaultRuleError with every problem of an invalid rule. */
+export function parseFaultRule(input: unknown): FaultRule {
+  const parsed = faultRuleSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new FaultRuleError(parsed.error.issues.map((i) => `${i.path.join('.') || 'rule'}: ${i.message}`).join('; '));
+  }
+  return parsed.data;
+}
+
+export class FaultInjector implements FaultsApi {
+  private rules: ActiveFaultRule[] = [];
+  private nextId = 1;
+
+  inject(rule: FaultRule): string {
+    const valid = parseFaultRule(rule);
+    const id = `fault-${this.nextId++}`;
+    this.rules.push({ ...valid, id, seen: 0, fired: 0 });
+    return id;
+  }
+
+  remove(id: string): boolean {
+    const before = this.rules.length;
+    this.rules = this.rules.filter((r) => r.id !== id);
+    return this.rules.length !== before;
+  }
+
+  clear(): void {
+    this.rules = [];
+  }
+
+  list(): ActiveFaultRule[] {
+    return this.rules.map((r) => ({ ...r }));
+  }
+
+  /**
+   * Counts this call against every matching rule and returns the first rule that fires. Every
+   * matching rule counts the call, so each rule's onCall stays "the Nth call since I was added"
+   * whatever other rules do.
+   */
+  match(operation: FaultOperation, objectType: string | undefined): FaultRule | undefined {
+    let firing: ActiveFaultRule | undefined;
+    for (const rule of this.rules) {
+      if (rule.operation !== operation) continue;
+      if (rule.objectType !== undefined && rule.objectType !== objectType) continue;
+      rule.seen += 1;
+      const first = rule.onCall ?? 1;
+      const last = first + (rule.times ?? 1) - 1;
+      if (!firing && rule.seen >= first && rule.seen <= last) firing = rule;
+    }
+    if (firing) firing.fired += 1;
+    return firing;
+  }
+}
+
+/** Messages for the documented apifault codes (soap_faults page); the wording is UNVERIFIED except code 2's meaning. */
+export const API_FAULT_MESSAGES: Record<number, string> = {
+  1: 'Synchronous API calls are not possible at this time; resubmit the request asynchronously or later',
+  2: 'An unexpected error occurred',
+  9: 'The system is in maintenance',
+  11: 'User does not have permission to use the API',
+};

@@ -1,0 +1,103 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { partnerSchemaFromFile } from '../sfmc/schema/index.js';
+import { TokenIssuer } from './auth.js';
+import { CallLog } from './calls.js';
+import { FaultInjector } from './faults.js';
+import type { Runtime } from './runtime.js';
+import { requestHandler } from './server.js';
+import { DEFAULT_IMPORT_TIMING, DEFAULT_SEED, SandboxStore } from './state.js';
+import type { Sandbox, SandboxCredentials, SandboxOptions } from './types.js';
+
+export type * from './types.js';
+
+export const DEFAULT_CREDENTIALS: SandboxCredentials = {
+  clientId: 'sandbox',
+  clientSecret: 'sandbox-secret',
+  accountId: '100000',
+  username: 'sandbox',
+  password: 'sandbox-password',
+};
+
+/**
+ * Starts a stateful stand-in for one SFMC account on 127.0.0.1:
+ *   POST /v2/token                 OAuth2 client credentials (JSON), SFMC's response and 401 shapes
+ *   POST /Service.asmx             SOAP 1.1 Create / Retrieve / Perform for the list-send workflow
+ *   GET  /__sandbox/state | calls  inspection (JSON, no secrets)
+ *   POST|DELETE /__sandbox/faults[/:id], POST /__sandbox/import-behaviour | lists | emails | reset
+ * What real SFMC does that the sandbox could not confirm is marked UNVERIFIED where it is decided.
+ */
+export async function createSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const credentials: SandboxCredentials = { ...DEFAULT_CREDENTIALS, ...options.credentials };
+  const now = options.now ?? Date.now;
+  const store = new SandboxStore(
+    { lists: options.seed?.lists ?? DEFAULT_SEED.lists, emails: options.seed?.emails ?? DEFAULT_SEED.emails },
+    { ...DEFAULT_IMPORT_TIMING, ...options.import },
+  );
+  // Compiled before listening, so the first request is not the slow one.
+  const schema = options.schemaCheck === false ? undefined : partnerSchemaFromFile(options.wsdlPath);
+
+  const server = createServer({ keepAliveTimeout: 5_000 });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const rt: Runtime = {
+    now,
+    store,
+    issuer: new TokenIssuer(credentials, options.tokenTtlSeconds ?? 1079, now, url),
+    faults: new FaultInjector(),
+    calls: new CallLog(now, options.logger),
+    credentials,
+    pageSize: options.pageSize ?? 2500,
+    dataDir: options.dataDir,
+    validateBody: schema ? (xml) => schema.validateElement(xml).errors[0] : undefined,
+    soapUrl: `${url}/Service.asmx`,
+    logger: options.logger,
+    timers: new Set(),
+  };
+
+  const api: Pick<Sandbox, 'reset' | 'setImportBehaviour' | 'addList' | 'addEmail'> = {
+    reset: () => {
+      store.reset();
+      rt.faults.clear();
+      rt.calls.clear();
+      rt.issuer.sweep();
+    },
+    setImportBehaviour: (b) => store.setImportBehaviour(b),
+    addList: (l) => store.addList(l),
+    addEmail: (e) => store.addEmail(e),
+  };
+  server.on('request', requestHandler(rt, api));
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    soapUrl: rt.soapUrl,
+    tokenUrl: `${url}/v2/token`,
+    port,
+    credentials: { ...credentials },
+    get state() {
+      return store.snapshot();
+    },
+    calls: () => rt.calls.list(),
+    faults: rt.faults,
+    ...api,
+    close: () => {
+      closed ??= new Promise<void>((resolve, reject) => {
+        for (const t of rt.timers) clearTimeout(t);
+        rt.timers.clear();
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}

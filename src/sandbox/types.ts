@@ -1,0 +1,208 @@
+import type { Logger } from 'pino';
+
+/** The public shapes of the sandbox: options, state snapshots, call log, fault rules. */
+
+export interface SandboxCredentials {
+  clientId: string;
+  clientSecret: string;
+  /** The MID a token is issued for; `account_id` in the token request must match when given. */
+  accountId: string;
+  /** WS-Security UsernameToken login (PasswordText). */
+  username: string;
+  password: string;
+}
+
+export interface SeedList {
+  id: string | number;
+  name: string;
+}
+
+export interface SeedEmail {
+  id: string | number;
+  name: string;
+}
+
+export interface SeedData {
+  lists?: SeedList[];
+  emails?: SeedEmail[];
+}
+
+export interface ImportTiming {
+  /** Time after `start` before any ImportResultsSummary exists (SFMC registers imports late). */
+  registerDelayMs?: number;
+  /** Time after `start` when the import reaches its final status. */
+  durationMs?: number;
+  /** NumberSuccessful/TotalRows when there is no file to count. */
+  rows?: number;
+}
+
+export interface SandboxOptions {
+  /** 0 = ephemeral (default). */
+  port?: number;
+  /** Default 127.0.0.1; the sandbox is a test double and never needs another interface. */
+  host?: string;
+  credentials?: Partial<SandboxCredentials>;
+  /** Default: list `Sample_List` ID 123 and email ID 123 "Sample Email". */
+  seed?: SeedData;
+  /** Default 1079 (what the sfmc-sdk fixture shows SFMC returning). */
+  tokenTtlSeconds?: number;
+  import?: ImportTiming;
+  /** Retrieve page size; SFMC uses 2500. */
+  pageSize?: number;
+  /** Validate every request Body against the partner WSDL schema (default true). */
+  schemaCheck?: boolean;
+  /** Injectable clock (epoch ms); drives token expiry, import progress and send dates. */
+  now?: () => number;
+  logger?: Logger;
+  /** Holds `Import/<FileSpec>` files whose rows an import counts. */
+  dataDir?: string;
+  /** The partner WSDL to validate against; default: $SFMC_WSDL_PATH, else ../shared/sfmc/partnerAPI.wsdl. */
+  wsdlPath?: string;
+}
+
+export type ImportOutcome = 'Completed' | 'Error';
+
+export interface ImportBehaviour {
+  outcome?: ImportOutcome;
+  durationMs?: number;
+  registerDelayMs?: number;
+  rows?: number;
+  numberErrors?: number;
+  numberDuplicated?: number;
+}
+
+export interface ListState {
+  id: string;
+  name: string;
+}
+
+export interface EmailState {
+  id: string;
+  name: string;
+}
+
+export interface ImportDefinitionState {
+  customerKey: string;
+  objectId: string;
+  name?: string;
+  listId: string;
+  fileSpec?: string;
+  fileType?: string;
+  headerLines?: number;
+  createdAt: number;
+}
+
+export interface ImportState {
+  taskId: string;
+  customerKey: string;
+  listId: string;
+  startedAt: number;
+  outcome: ImportOutcome;
+  registerDelayMs: number;
+  durationMs: number;
+  totalRows: number;
+  numberErrors: number;
+  numberDuplicated: number;
+  /** Where TotalRows came from: a counted file in dataDir, or the configured default. */
+  rowsFrom: 'file' | 'default';
+}
+
+export interface SendState {
+  id: string;
+  emailId: string;
+  /** The first list of the Send (the pipeline sends to exactly one). */
+  listId: string;
+  listIds: string[];
+  createdAt: number;
+}
+
+export interface SandboxStateSnapshot {
+  lists: ListState[];
+  emails: EmailState[];
+  importDefinitions: Record<string, ImportDefinitionState>;
+  imports: Record<string, ImportState>;
+  sends: SendState[];
+}
+
+export type SoapOperation = 'Create' | 'Retrieve' | 'Perform';
+export type FaultOperation = SoapOperation | 'token';
+
+export type FaultKind =
+  | 'server-fault'
+  | 'client-fault'
+  | 'html-502'
+  | 'delay'
+  | 'reset'
+  | 'token-expired'
+  | 'throttle'
+  | 'drop-after-commit';
+
+export interface FaultRule {
+  operation: FaultOperation;
+  /** Retrieve: the ObjectType; Create/Perform: the xsi:type of the first Objects/Definition. */
+  objectType?: string;
+  /** Fire on the Nth matching call (1-based) counted from when the rule was added. Default 1. */
+  onCall?: number;
+  /** How many consecutive matching calls fire, starting at onCall. Default 1. */
+  times?: number;
+  kind: FaultKind;
+  /** `delay`: how long to hold the (already committed) answer. */
+  delayMs?: number;
+  /** `server-fault`: the apifault Code (1, 2, 9 or 11). Default 2. */
+  apiFaultCode?: 1 | 2 | 9 | 11;
+  /** `html-502`: perform the operation before answering with the gateway page. */
+  afterCommit?: boolean;
+  /** `client-fault`/`server-fault`: replaces the default faultstring. */
+  faultString?: string;
+}
+
+export interface ActiveFaultRule extends FaultRule {
+  id: string;
+  /** Matching calls seen since the rule was added. */
+  seen: number;
+  /** Calls the rule has fired on. */
+  fired: number;
+}
+
+export type AuthMode = 'oauth' | 'wsse' | 'client-credentials' | 'none';
+
+export interface CallRecord {
+  seq: number;
+  /** ISO time by the sandbox clock. */
+  time: string;
+  path: string;
+  operation?: FaultOperation;
+  soapAction?: string;
+  objectType?: string;
+  auth: AuthMode;
+  /** null when the socket was destroyed without an answer. */
+  httpStatus: number | null;
+  result: 'ok' | 'fault' | 'error' | 'dropped';
+  /** SOAP faultcode/faultstring, or the token endpoint's `error`. */
+  fault?: string;
+  overallStatus?: string;
+  injected?: FaultKind;
+}
+
+export interface FaultsApi {
+  inject(rule: FaultRule): string;
+  remove(id: string): boolean;
+  clear(): void;
+  list(): ActiveFaultRule[];
+}
+
+export interface Sandbox {
+  url: string;
+  soapUrl: string;
+  tokenUrl: string;
+  port: number;
+  credentials: SandboxCredentials;
+  readonly state: SandboxStateSnapshot;
+  calls(): CallRecord[];
+  faults: FaultsApi;
+  setImportBehaviour(behaviour: ImportBehaviour & { customerKey?: string }): void;
+  addList(list: { id?: string | number; name: string }): ListState;
+  addEmail(email: { id?: string | number; name: string }): EmailState;
+  reset(): void;
+  close(): Promise<void>;
+}
