@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { createSandbox } from './index.js';
 import { DEFAULT_SEED } from './state.js';
@@ -19,6 +20,8 @@ export interface RunSandboxOptions {
   tokenTtlSeconds?: number;
   schemaCheck?: boolean;
   wsdlPath?: string;
+  /** Where the sandbox reports its own internal errors (they are answered as apifault code 2). */
+  logger?: Logger;
   /** Where the banner goes; default stdout. */
   out?: (text: string) => void;
 }
@@ -56,6 +59,7 @@ export async function runSandbox(opts: RunSandboxOptions = {}): Promise<Sandbox>
     tokenTtlSeconds: opts.tokenTtlSeconds,
     schemaCheck: opts.schemaCheck,
     wsdlPath: opts.wsdlPath,
+    logger: opts.logger,
   });
   const c = sandbox.credentials;
   const state = sandbox.state;

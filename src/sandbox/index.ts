@@ -19,6 +19,11 @@ export const DEFAULT_CREDENTIALS: SandboxCredentials = {
   password: 'sandbox-password',
 };
 
+/** Options left undefined keep their defaults instead of overwriting them with undefined. */
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 /**
  * Starts a stateful stand-in for one SFMC account on 127.0.0.1:
  *   POST /v2/token                 OAuth2 client credentials (JSON), SFMC's response and 401 shapes
@@ -32,7 +37,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
   const now = options.now ?? Date.now;
   const store = new SandboxStore(
     { lists: options.seed?.lists ?? DEFAULT_SEED.lists, emails: options.seed?.emails ?? DEFAULT_SEED.emails },
-    { ...DEFAULT_IMPORT_TIMING, ...options.import },
+    { ...DEFAULT_IMPORT_TIMING, ...definedOnly(options.import ?? {}) },
   );
   // Compiled before listening, so the first request is not the slow one.
   const schema = options.schemaCheck === false ? undefined : partnerSchemaFromFile(options.wsdlPath);

@@ -11,6 +11,7 @@ import {
   envelope,
   getJson,
   importResultsBody,
+  login,
   postJson,
   resultsOf,
   soap,
@@ -156,6 +157,19 @@ describe('runSandbox', () => {
       await expect(runSandbox({ seedFile, out: () => {} })).rejects.toThrow(/seed file/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps the default import timing when the CLI passes no timing options', async () => {
+    const sb = await runSandbox({ port: 0, out: () => {} });
+    try {
+      const auth = await login(sb);
+      const taskId = await startImport(sb, auth, 'cli-defaults');
+      const reply = await soap(sb, 'Retrieve', envelope(importResultsBody(taskId), auth));
+      expect(reply.status).toBe(200);
+      expect(bodyOf(reply, 'RetrieveResponseMsg')['OverallStatus']).toBe('OK');
+    } finally {
+      await sb.close();
     }
   });
 });

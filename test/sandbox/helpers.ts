@@ -79,9 +79,9 @@ export async function login(sb: Sandbox, mode: Login['mode'] = 'oauth'): Promise
   return { mode, token: await accessToken(sb) };
 }
 
-/** A fixture from test/fixtures/sandbox with `{{NAME}}` placeholders filled in. */
+/** A request envelope from examples/soap (the seed's requests, made well-formed) with `{{NAME}}` placeholders filled in. */
 export function fixture(name: string, vars: Record<string, string>): string {
-  const text = readFileSync(new URL(`../fixtures/sandbox/${name}`, import.meta.url), 'utf8');
+  const text = readFileSync(new URL(`../../examples/soap/${name}`, import.meta.url), 'utf8');
   return text.replace(/\{\{(\w+)\}\}/g, (_m, key: string) => {
     const value = vars[key];
     if (value === undefined) throw new Error(`fixture ${name} needs {{${key}}}`);

@@ -84,8 +84,8 @@ describe('sandbox SOAP transport checks', () => {
   });
 
   it("refuses the seed's out-of-order Perform body, naming the misplaced element, and starts nothing", async () => {
-    await soap(sb, 'Create', fixture('create-import-definition.request.xml', { SECURITY: securityHeader(auth) }));
-    const reply = await soap(sb, 'Perform', fixture('perform-start-out-of-order.request.xml', { SECURITY: securityHeader(auth) }));
+    await soap(sb, 'Create', fixture('create-import-definition.xml', { SECURITY: securityHeader(auth) }));
+    const reply = await soap(sb, 'Perform', fixture('perform-start-out-of-order.xml', { SECURITY: securityHeader(auth) }));
     expect(reply.status).toBe(500);
     const fault = faultOf(reply);
     expect(fault.faultcode).toBe('soap:Client');
@@ -120,8 +120,8 @@ describe('sandbox without schema checking', () => {
     const sb = await startSandbox({ schemaCheck: false });
     try {
       const auth = await login(sb);
-      await soap(sb, 'Create', fixture('create-import-definition.request.xml', { SECURITY: securityHeader(auth) }));
-      const reply = await soap(sb, 'Perform', fixture('perform-start-out-of-order.request.xml', { SECURITY: securityHeader(auth) }));
+      await soap(sb, 'Create', fixture('create-import-definition.xml', { SECURITY: securityHeader(auth) }));
+      const reply = await soap(sb, 'Perform', fixture('perform-start-out-of-order.xml', { SECURITY: securityHeader(auth) }));
       expect(bodyOf(reply, 'PerformResponseMsg')['OverallStatus']).toBe('OK');
       expect(Object.keys(sb.state.imports)).toHaveLength(1);
     } finally {

@@ -3,7 +3,7 @@ import type { Sandbox } from '../../src/sandbox/index.js';
 import { bodyOf, fixture, login, resultsOf, securityHeader, soap, startSandbox, testClock, type Login, type TestClock } from './helpers.js';
 
 /**
- * The five requests of the docs' list-based send workflow (test/fixtures/sandbox, made
+ * The five requests of the docs' list-based send workflow (examples/soap, made
  * well-formed from the seed), answered in both auth modes. schema.test.ts checks the
  * responses against the WSDL.
  */
@@ -24,7 +24,7 @@ describe.each(['oauth', 'wsse'] as const)('the seed workflow with %s auth', (mod
     soap(sb, action, fixture(file, { SECURITY: securityHeader(auth), ...vars }));
 
   it('retrieves Sample_List by ListName', async () => {
-    const reply = await send('retrieve-list.request.xml', 'Retrieve');
+    const reply = await send('retrieve-list.xml', 'Retrieve');
     expect(reply.status).toBe(200);
     const msg = bodyOf(reply, 'RetrieveResponseMsg');
     expect(msg['OverallStatus']).toBe('OK');
@@ -34,7 +34,7 @@ describe.each(['oauth', 'wsse'] as const)('the seed workflow with %s auth', (mod
   });
 
   it('creates the ImportDefinition and echoes it with its new ObjectID', async () => {
-    const reply = await send('create-import-definition.request.xml', 'Create');
+    const reply = await send('create-import-definition.xml', 'Create');
     const msg = bodyOf(reply, 'CreateResponse');
     expect(msg['OverallStatus']).toBe('OK');
     const [result] = resultsOf(msg);
@@ -52,8 +52,8 @@ describe.each(['oauth', 'wsse'] as const)('the seed workflow with %s auth', (mod
   });
 
   it('starts the import, then reports it Completed once its time has passed', async () => {
-    await send('create-import-definition.request.xml', 'Create');
-    const started = await send('perform-start.request.xml', 'Perform');
+    await send('create-import-definition.xml', 'Create');
+    const started = await send('perform-start.xml', 'Perform');
     const msg = bodyOf(started, 'PerformResponseMsg');
     expect(msg['OverallStatus']).toBe('OK');
     const [result] = (msg['Results'] as Record<string, unknown>)['Result'] as Record<string, unknown>[];
@@ -65,7 +65,7 @@ describe.each(['oauth', 'wsse'] as const)('the seed workflow with %s auth', (mod
     expect(task['InteractionObjectID']).toMatch(/^[0-9a-f-]{36}$/);
 
     clock.advance(2000);
-    const polled = await send('retrieve-import-results.request.xml', 'Retrieve', { TASK_ID: taskId });
+    const polled = await send('retrieve-import-results.xml', 'Retrieve', { TASK_ID: taskId });
     const [summary] = resultsOf(bodyOf(polled, 'RetrieveResponseMsg'));
     expect(summary).toMatchObject({
       '@_type': 'ImportResultsSummary',
@@ -78,7 +78,7 @@ describe.each(['oauth', 'wsse'] as const)('the seed workflow with %s auth', (mod
   });
 
   it('creates the Send and records it', async () => {
-    const reply = await send('create-send.request.xml', 'Create');
+    const reply = await send('create-send.xml', 'Create');
     const msg = bodyOf(reply, 'CreateResponse');
     expect(msg['OverallStatus']).toBe('OK');
     const [result] = resultsOf(msg);
