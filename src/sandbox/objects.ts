@@ -1,23 +1,12 @@
 import { el, type XmlNode } from '../sfmc/xml.js';
+import { API_OBJECT_PROPERTIES } from './operations/context.js';
 
 /** Turning parsed request objects back into XML for the `Object` echoes SFMC puts in results. */
 
 type Parsed = Record<string, unknown>;
 
 /** APIObject's own sequence; subtype fields all come after it. */
-const API_OBJECT_FIELDS = [
-  'Client',
-  'PartnerKey',
-  'PartnerProperties',
-  'CreatedDate',
-  'ModifiedDate',
-  'ID',
-  'ObjectID',
-  'CustomerKey',
-  'Owner',
-  'CorrelationID',
-  'ObjectState',
-];
+const API_OBJECT_FIELDS = API_OBJECT_PROPERTIES;
 
 function localName(value: string): string {
   return value.includes(':') ? value.slice(value.indexOf(':') + 1) : value;

@@ -2,9 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { TokenIssuer } from './auth.js';
 import type { CallLog } from './calls.js';
+import { BAD_GATEWAY_HTML } from './responses.js';
 import type { FaultInjector } from './faults.js';
 import type { SandboxStore } from './state.js';
-import type { SandboxCredentials } from './types.js';
+import type { CallRecord, FaultRule, SandboxCredentials } from './types.js';
 
 /** Everything a request handler needs, built once per sandbox. */
 export interface Runtime {
@@ -77,4 +78,29 @@ export async function readBody(req: IncomingMessage): Promise<string> {
     chunks.push(buf);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The faults that let the operation run first (delay, drop-after-commit, html-502 afterCommit),
+ * shared by the SOAP and token endpoints; otherwise the plain answer.
+ */
+export function answerAfterCommit(
+  rt: Runtime,
+  req: IncomingMessage,
+  res: ServerResponse,
+  rule: FaultRule | undefined,
+  ok: Reply,
+  log: (status: number | null, result: CallRecord['result']) => void,
+): void {
+  if (rule?.kind === 'drop-after-commit') {
+    log(null, 'dropped');
+    return dropConnection(req, false);
+  }
+  if (rule?.kind === 'html-502') {
+    log(502, 'error');
+    return send(res, { status: 502, contentType: 'text/html', body: BAD_GATEWAY_HTML });
+  }
+  log(ok.status, 'ok');
+  if (rule?.kind === 'delay') return later(rt, rule.delayMs ?? 0, () => send(res, ok));
+  send(res, ok);
 }

@@ -16,8 +16,8 @@ import { handleCreate } from './operations/create.js';
 import { handlePerform } from './operations/perform.js';
 import { handleRetrieve } from './operations/retrieve.js';
 import { BAD_GATEWAY_HTML, faultEnvelope, responseEnvelope, type EnvelopeContext, type FaultSpec } from './responses.js';
-import { dropConnection, later, send, type Reply, type Runtime } from './runtime.js';
-import type { AuthMode, CallRecord, FaultRule, SoapOperation } from './types.js';
+import { answerAfterCommit, dropConnection, send, type Reply, type Runtime } from './runtime.js';
+import type { AuthMode, CallRecord, SoapOperation } from './types.js';
 
 const XML = 'text/xml; charset=utf-8';
 
@@ -135,29 +135,7 @@ export function handleSoap(rt: Runtime, req: IncomingMessage, res: ServerRespons
     body: responseEnvelope(`${action}Response`, outcome.body, envCtx),
   };
   const done = { overallStatus: outcome.overallStatus, ...injected };
-  afterCommit(rt, req, res, rule, ok, (r, result) => rt.calls.add({ ...info, httpStatus: r, result, ...done }));
-}
-
-/** The faults that let the operation run first: delay, drop-after-commit, html-502 afterCommit. */
-function afterCommit(
-  rt: Runtime,
-  req: IncomingMessage,
-  res: ServerResponse,
-  rule: FaultRule | undefined,
-  ok: Reply,
-  log: (status: number | null, result: CallRecord['result']) => void,
-): void {
-  if (rule?.kind === 'drop-after-commit') {
-    log(null, 'dropped');
-    return dropConnection(req, false);
-  }
-  if (rule?.kind === 'html-502') {
-    log(502, 'error');
-    return send(res, { status: 502, contentType: 'text/html', body: BAD_GATEWAY_HTML });
-  }
-  log(ok.status, 'ok');
-  if (rule?.kind === 'delay') return later(rt, rule.delayMs ?? 0, () => send(res, ok));
-  send(res, ok);
+  answerAfterCommit(rt, req, res, rule, ok, (r, result) => rt.calls.add({ ...info, httpStatus: r, result, ...done }));
 }
 
 /** Retrieve: ObjectType; Create/Perform: the xsi:type of the first object. */

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BAD_GATEWAY_HTML } from './responses.js';
-import { dropConnection, later, send, sendJson, type Runtime } from './runtime.js';
+import { answerAfterCommit, dropConnection, send, sendJson, type Runtime } from './runtime.js';
 import type { CallRecord } from './types.js';
 
 /** The JSON body of a token request; SFMC documents JSON, form encoding is accepted as a courtesy. */
@@ -56,15 +56,6 @@ export function handleToken(rt: Runtime, req: IncomingMessage, res: ServerRespon
   }
 
   const issued = rt.issuer.mint(body);
-  if (rule?.kind === 'drop-after-commit') {
-    log(null, 'dropped');
-    return dropConnection(req, false);
-  }
-  if (rule?.kind === 'html-502') {
-    log(502, 'error');
-    return send(res, { status: 502, contentType: 'text/html', body: BAD_GATEWAY_HTML });
-  }
-  log(issued.status, 'ok');
-  if (rule?.kind === 'delay') return later(rt, rule.delayMs ?? 0, () => sendJson(res, issued.status, issued.body));
-  sendJson(res, issued.status, issued.body);
+  const ok = { status: issued.status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(issued.body) };
+  answerAfterCommit(rt, req, res, rule, ok, log);
 }

@@ -51,18 +51,18 @@ describe('sandbox responses', () => {
     };
     const seed = (file: string, vars: Record<string, string> = {}) => fixture(file, { SECURITY: securityHeader(auth), ...vars });
 
-    await record('retrieve-list', 'Retrieve', seed('retrieve-list.request.xml'), 'RetrieveResponseMsg');
-    await record('create-import-definition', 'Create', seed('create-import-definition.request.xml'), 'CreateResponse');
-    await record('create-import-definition-exists', 'Create', seed('create-import-definition.request.xml'), 'CreateResponse');
+    await record('retrieve-list', 'Retrieve', seed('retrieve-list.xml'), 'RetrieveResponseMsg');
+    await record('create-import-definition', 'Create', seed('create-import-definition.xml'), 'CreateResponse');
+    await record('create-import-definition-exists', 'Create', seed('create-import-definition.xml'), 'CreateResponse');
     await record('create-import-definition-unknown-list', 'Create', createImportDefinitionBody('K2', '999'), 'CreateResponse');
-    const started = await record('perform-start', 'Perform', seed('perform-start.request.xml'), 'PerformResponseMsg');
+    const started = await record('perform-start', 'Perform', seed('perform-start.xml'), 'PerformResponseMsg');
     const taskId = /<ID>(\d+)<\/ID>/.exec(started.text)?.[1] ?? '';
     await record('perform-start-unknown-key', 'Perform', performStartBody('nope'), 'PerformResponseMsg');
     await record('retrieve-import-results-none', 'Retrieve', importResultsBody(taskId), 'RetrieveResponseMsg');
     clock.advance(500);
     await record('retrieve-import-results-processing', 'Retrieve', importResultsBody(taskId), 'RetrieveResponseMsg');
     clock.advance(500);
-    await record('retrieve-import-results-completed', 'Retrieve', seed('retrieve-import-results.request.xml', { TASK_ID: taskId }), 'RetrieveResponseMsg');
+    await record('retrieve-import-results-completed', 'Retrieve', seed('retrieve-import-results.xml', { TASK_ID: taskId }), 'RetrieveResponseMsg');
     await record('retrieve-import-results-all', 'Retrieve', importResultsBody(taskId).replace(/<Properties>.*<\/Properties>/, ''), 'RetrieveResponseMsg');
     await record(
       'retrieve-import-definition',
@@ -70,7 +70,7 @@ describe('sandbox responses', () => {
       retrieveBody('ImportDefinition', ['CustomerKey', 'Name', 'DestinationObject', 'FileSpec'], simpleFilterEl('CustomerKey', 'equals', 'SAP_IMP_KEY_1')),
       'RetrieveResponseMsg',
     );
-    await record('create-send', 'Create', seed('create-send.request.xml'), 'CreateResponse');
+    await record('create-send', 'Create', seed('create-send.xml'), 'CreateResponse');
     await record('create-send-unknown-email', 'Create', createSendBody('999', '123'), 'CreateResponse');
     const two =
       `<CreateRequest xmlns="${PARTNER_NS}"><Options/>` +
