@@ -1,0 +1,454 @@
+import { createReadStream } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
+import { parse, type CsvError, type Parser } from 'csv-parse';
+import type { ListSendRequest } from '../request.js';
+import { HashSet64 } from './hash-set.js';
+
+/**
+ * Pre-validation of a subscriber file while it streams: bytes in, the same bytes out, and a
+ * report of what SFMC would stumble on. Nothing is held per row except an 8-byte hash of each
+ * distinct email (see HashSet64), so memory is flat whatever the file's size.
+ *
+ * Row problems (malformed quoting, too few columns, a missing or invalid email, an empty row, a
+ * repeated email) fail the run unless the request says `import.allowErrors: true`. File problems
+ * (not UTF-8, a record that never ends, a header without a mapped column, no data rows) fail it
+ * always: SFMC could not import such a file sensibly, and the check stops at the first one.
+ */
+
+export type RowProblemKind = 'malformed-csv' | 'too-few-columns' | 'missing-email' | 'invalid-email' | 'empty-row' | 'duplicate-email';
+export type FileProblemKind = 'invalid-utf8' | 'record-too-large' | 'missing-header-column' | 'no-data-rows';
+export type ProblemKind = RowProblemKind | FileProblemKind;
+
+const FILE_PROBLEMS: ReadonlySet<ProblemKind> = new Set<FileProblemKind>(['invalid-utf8', 'record-too-large', 'missing-header-column', 'no-data-rows']);
+
+export function isFileProblem(kind: ProblemKind): boolean {
+  return FILE_PROBLEMS.has(kind);
+}
+
+export interface Problem {
+  /** 1-based line of the file where the row (or the problem) starts. */
+  line: number;
+  kind: ProblemKind;
+  message: string;
+}
+
+export type FieldMapRule = { sourceOrdinal: number; destinationName: string } | { sourceName: string; destinationName: string };
+
+export interface CsvRules {
+  fileType: 'CSV' | 'TAB' | 'Other';
+  /** Required for `Other`; ignored for CSV (`,`) and TAB (`\t`). */
+  delimiter?: string;
+  /** Lines before the data; the first one names the columns when fields are mapped by name. */
+  headerLines: number;
+  fieldMaps: FieldMapRule[];
+  /** Row problems are reported but do not fail the run. */
+  allowErrors: boolean;
+  /** A file with no data rows does not fail the run. */
+  allowEmpty: boolean;
+  /** How many problems the report lists (all are counted). Default 20. */
+  maxReported?: number;
+  /** Distinct emails remembered for the duplicate check. Default 5,000,000 (at most ~64 MB). */
+  maxDistinctEmails?: number;
+  /** A longer record is a file problem (an unclosed quote would otherwise swallow the file). Default 1 MiB. */
+  maxRecordBytes?: number;
+}
+
+export interface ValidationReport {
+  /** Bytes that went through, BOM included. */
+  bytes: number;
+  /** Data rows: records after the header lines that are not empty. */
+  rows: number;
+  headerLines: number;
+  /** 0-based column holding the email (the field mapped to `Email Address`), when there is one. */
+  emailColumn?: number;
+  /** The first `maxReported` problems, in file order. */
+  problems: Problem[];
+  totals: Partial<Record<ProblemKind, number>>;
+  problemCount: number;
+  /** Rows with at least one row problem. */
+  badRows: number;
+  /** True when a file problem was found; checking stopped at `stoppedAtLine`. */
+  fileProblem: boolean;
+  stoppedAtLine?: number;
+  /** Blank lines at the very end of the file: ignored, not counted as empty rows. */
+  trailingBlankLines: number;
+  /** False when more distinct emails than maxDistinctEmails were seen: later repeats went unnoticed. */
+  duplicateCheckComplete: boolean;
+}
+
+/** The column delimiter SFMC uses for a FileType. */
+export function delimiterFor(fileType: CsvRules['fileType'], delimiter: string | undefined): string {
+  if (fileType === 'CSV') return ',';
+  if (fileType === 'TAB') return '\t';
+  if (!delimiter) throw new Error('FileType Other needs import.delimiter');
+  return delimiter;
+}
+
+export const EMAIL_DESTINATION = 'email address';
+
+/** The checks a request asks for. headerLines defaults to 1: subscriber files carry a header row. */
+export function rulesFor(request: Pick<ListSendRequest, 'import'>): CsvRules {
+  const imp = request.import;
+  return {
+    fileType: imp.fileType,
+    ...(imp.delimiter !== undefined ? { delimiter: imp.delimiter } : {}),
+    headerLines: imp.headerLines ?? 1,
+    fieldMaps: imp.fieldMaps,
+    allowErrors: imp.allowErrors === true,
+    allowEmpty: imp.allowEmpty === true,
+  };
+}
+
+// Pragmatic, not RFC 5322: a local part of the usual characters, '@', and a domain of at least
+// two dot-separated labels (letters, digits, inner hyphens). What the HTML spec accepts for
+// <input type=email>, plus the dot in the domain that a deliverable address needs.
+const EMAIL =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+export function isPlausibleEmail(value: string): boolean {
+  return value.length <= 254 && EMAIL.test(value);
+}
+
+/** True when the run must stop: any file problem, or any row problem without allowErrors. */
+export function failsRun(report: ValidationReport, rules: Pick<CsvRules, 'allowErrors'>): boolean {
+  return report.fileProblem || (report.problemCount > 0 && !rules.allowErrors);
+}
+
+const KIND_LABELS: Record<ProblemKind, string> = {
+  'malformed-csv': 'malformed CSV',
+  'too-few-columns': 'too few columns',
+  'missing-email': 'missing email',
+  'invalid-email': 'invalid email',
+  'empty-row': 'empty row',
+  'duplicate-email': 'duplicate email',
+  'invalid-utf8': 'not UTF-8',
+  'record-too-large': 'record too large',
+  'missing-header-column': 'missing header column',
+  'no-data-rows': 'no data rows',
+};
+
+/** Totals in a stable order: `invalid email: 3, duplicate email: 1`. */
+export function describeTotals(totals: ValidationReport['totals']): string {
+  return (Object.keys(KIND_LABELS) as ProblemKind[])
+    .filter((k) => (totals[k] ?? 0) > 0)
+    .map((k) => `${KIND_LABELS[k]}: ${totals[k]}`)
+    .join(', ');
+}
+
+/** The report as a person reads it: a summary line, then one line per listed problem. */
+export function describeReport(report: ValidationReport, fileName: string): string {
+  const n = report.problemCount;
+  const head =
+    `${fileName}: ${n} problem${n === 1 ? '' : 's'} in ${report.rows} data row${report.rows === 1 ? '' : 's'} ` +
+    `(${describeTotals(report.totals)})` +
+    (report.stoppedAtLine !== undefined ? `; checking stopped at line ${report.stoppedAtLine}` : '');
+  const listed = report.problems.map((p) => `  line ${p.line}: ${p.message}`);
+  const more = n > report.problems.length ? [`  ... and ${n - report.problems.length} more`] : [];
+  return [head, ...listed, ...more].join('\n');
+}
+
+const CSV_ERROR_TEXT: Record<string, string> = {
+  CSV_QUOTE_NOT_CLOSED: 'a quoted field is not closed before the end of the file',
+  CSV_INVALID_CLOSING_QUOTE: 'a closing quote is followed by something other than a delimiter or line end',
+  INVALID_OPENING_QUOTE: 'a quote inside an unquoted field (quote the field and double the quote)',
+  CSV_INVALID_OPENING_QUOTE: 'a quote inside an unquoted field (quote the field and double the quote)',
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'characters after a closing quote',
+};
+
+/**
+ * The streaming checker. `write` each chunk of bytes in order, then `end` for the report. It is
+ * synchronous per chunk (csv-parse runs its callbacks inside write), so a caller that awaits
+ * nothing between chunks keeps memory flat.
+ */
+export class CsvValidator {
+  private readonly parser: Parser;
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  private readonly emails: HashSet64;
+  private readonly maxReported: number;
+  private readonly required: { columns: number; byName: { name: string; destination: string }[] };
+  private emailColumn: number | undefined;
+  private emailDestinationByName: string | undefined;
+  private stopped = false;
+  /** Lines fully seen before the current chunk, for locating a UTF-8 error. */
+  private newlinesBefore = 0;
+  private lastRecordEndLine = 0;
+  private recordIndex = 0;
+  private pendingBlank: number[] = [];
+  private pendingBlankCount = 0;
+  private readonly report: ValidationReport;
+
+  constructor(private readonly rules: CsvRules) {
+    this.maxReported = rules.maxReported ?? 20;
+    this.emails = new HashSet64(rules.maxDistinctEmails ?? 5_000_000);
+    this.report = {
+      bytes: 0,
+      rows: 0,
+      headerLines: rules.headerLines,
+      problems: [],
+      totals: {},
+      problemCount: 0,
+      badRows: 0,
+      fileProblem: false,
+      trailingBlankLines: 0,
+      duplicateCheckComplete: true,
+    };
+    let columns = 0;
+    const byName: { name: string; destination: string }[] = [];
+    for (const map of rules.fieldMaps) {
+      const isEmail = map.destinationName.trim().toLowerCase() === EMAIL_DESTINATION;
+      if ('sourceOrdinal' in map) {
+        columns = Math.max(columns, map.sourceOrdinal + 1);
+        if (isEmail) this.emailColumn = map.sourceOrdinal;
+      } else {
+        byName.push({ name: map.sourceName, destination: map.destinationName });
+        if (isEmail) this.emailDestinationByName = map.sourceName;
+      }
+    }
+    this.required = { columns, byName };
+    this.parser = parse({
+      delimiter: delimiterFor(rules.fileType, rules.delimiter),
+      quote: '"',
+      bom: true,
+      relax_column_count: true,
+      skip_empty_lines: false,
+      skip_records_with_error: true,
+      max_record_size: rules.maxRecordBytes ?? 1024 * 1024,
+      on_record: (record: string[], context) => {
+        this.onRecord(record, context.lines);
+        return null;
+      },
+      on_skip: (err: CsvError | undefined) => {
+        this.onSkip(err);
+        return undefined;
+      },
+    });
+    // Records are consumed in on_record; the readable side only has to reach its end.
+    this.parser.resume();
+  }
+
+  write(chunk: Buffer): void {
+    this.report.bytes += chunk.length;
+    if (this.stopped) return;
+    try {
+      this.decoder.decode(chunk, { stream: true });
+    } catch {
+      // Nothing invalid inside the chunk means the bad sequence began at its very start.
+      const found = firstInvalidUtf8Offset(chunk);
+      const offset = found === chunk.length ? 0 : found;
+      this.fileProblem(this.newlinesBefore + countNewlines(chunk, offset) + 1, 'invalid-utf8', 'not valid UTF-8: save the file as UTF-8 (a BOM is allowed)');
+      return;
+    }
+    this.newlinesBefore += countNewlines(chunk, chunk.length);
+    this.parser.write(chunk);
+  }
+
+  /** True once the run is bound to fail: a file problem, or a row problem without allowErrors. */
+  get doomed(): boolean {
+    return this.report.fileProblem || (this.report.problemCount > 0 && !this.rules.allowErrors);
+  }
+
+  /** Finishes the checks and returns the report. */
+  async end(): Promise<ValidationReport> {
+    if (!this.stopped) {
+      try {
+        this.decoder.decode();
+      } catch {
+        this.fileProblem(this.newlinesBefore + 1, 'invalid-utf8', 'the file ends inside a UTF-8 character');
+      }
+    }
+    const done = new Promise<void>((resolve, reject) => {
+      this.parser.once('end', resolve);
+      this.parser.once('error', reject);
+    });
+    this.parser.end();
+    await done;
+    this.report.trailingBlankLines = this.pendingBlankCount;
+    if (!this.stopped && this.report.rows === 0 && !this.rules.allowEmpty) {
+      this.problem(this.lastRecordEndLine || 1, 'no-data-rows', `no data rows after ${this.rules.headerLines} header line(s) (set import.allowEmpty to allow it)`);
+      this.report.fileProblem = true;
+    }
+    this.report.duplicateCheckComplete = !this.emails.saturated;
+    if (this.emailColumn !== undefined) this.report.emailColumn = this.emailColumn;
+    return this.report;
+  }
+
+  private onRecord(record: string[], endLine: number): void {
+    if (this.stopped) return;
+    const line = Math.min(this.lastRecordEndLine + 1, endLine);
+    this.lastRecordEndLine = endLine;
+    const index = this.recordIndex++;
+    if (index < this.rules.headerLines) {
+      if (index === 0) this.readHeader(record, line);
+      return;
+    }
+    if (record.every((f) => f.trim() === '')) {
+      // Held back: blank lines at the very end of a file are harmless and are not reported.
+      this.pendingBlankCount += 1;
+      if (this.pendingBlank.length < this.maxReported) this.pendingBlank.push(line);
+      return;
+    }
+    this.flushBlank();
+    this.report.rows += 1;
+    const problems: [ProblemKind, string][] = [];
+    if (record.length < this.required.columns) {
+      problems.push(['too-few-columns', `${record.length} column${record.length === 1 ? '' : 's'}, the field maps need ${this.required.columns}`]);
+    }
+    if (this.emailColumn !== undefined) {
+      const email = (record[this.emailColumn] ?? '').trim();
+      if (email === '') {
+        if (record.length > this.emailColumn) problems.push(['missing-email', `no email in column ${this.emailColumn + 1}`]);
+      } else if (!isPlausibleEmail(email)) {
+        problems.push(['invalid-email', `invalid email ${quote(email)}`]);
+      } else if (this.emails.addString(email.toLowerCase())) {
+        // The address itself stays out: reports end up in logs and in Redis for 30 days.
+        problems.push(['duplicate-email', 'duplicate email (an earlier row has the same address)']);
+      }
+    }
+    if (problems.length > 0) this.report.badRows += 1;
+    for (const [kind, message] of problems) this.problem(line, kind, message);
+  }
+
+  private readHeader(record: string[], line: number): void {
+    if (this.required.byName.length === 0) return;
+    const names = record.map((f) => f.trim().toLowerCase());
+    for (const { name } of this.required.byName) {
+      const index = names.indexOf(name.trim().toLowerCase());
+      if (index === -1) {
+        this.fileProblem(line, 'missing-header-column', `the header has no column named ${quote(name)}`);
+        return;
+      }
+      this.required.columns = Math.max(this.required.columns, index + 1);
+      if (name === this.emailDestinationByName) this.emailColumn = index;
+    }
+  }
+
+  private onSkip(err: CsvError | undefined): void {
+    if (this.stopped) return;
+    const reported: unknown = err?.lines;
+    const endLine = typeof reported === 'number' ? reported : this.lastRecordEndLine + 1;
+    const line = Math.min(this.lastRecordEndLine + 1, endLine);
+    this.lastRecordEndLine = Math.max(this.lastRecordEndLine, endLine);
+    const code = err?.code ?? 'unknown';
+    if (code === 'CSV_MAX_RECORD_SIZE') {
+      this.fileProblem(line, 'record-too-large', 'a record runs on for more than the record size limit (an unclosed quote?)');
+      return;
+    }
+    // A skipped header still counts as one of the header lines.
+    if (this.recordIndex++ < this.rules.headerLines) return;
+    this.flushBlank();
+    this.report.rows += 1;
+    this.report.badRows += 1;
+    this.problem(line, 'malformed-csv', `malformed CSV: ${CSV_ERROR_TEXT[code] ?? code}`);
+  }
+
+  private flushBlank(): void {
+    if (this.pendingBlankCount === 0) return;
+    const extra = this.pendingBlankCount - this.pendingBlank.length;
+    for (const line of this.pendingBlank) this.problem(line, 'empty-row', 'empty row');
+    if (extra > 0) this.count('empty-row', extra);
+    this.report.badRows += this.pendingBlankCount;
+    this.pendingBlank = [];
+    this.pendingBlankCount = 0;
+  }
+
+  private problem(line: number, kind: ProblemKind, message: string): void {
+    this.count(kind, 1);
+    if (this.report.problems.length < this.maxReported) this.report.problems.push({ line, kind, message });
+  }
+
+  private count(kind: ProblemKind, n: number): void {
+    this.report.totals[kind] = (this.report.totals[kind] ?? 0) + n;
+    this.report.problemCount += n;
+  }
+
+  private fileProblem(line: number, kind: FileProblemKind, message: string): void {
+    this.problem(line, kind, message);
+    this.report.fileProblem = true;
+    this.report.stoppedAtLine = line;
+    this.stopped = true;
+  }
+}
+
+function quote(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+}
+
+function countNewlines(buf: Buffer, end: number): number {
+  let n = 0;
+  for (let i = buf.indexOf(10); i !== -1 && i < end; i = buf.indexOf(10, i + 1)) n += 1;
+  return n;
+}
+
+/**
+ * Offset of the first byte that cannot be part of valid UTF-8 in this chunk. Continuation bytes
+ * at the very start are taken to finish a character begun in the previous chunk.
+ */
+export function firstInvalidUtf8Offset(buf: Buffer): number {
+  let i = 0;
+  while (i < buf.length && i < 3 && ((buf[i] as number) & 0xc0) === 0x80) i++;
+  while (i < buf.length) {
+    const b = buf[i] as number;
+    const need = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    if (need < 0) return i;
+    for (let k = 1; k <= need; k++) {
+      // A character cut by the chunk's end is finished by the next chunk.
+      if (i + k >= buf.length) return buf.length;
+      if (((buf[i + k] as number) & 0xc0) !== 0x80) return i;
+    }
+    i += need + 1;
+  }
+  return buf.length;
+}
+
+/**
+ * A pass-through stream that validates what flows through it. With `stopForwardingOnProblem`
+ * the bytes stop flowing downstream at the first problem that will fail the run (validation
+ * goes on to the end for the report), so a doomed upload does not send the rest of the file.
+ */
+export class ValidatingStream extends Transform {
+  readonly validator: CsvValidator;
+  private forwarding = true;
+  private reportValue: ValidationReport | undefined;
+
+  constructor(
+    rules: CsvRules,
+    private readonly options: { stopForwardingOnProblem?: boolean; onChunk?: (bytes: number) => void } = {},
+  ) {
+    super({ highWaterMark: 256 * 1024 });
+    this.validator = new CsvValidator(rules);
+  }
+
+  /** True while every byte seen so far was passed on. */
+  get forwardedEverything(): boolean {
+    return this.forwarding;
+  }
+
+  report(): ValidationReport {
+    if (!this.reportValue) throw new Error('the stream has not finished');
+    return this.reportValue;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.validator.write(chunk);
+    this.options.onChunk?.(chunk.length);
+    if (this.forwarding && this.options.stopForwardingOnProblem && this.validator.doomed) this.forwarding = false;
+    callback(null, this.forwarding ? chunk : undefined);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.validator.end().then(
+      (report) => {
+        this.reportValue = report;
+        callback();
+      },
+      (err: Error) => callback(err),
+    );
+  }
+}
+
+/** Validates a local file without sending it anywhere. */
+export async function validateFile(path: string, rules: CsvRules): Promise<ValidationReport> {
+  const validator = new CsvValidator(rules);
+  for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) validator.write(chunk as Buffer);
+  return validator.end();
+}

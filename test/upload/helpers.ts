@@ -1,0 +1,51 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { QueueName } from '../../queues/catalog.js';
+import type { ListSendClient, StepStatus } from '../../src/client.js';
+import { SAMPLE_FIELD_MAPS } from '../../src/dev/sample-file.js';
+import type { ListSendRequestInput } from '../../src/request.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
+import { seedRequest } from '../helpers/requests.js';
+
+/** A temporary folder for source files, removed by the returned function. */
+export function tempFolder(label: string): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `upload-${label}-`));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The seed request with a file to upload and no fileSpec (so it is derived from the runId). */
+export function fileRequest(runId: string, path: string, importOverrides: Record<string, unknown> = {}): ListSendRequestInput {
+  const seed = seedRequest({ runId });
+  const { fileSpec: _none, ...imp } = seed.import;
+  return { ...seed, file: { path }, import: { ...imp, fieldMaps: SAMPLE_FIELD_MAPS, ...importOverrides } };
+}
+
+/** SOAP calls that change something in SFMC: every Create and Perform. */
+export function changingCalls(sandbox: Sandbox) {
+  return sandbox.calls().filter((c) => c.operation === 'Create' || c.operation === 'Perform');
+}
+
+export function importFiles(sandbox: Sandbox): string[] {
+  return readdirSync(sandbox.sftp.importDir).sort();
+}
+
+/**
+ * Waits until a step reaches a state. A failed child fails its parents one after another (BullMQ
+ * hands each a deferred failure without running it), so the whole chain settles a little later.
+ */
+export async function waitForStep(
+  producer: ListSendClient,
+  runId: string,
+  step: QueueName,
+  state: StepStatus['state'],
+  timeoutMs = 5_000,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await producer.status(runId);
+    if (status?.steps.find((s) => s.step === step)?.state === state) return;
+    if (Date.now() > until) throw new Error(`${step} of ${runId} did not become ${state}: ${JSON.stringify(status?.steps)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,204 @@
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describe, expect, it } from 'vitest';
+import { HashSet64 } from '../../src/upload/hash-set.js';
+import {
+  CsvValidator,
+  ValidatingStream,
+  describeReport,
+  failsRun,
+  isPlausibleEmail,
+  rulesFor,
+  type CsvRules,
+  type ValidationReport,
+} from '../../src/upload/validate.js';
+
+const RULES: CsvRules = {
+  fileType: 'CSV',
+  headerLines: 1,
+  fieldMaps: [
+    { sourceOrdinal: 0, destinationName: 'ID' },
+    { sourceOrdinal: 4, destinationName: 'Email Address' },
+  ],
+  allowErrors: false,
+  allowEmpty: false,
+};
+
+const HEADER = 'ID,First,Last,Title,Email';
+
+async function check(text: string | Buffer, rules: Partial<CsvRules> = {}, chunkSize = 7): Promise<ValidationReport> {
+  const v = new CsvValidator({ ...RULES, ...rules });
+  const bytes = typeof text === 'string' ? Buffer.from(text) : text;
+  for (let i = 0; i < bytes.length; i += chunkSize) v.write(bytes.subarray(i, i + chunkSize));
+  return v.end();
+}
+
+const lines = (...rows: string[]) => `${rows.join('\n')}\n`;
+
+describe('validating a subscriber CSV', () => {
+  it('counts the data rows of a clean file and finds nothing', async () => {
+    const r = await check(lines(HEADER, '1,Ann,Lee,CEO,ann@example.com', '2,Bo,Ng,CTO,bo@example.co.uk'));
+    expect(r).toMatchObject({ rows: 2, problemCount: 0, fileProblem: false, emailColumn: 4 });
+    expect(failsRun(r, RULES)).toBe(false);
+  });
+
+  it('skips the given number of header lines (1 when the request does not say)', async () => {
+    expect(rulesFor({ import: { fileType: 'CSV', fieldMaps: [] } as never }).headerLines).toBe(1);
+    const none = await check(lines('1,Ann,Lee,CEO,ann@example.com'), { headerLines: 0 });
+    expect(none).toMatchObject({ rows: 1, problemCount: 0 });
+    const two = await check(lines('# export', HEADER, '1,Ann,Lee,CEO,ann@example.com'), { headerLines: 2 });
+    expect(two).toMatchObject({ rows: 1, problemCount: 0 });
+  });
+
+  it('accepts a UTF-8 byte order mark and CRLF line ends', async () => {
+    const r = await check(`\ufeff${HEADER}\r\n1,Zoë,Löw,CEO,zoe@example.com\r\n`);
+    expect(r).toMatchObject({ rows: 1, problemCount: 0 });
+  });
+
+  it('splits TAB files on tabs and Other files on the given delimiter', async () => {
+    const tab = await check(lines('ID\tA\tB\tC\tEmail', '1\ta\tb\tc\tx@example.com'), { fileType: 'TAB' });
+    expect(tab).toMatchObject({ rows: 1, problemCount: 0 });
+    const pipe = await check(lines('ID|A|B|C|Email', '1|a|b|c|x@example.com'), { fileType: 'Other', delimiter: '|' });
+    expect(pipe).toMatchObject({ rows: 1, problemCount: 0 });
+    const wrong = await check(lines('ID;A;B;C;Email', '1;a;b;c;x@example.com'));
+    expect(wrong.totals['too-few-columns']).toBe(1);
+  });
+
+  it('reports rows with fewer columns than the highest sourceOrdinal needs', async () => {
+    const r = await check(lines(HEADER, '1,Ann,Lee,CEO,ann@example.com', '2,Bo,bo@example.com'));
+    expect(r.problems).toEqual([{ line: 3, kind: 'too-few-columns', message: '3 columns, the field maps need 5' }]);
+  });
+
+  it('reports invalid and missing emails in the column mapped to Email Address', async () => {
+    const r = await check(lines(HEADER, '1,a,b,c,not-an-email', '2,a,b,c,', '3,a,b,c,x@localhost', '4,a,b,c," ok@example.com "'));
+    expect(r.problems.map((p) => [p.line, p.kind])).toEqual([
+      [2, 'invalid-email'],
+      [3, 'missing-email'],
+      [4, 'invalid-email'],
+    ]);
+    expect(r.badRows).toBe(3);
+  });
+
+  it('reports empty rows but ignores blank lines at the end of the file', async () => {
+    const r = await check(`${HEADER}\n1,a,b,c,a@example.com\n\n,,,,\n2,a,b,c,b@example.com\n\n\n`);
+    expect(r.problems.map((p) => [p.line, p.kind])).toEqual([
+      [3, 'empty-row'],
+      [4, 'empty-row'],
+    ]);
+    expect(r.trailingBlankLines).toBe(2);
+    expect(r.rows).toBe(2);
+  });
+
+  it('reports an email seen before, whatever its case', async () => {
+    const r = await check(lines(HEADER, '1,a,b,c,Ann@Example.com', '2,a,b,c,bo@example.com', '3,a,b,c,ann@example.COM'));
+    expect(r.problems).toEqual([{ line: 4, kind: 'duplicate-email', message: 'duplicate email (an earlier row has the same address)' }]);
+  });
+
+  it('reports malformed quoting at the line where the row starts, also after multi-line fields', async () => {
+    const r = await check(lines(HEADER, '1,"two', 'lines",b,c,a@example.com', '2,bad"quote,b,c,b@example.com', '3,a,b,c,c@example.com'));
+    expect(r.rows).toBe(3);
+    expect(r.problems.map((p) => [p.line, p.kind])).toEqual([[4, 'malformed-csv']]);
+  });
+
+  it('stops at bytes that are not UTF-8 and names their line', async () => {
+    const latin1 = Buffer.concat([Buffer.from(`${HEADER}\n1,a,b,c,a@example.com\n2,Zo`), Buffer.from([0xeb]), Buffer.from(',b,c,b@example.com\n')]);
+    const r = await check(latin1, {}, 1024);
+    expect(r.fileProblem).toBe(true);
+    expect(r.problems).toEqual([{ line: 3, kind: 'invalid-utf8', message: 'not valid UTF-8: save the file as UTF-8 (a BOM is allowed)' }]);
+    expect(r.stoppedAtLine).toBe(3);
+    expect(failsRun(r, { allowErrors: true })).toBe(true);
+  });
+
+  it('lists the first 20 problems and counts them all', async () => {
+    const rows = Array.from({ length: 30 }, (_, i) => `${i},a,b,c,bad${i}`);
+    const r = await check(lines(HEADER, ...rows));
+    expect(r.problemCount).toBe(30);
+    expect(r.problems).toHaveLength(20);
+    expect(r.problems[0]?.line).toBe(2);
+    expect(r.problems[19]?.line).toBe(21);
+    const text = describeReport(r, 'subscribers.csv');
+    expect(text.split('\n')[0]).toBe('subscribers.csv: 30 problems in 30 data rows (invalid email: 30)');
+    expect(text).toContain('  line 21: invalid email "bad19"');
+    expect(text).toMatch(/\.\.\. and 10 more$/);
+  });
+
+  it('finds columns mapped by name in the header, and fails a header without them', async () => {
+    const byName: Partial<CsvRules> = { fieldMaps: [{ sourceName: 'Email', destinationName: 'Email Address' }] };
+    const ok = await check(lines('Name,Email', 'Ann,ann@example.com', 'Bo,nope'), byName);
+    expect(ok.emailColumn).toBe(1);
+    expect(ok.problems.map((p) => [p.line, p.kind])).toEqual([[3, 'invalid-email']]);
+    const missing = await check(lines('Name,Mail', 'Ann,ann@example.com'), byName);
+    expect(missing.fileProblem).toBe(true);
+    expect(missing.problems[0]).toMatchObject({ line: 1, kind: 'missing-header-column' });
+  });
+
+  it('fails a file with no data rows unless allowEmpty', async () => {
+    expect((await check(lines(HEADER))).totals['no-data-rows']).toBe(1);
+    expect((await check(lines(HEADER), { allowEmpty: true })).problemCount).toBe(0);
+  });
+
+  it('gives the same report however the bytes are chunked', async () => {
+    const text = lines(HEADER, '1,"a, ""quoted""",b,c,a@example.com', '2,a,b,c,a@example.com', '', '3,x', '4,a,b,c,dé@example.com');
+    const whole = await check(text, {}, 1 << 20);
+    const bytewise = await check(text, {}, 1);
+    expect(bytewise).toEqual(whole);
+  });
+
+  it('lets row problems through with allowErrors, but never file problems', async () => {
+    const r = await check(lines(HEADER, '1,a,b,c,oops'));
+    expect(failsRun(r, { allowErrors: false })).toBe(true);
+    expect(failsRun(r, { allowErrors: true })).toBe(false);
+  });
+
+  it('stops passing bytes on once the run is bound to fail, and still reports to the end', async () => {
+    const text = lines(HEADER, '1,a,b,c,a@example.com', '2,a,b,c,bad', ...Array.from({ length: 2000 }, (_, i) => `${i + 3},a,b,c,x${i}@example.com`));
+    const stream = new ValidatingStream(RULES, { stopForwardingOnProblem: true });
+    let passed = 0;
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        passed += chunk.length;
+        done();
+      },
+    });
+    const source = Readable.from((function* () {
+      const buf = Buffer.from(text);
+      for (let i = 0; i < buf.length; i += 64) yield buf.subarray(i, i + 64);
+    })());
+    await pipeline(source, stream, sink);
+    expect(stream.forwardedEverything).toBe(false);
+    expect(passed).toBeLessThan(200);
+    expect(stream.report()).toMatchObject({ rows: 2002, problemCount: 1, bytes: Buffer.byteLength(text) });
+  });
+});
+
+describe('checking email syntax', () => {
+  it.each(['a@example.com', 'first.last+tag@sub.example.co.uk', "o'neil@example.ie", 'x_1@ex-ample.org'])('accepts %s', (email) => {
+    expect(isPlausibleEmail(email)).toBe(true);
+  });
+  it.each(['', 'plain', '@example.com', 'a@', 'a@localhost', 'a b@example.com', 'a@exa mple.com', 'a@-example.com', 'a@@example.com'])(
+    'refuses %j',
+    (email) => {
+      expect(isPlausibleEmail(email)).toBe(false);
+    },
+  );
+});
+
+describe('remembering hashes of distinct values', () => {
+  it('says when a value was added before, across growth', () => {
+    const set = new HashSet64(1_000_000, 16);
+    const firsts = Array.from({ length: 10_000 }, (_, i) => set.addString(`user${i}@example.com`));
+    expect(firsts.some(Boolean)).toBe(false);
+    for (let i = 0; i < 10_000; i += 997) expect(set.addString(`user${i}@example.com`)).toBe(true);
+    expect(set.size).toBe(10_000);
+    // Growth keeps the table at most 3/4 full: 8 bytes a slot.
+    expect(set.bytes).toBeLessThanOrEqual((10_000 / 0.375) * 8);
+  });
+
+  it('stops remembering new values at its limit and says so', () => {
+    const set = new HashSet64(100);
+    for (let i = 0; i < 150; i++) set.addString(String(i));
+    expect(set.size).toBe(100);
+    expect(set.saturated).toBe(true);
+    expect(set.addString('5')).toBe(true);
+  });
+});
