@@ -1,0 +1,169 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { UnrecoverableError, type Queue } from 'bullmq';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from 'pino';
+import type { QueueName } from '../queues/catalog.js';
+import type { CallEvent } from './sfmc/client.js';
+import type { WorkerPool } from './worker/start.js';
+import { describeFailure, type WrapDeps } from './worker/wrap.js';
+
+/**
+ * Every Prometheus metric the service exports, defined once. The API process counts the runs it
+ * starts and reads queue depths from Redis on each scrape; worker processes count finished runs,
+ * step durations and SOAP calls, each event in exactly the one process where it happened.
+ */
+
+/** The job states BullMQ 6 reports counts for (v6 has no paused state). */
+export const QUEUE_STATES = ['waiting', 'waiting-children', 'prioritized', 'active', 'delayed', 'completed', 'failed'] as const;
+
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+export interface Metrics {
+  registry: Registry;
+  runsStarted: Counter<never>;
+  runsCompleted: Counter<never>;
+  runsFailed: Counter<'step' | 'reason'>;
+  stepDuration: Histogram<'step' | 'outcome'>;
+  soapCallDuration: Histogram<'operation' | 'object_type' | 'outcome'>;
+  queueJobs: Gauge<'queue' | 'state'>;
+}
+
+export interface MetricsOptions {
+  /** Queues whose job counts are read on each scrape (the API process passes its five). */
+  queues?: Queue[];
+  /**
+   * Whether the queues' connection is up. BullMQ waits for a connection before any command, so
+   * without this check a scrape during an outage would hang instead of leaving the depths out.
+   */
+  connected?: () => boolean;
+  /** Node.js process metrics (memory, event loop lag, ...); on by default. */
+  processMetrics?: boolean;
+  logger?: Logger;
+}
+
+export function createMetrics(registry: Registry = new Registry(), options: MetricsOptions = {}): Metrics {
+  const queues = options.queues ?? [];
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'list_send_' });
+  return {
+    registry,
+    runsStarted: new Counter({
+      name: 'list_send_runs_started_total',
+      help: 'Runs enqueued with a new runId (repeats of an existing run are not counted).',
+      registers: [registry],
+    }),
+    runsCompleted: new Counter({
+      name: 'list_send_runs_completed_total',
+      help: 'Runs whose Send was created.',
+      registers: [registry],
+    }),
+    runsFailed: new Counter({
+      name: 'list_send_runs_failed_total',
+      help: 'Runs that failed for good, by the failing step and the failure code (cancelled runs have reason "cancelled").',
+      labelNames: ['step', 'reason'],
+      registers: [registry],
+    }),
+    stepDuration: new Histogram({
+      name: 'list_send_step_duration_seconds',
+      help: 'Time one visit of a step took in a worker, by step and outcome (completed, delayed, throttled, retry, failed).',
+      labelNames: ['step', 'outcome'],
+      buckets: DURATION_BUCKETS,
+      registers: [registry],
+    }),
+    soapCallDuration: new Histogram({
+      name: 'list_send_soap_call_duration_seconds',
+      help: 'SFMC SOAP call latency by operation, object type and outcome ("ok" or the error code).',
+      labelNames: ['operation', 'object_type', 'outcome'],
+      buckets: DURATION_BUCKETS,
+      registers: [registry],
+    }),
+    queueJobs: new Gauge({
+      name: 'list_send_queue_jobs',
+      help: 'Jobs in each queue by state, read from Redis when scraped.',
+      labelNames: ['queue', 'state'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        if (queues.length === 0 || options.connected?.() === false) return;
+        try {
+          const counts = await withTimeout(Promise.all(queues.map((q) => q.getJobCounts(...QUEUE_STATES))), 2_000);
+          queues.forEach((queue, i) => {
+            for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, counts[i]?.[state] ?? 0);
+          });
+        } catch (err) {
+          // Redis is down: the series disappear rather than report stale depths; /readyz says why.
+          options.logger?.warn({ err }, 'queue depths unavailable for /metrics');
+        }
+      },
+    }),
+  };
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The SOAP client's `onCall` hook. */
+export function observeSoapCall(metrics: Metrics): (e: CallEvent) => void {
+  return (e) =>
+    metrics.soapCallDuration.observe({ operation: e.operation, object_type: e.objectType ?? '', outcome: e.outcome }, e.durationMs / 1000);
+}
+
+/** The worker pool's `onStepEnd` hook: step durations, and runs failed by a fatal error. */
+export function observeStepEnd(metrics: Metrics): NonNullable<WrapDeps['onStepEnd']> {
+  return (e) => {
+    metrics.stepDuration.observe({ step: e.queue, outcome: e.outcome }, e.durationMs / 1000);
+    // A fatal failure ends the run at once; its flow parents are failed by BullMQ, not by a worker.
+    if (e.outcome === 'failed') metrics.runsFailed.inc({ step: e.queue, reason: e.code ?? 'unknown' });
+  };
+}
+
+/**
+ * Counts finished runs from the pool's worker events: a completed send job is a completed run,
+ * and a job that failed for good after its last retry (`finishedOn` is set only then) is a failed
+ * run. Fatal failures are counted by `observeStepEnd`, which knows their code.
+ */
+export function observeWorkers(metrics: Metrics, pool: WorkerPool): void {
+  for (const [step, worker] of Object.entries(pool.workers) as [QueueName, WorkerPool['workers'][QueueName]][]) {
+    if (step === 'send') worker.on('completed', () => metrics.runsCompleted.inc());
+    worker.on('failed', (job, err) => {
+      if (!job?.finishedOn || err instanceof UnrecoverableError || err.name === 'UnrecoverableError') return;
+      // wrapStep rethrows retryable failures with the original error as the cause.
+      metrics.runsFailed.inc({ step, reason: describeFailure(err.cause ?? err).code });
+    });
+  }
+}
+
+export interface MetricsServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** A bare /metrics endpoint for a worker process (`METRICS_PORT`). */
+export async function serveMetrics(registry: Registry, options: { port: number; host?: string }): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
