@@ -7,9 +7,11 @@ import type { StepProcessor } from '../src/worker/context.js';
 
 const IMPORT_DEFINITION_EXISTS = 43030;
 
-export function importDefinitionSpec(request: ListSendRequest, listId: string): ImportDefinitionSpec {
+export function importDefinitionSpec(request: ListSendRequest, listId: string, fileSpec = request.import.fileSpec): ImportDefinitionSpec {
   const { allowEmpty: _allowEmpty, ...imp } = request.import;
-  return { ...imp, listId };
+  // An uploaded file was checked with 1 header line unless told otherwise: SFMC is told the same.
+  const headerLines = imp.headerLines ?? (request.file ? 1 : undefined);
+  return { ...imp, fileSpec, ...(headerLines !== undefined ? { headerLines } : {}), listId };
 }
 
 /** Fields read back that must agree for an existing definition to be this run's own. */
@@ -27,15 +29,18 @@ function differences(existing: ImportDefinitionRecord, spec: ImportDefinitionSpe
 
 /**
  * Step 2: create the ImportDefinition under a CustomerKey derived from the runId. A retry after a
- * lost reply finds it already there (43030) and reuses it when it is the same definition.
+ * lost reply finds it already there (43030) and reuses it when it is the same definition. With a
+ * `file`, it runs only after upload-file put it in the Import folder, and reads the uploaded name.
  */
 export const createImport: StepProcessor<'create-import'> = async (job, { sfmc, signal }) => {
   const { listId } = await childResult(job, 'resolve-list');
-  const spec = importDefinitionSpec(job.data.request, listId);
+  const upload = job.data.request.file ? await childResult(job, 'upload-file') : undefined;
+  const spec = importDefinitionSpec(job.data.request, listId, upload?.fileSpec);
+  const fileSpec = spec.fileSpec;
   try {
     await sfmc.createImportDefinition(spec, { signal });
-    await job.log(`ImportDefinition ${spec.customerKey} created for List ${listId}`);
-    return { listId, customerKey: spec.customerKey, reused: false };
+    await job.log(`ImportDefinition ${spec.customerKey} created for List ${listId}, file ${fileSpec}`);
+    return { listId, customerKey: spec.customerKey, fileSpec, reused: false };
   } catch (err) {
     if (!isSfmcError(err) || err.context.errorCode !== IMPORT_DEFINITION_EXISTS) throw err;
   }
@@ -52,5 +57,5 @@ export const createImport: StepProcessor<'create-import'> = async (job, { sfmc, 
     );
   }
   await job.log(`ImportDefinition ${spec.customerKey} already existed with the same settings; reusing it`);
-  return { listId, customerKey: spec.customerKey, reused: true };
+  return { listId, customerKey: spec.customerKey, fileSpec, reused: true };
 };

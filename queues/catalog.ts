@@ -6,11 +6,17 @@ import type { ListSendRequest } from '../src/request.js';
  * both import from here, so a payload change breaks the build rather than production.
  */
 
-export const QUEUE_NAMES = ['resolve-list', 'create-import', 'start-import', 'poll-import', 'send'] as const;
+export const QUEUE_NAMES = ['resolve-list', 'upload-file', 'create-import', 'start-import', 'poll-import', 'send'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
-/** The five steps of one run, first to last (the flow runs them deepest child first). */
+/**
+ * The steps in the order a person reads them (the flow runs them deepest child first). resolve-list
+ * and upload-file are both children of create-import and run at the same time.
+ */
 export const STEP_ORDER: readonly QueueName[] = QUEUE_NAMES;
+
+/** Steps only some runs have: upload-file exists only when the request names a `file`. */
+export const OPTIONAL_STEPS: ReadonlySet<QueueName> = new Set<QueueName>(['upload-file']);
 
 export interface ImportCounts {
   numberSuccessful: number;
@@ -23,6 +29,14 @@ export interface ImportCounts {
 export interface StepData {
   runId: string;
   request: ListSendRequest;
+}
+
+export interface UploadFileData extends StepData {
+  /**
+   * Set just before the upload's final rename: a retry that finds the file under its final name
+   * with these bytes knows it is this run's own and reuses it instead of uploading again.
+   */
+  uploaded?: UploadFileResult;
 }
 
 export interface StartImportData extends StepData {
@@ -46,6 +60,7 @@ export interface SendData extends StepData {
 
 export interface JobPayloads {
   'resolve-list': StepData;
+  'upload-file': UploadFileData;
   'create-import': StepData;
   'start-import': StartImportData;
   'poll-import': PollImportData;
@@ -57,9 +72,28 @@ export interface ResolveListResult {
   listName?: string;
 }
 
+/** Problem counts by kind, as the CSV pre-validation names them (src/upload/validate.ts). */
+export type FileProblemTotals = Partial<Record<string, number>>;
+
+export interface UploadFileResult {
+  /** The file's name in the Import folder: the FileSpec create-import gives the ImportDefinition. */
+  fileSpec: string;
+  remotePath: string;
+  bytes: number;
+  /** Data rows (after the header lines, blank rows not counted). */
+  rows: number;
+  /** Problems let through because the request said allowErrors (0 otherwise: problems fail the run). */
+  problems: number;
+  problemTotals: FileProblemTotals;
+  /** True when an earlier attempt had already put the file there whole. */
+  reused: boolean;
+}
+
 export interface CreateImportResult {
   listId: string;
   customerKey: string;
+  /** The FileSpec the ImportDefinition reads. */
+  fileSpec?: string;
   /** True when an identical ImportDefinition already existed (a retry after a lost reply). */
   reused: boolean;
 }
@@ -88,6 +122,7 @@ export interface SendResult {
 
 export interface JobResults {
   'resolve-list': ResolveListResult;
+  'upload-file': UploadFileResult;
   'create-import': CreateImportResult;
   'start-import': StartImportResult;
   'poll-import': PollImportResult;

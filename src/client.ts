@@ -1,9 +1,9 @@
 import { FlowProducer, Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { QUEUE_NAMES, stepJobId, type QueueName, type SendResult } from '../queues/catalog.js';
-import { buildRunFlow } from '../queues/flow.js';
+import { OPTIONAL_STEPS, QUEUE_NAMES, stepJobId, type QueueName, type SendResult } from '../queues/catalog.js';
+import { buildRunFlow, runSteps } from '../queues/flow.js';
 import type { StepOptionSettings } from '../queues/options.js';
-import { createRedis } from './redis.js';
+import type { RedisNode } from './config.js';
+import { createRedisConnection, type RedisLike } from './redis.js';
 import { parseListSendRequest, requestFingerprint, type ListSendRequest } from './request.js';
 import { RunEvents, type StepEvent } from './run-events.js';
 import { RunRegistry, type CancelOutcome } from './runs.js';
@@ -54,10 +54,12 @@ export class RedisUnavailableError extends Error {
 
 export interface ListSendClientOptions {
   redisUrl: string;
+  /** Redis Cluster seed nodes (REDIS_CLUSTER_NODES); when given, redisUrl is not used. */
+  clusterNodes?: RedisNode[];
   prefix: string;
   steps: StepOptionSettings;
   /** Share a connection; otherwise the client opens (and closes) its own, failing fast when Redis is down. */
-  connection?: Redis;
+  connection?: RedisLike;
 }
 
 export interface EnqueueResult {
@@ -67,7 +69,7 @@ export interface EnqueueResult {
 }
 
 export class ListSendClient {
-  private readonly redis: Redis;
+  private readonly redis: RedisLike;
   private readonly ownsConnection: boolean;
   private readonly flows: FlowProducer;
   private readonly queues: Record<QueueName, Queue>;
@@ -75,12 +77,16 @@ export class ListSendClient {
 
   constructor(private readonly options: ListSendClientOptions) {
     this.ownsConnection = !options.connection;
-    this.redis = options.connection ?? createRedis(options.redisUrl, 'producer');
+    this.redis = options.connection ?? createRedisConnection(this.target, 'producer');
     this.flows = new FlowProducer({ connection: this.redis, prefix: options.prefix });
     this.queues = Object.fromEntries(
       QUEUE_NAMES.map((name) => [name, new Queue(name, { connection: this.redis, prefix: options.prefix })]),
     ) as Record<QueueName, Queue>;
     this.runs = new RunRegistry(this.redis, options.prefix);
+  }
+
+  private get target() {
+    return { url: this.options.redisUrl, ...(this.options.clusterNodes ? { clusterNodes: this.options.clusterNodes } : {}) };
   }
 
   /** Fails fast when Redis does not answer, instead of queueing commands behind an outage. */
@@ -131,7 +137,11 @@ export class ListSendClient {
   async status(runId: string): Promise<RunStatus | undefined> {
     await this.ready();
     const record = await this.runs.get(runId);
-    const steps = await Promise.all(QUEUE_NAMES.map((name) => this.stepStatus(runId, name)));
+    // Only the steps this run has: upload-file exists only when its request named a file. With no
+    // record to say, an optional step is shown when its job exists.
+    const planned = record?.request ? runSteps(JSON.parse(record.request) as ListSendRequest) : undefined;
+    const read = await Promise.all(QUEUE_NAMES.filter((n) => !planned || planned.includes(n)).map((n) => this.stepStatus(runId, n)));
+    const steps = planned ? read : read.filter((s) => !(OPTIONAL_STEPS.has(s.step) && s.state === 'missing'));
     if (!record && steps.every((s) => s.state === 'missing')) return undefined;
     const failed = steps.find((s) => s.state === 'failed');
     const sendStep = steps.find((s) => s.step === 'send');
@@ -212,12 +222,12 @@ export class ListSendClient {
     }
   }
 
-  private runEvents?: { hub: RunEvents; connection: Redis };
+  private runEvents?: { hub: RunEvents; connection: RedisLike };
 
   private events(): RunEvents {
     if (!this.runEvents) {
       // Event streams are read with blocking XREADs, which need a worker-style connection.
-      const connection = createRedis(this.options.redisUrl, 'worker');
+      const connection = createRedisConnection(this.target, 'worker');
       this.runEvents = { hub: new RunEvents(connection, this.options.prefix), connection };
     }
     return this.runEvents.hub;

@@ -9,6 +9,7 @@ export const SECRET_VARIABLES = [
   'SFMC_CLIENT_SECRET',
   'SFMC_PASSWORD',
   'SFMC_SFTP_PASSWORD',
+  'SFMC_SFTP_PRIVATE_KEY_PASSPHRASE',
   'API_TOKENS',
   'DASHBOARD_PASSWORD',
 ] as const;
@@ -19,7 +20,7 @@ export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
-/** https everywhere, except plain http to this machine (the sandbox). */
+/** An absolute http(s) URL; whether plain http is allowed is decided with SFMC_ALLOW_HTTP_HOSTS below. */
 const endpointUrl = z.string().superRefine((value, ctx) => {
   let url: URL;
   try {
@@ -28,10 +29,16 @@ const endpointUrl = z.string().superRefine((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
     return;
   }
-  if (url.protocol === 'https:') return;
-  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return;
-  ctx.addIssue({ code: 'custom', message: 'must use https:// (plain http:// is accepted only for loopback hosts)' });
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') ctx.addIssue({ code: 'custom', message: 'must use https://' });
 });
+
+const ENDPOINT_VARIABLES = ['SFMC_AUTH_URL', 'SFMC_SOAP_URL'] as const;
+
+/** https everywhere, except plain http to this machine or to a host named in SFMC_ALLOW_HTTP_HOSTS (the sandbox). */
+function httpAllowed(value: string, allowedHosts: string[]): boolean {
+  const url = new URL(value);
+  return url.protocol === 'https:' || isLoopbackHost(url.hostname) || allowedHosts.includes(url.hostname.toLowerCase());
+}
 
 const optionalText = z
   .string()
@@ -39,11 +46,55 @@ const optionalText = z
   .transform((v) => (v === '' ? undefined : v))
   .optional();
 
+const portNumber = z.coerce
+  .number({ message: 'must be a number' })
+  .int('must be a whole number')
+  .min(0, 'must be a port number (0-65535)')
+  .max(65_535, 'must be a port number (0-65535)');
+
 const positiveInt = (fallback: number) =>
   z.coerce.number({ message: 'must be a number' }).int('must be a whole number').positive('must be positive').default(fallback);
 
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** `host:port,host:port`: the seed nodes of a Redis Cluster. */
+const clusterNodes = z
+  .string()
+  .trim()
+  .transform((value, ctx): RedisNode[] | undefined => {
+    if (value === '') return undefined;
+    const nodes: RedisNode[] = [];
+    for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const m = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(part);
+      const port = Number(m?.[2]);
+      if (!m?.[1] || port < 1 || port > 65_535) {
+        ctx.addIssue({ code: 'custom', message: 'must be host:port pairs separated by commas' });
+        return z.NEVER;
+      }
+      nodes.push({ host: m[1].replace(/^\[|\]$/g, ''), port });
+    }
+    return nodes;
+  })
+  .optional();
+
+const optionalPositiveInt = z.preprocess(
+  (v) => (v === '' ? undefined : v),
+  z.coerce.number({ message: 'must be a number' }).int('must be a whole number').positive('must be positive').optional(),
+);
+
+/** `SHA256:` (optional) and the unpadded or padded base64 of a 32-byte digest. */
+const SHA256_FINGERPRINT = /^(SHA256:)?[A-Za-z0-9+/]{43}=?$/;
+
 export const envSchema = z.object({
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  /** Redis Cluster seed nodes (host:port, comma separated). When set, REDIS_URL is not used. */
+  REDIS_CLUSTER_NODES: clusterNodes,
+  /** `list-send worker`: BullMQ lockDuration and stalledInterval (defaults 30000); how soon a dead worker's job is taken over. */
+  WORKER_LOCK_DURATION_MS: optionalPositiveInt,
+  WORKER_STALLED_INTERVAL_MS: optionalPositiveInt,
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9{}_-]+$/, 'may hold only letters, digits, {, }, _ and -')
@@ -59,10 +110,56 @@ export const envSchema = z.object({
   SFMC_ACCOUNT_ID: z.string().regex(/^\d+$/, 'must be the numeric MID of the business unit').optional(),
   SFMC_USERNAME: optionalText,
   SFMC_PASSWORD: optionalText,
+  /** Enhanced FTP (SFTP) for the upload-file step; see sftpConfig below. */
+  SFMC_SFTP_HOST: optionalText,
+  SFMC_SFTP_PORT: portNumber.default(22),
+  SFMC_SFTP_USERNAME: optionalText,
+  SFMC_SFTP_PASSWORD: optionalText,
+  SFMC_SFTP_PRIVATE_KEY_PATH: optionalText,
+  SFMC_SFTP_PRIVATE_KEY_PASSPHRASE: optionalText,
+  SFMC_SFTP_HOST_FINGERPRINT: optionalText.refine((v) => v === undefined || SHA256_FINGERPRINT.test(v), {
+    message: 'must be a SHA256 host key fingerprint as OpenSSH prints it: SHA256: then 43 base64 characters',
+  }),
+  SFMC_SFTP_DIR: z.string().trim().regex(/^\//, 'must be an absolute remote path such as /Import').default('/Import'),
+  SFMC_SFTP_MAX_CONNECTIONS: z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(10, 'must be at most 10 (SFMC allows 10 connections per FTP account)')
+    .default(3),
   SFMC_TIMEOUT_MS: positiveInt(120_000),
   STEP_ATTEMPTS: positiveInt(5),
   STEP_BACKOFF_MS: positiveInt(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Host names (comma separated) the SFMC endpoints may reach over plain http, besides loopback:
+   * the sandbox on a private container network (`sandbox` in docker-compose.yml). Never a real tenant.
+   */
+  SFMC_ALLOW_HTTP_HOSTS: optionalText,
+  /** The partner WSDL the sandbox validates requests against (read by the sandbox, declared here). */
+  SFMC_WSDL_PATH: optionalText,
+  /** `list-send serve`: bearer tokens (comma separated) that may call /v1; each at least 16 characters. */
+  API_TOKENS: optionalText,
+  /** The interface `serve` listens on, and a worker's /metrics (METRICS_PORT); 0.0.0.0 in a container. */
+  API_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  API_PORT: portNumber.default(3000),
+  /** Basic auth for the Bull Board dashboard at /ui; without both, /ui is not served. */
+  DASHBOARD_USER: optionalText,
+  DASHBOARD_PASSWORD: optionalText,
+  /** `list-send worker`: serve the worker's /metrics on this port (off when unset). */
+  METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), portNumber.optional()),
+}).superRefine((env, ctx) => {
+  const allowed = (env.SFMC_ALLOW_HTTP_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  for (const name of ENDPOINT_VARIABLES) {
+    const value = env[name];
+    if (value && !httpAllowed(value, allowed)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: 'must use https:// (plain http:// is accepted only for loopback hosts and SFMC_ALLOW_HTTP_HOSTS)',
+      });
+    }
+  }
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -85,12 +182,49 @@ export interface SfmcConfig {
   timeoutMs: number;
 }
 
+export interface ApiConfig {
+  /** Bearer tokens accepted on /v1; empty means none configured (serve then needs --insecure on loopback). */
+  tokens: string[];
+  host: string;
+  port: number;
+  /** Basic-auth credentials for Bull Board at /ui; undefined means the dashboard is not served. */
+  dashboard?: { user: string; password: string };
+}
+
 export interface Config {
   redisUrl: string;
+  /** Set when REDIS_CLUSTER_NODES is: every connection is then a Redis Cluster client. */
+  redisClusterNodes?: RedisNode[];
+  /** BullMQ lock settings for `list-send worker`; undefined keeps BullMQ's defaults. */
+  worker: { lockDurationMs?: number; stalledIntervalMs?: number };
   queuePrefix: string;
   sfmc?: SfmcConfig;
+  /** Enhanced FTP for runs that upload their file; undefined when SFMC_SFTP_USERNAME is not set. */
+  sftp?: SftpConfig;
   steps: { attempts: number; backoffMs: number };
   logLevel: Env['LOG_LEVEL'];
+  api: ApiConfig;
+  /** The worker's own /metrics port; undefined means the worker serves none. */
+  metricsPort?: number;
+}
+
+/** Shortest bearer token accepted: a guessable token is no better than none. */
+export const MIN_TOKEN_LENGTH = 16;
+
+function apiConfig(env: Env, problems: string[]): ApiConfig {
+  const tokens = (env.API_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  if (tokens.some((t) => t.length < MIN_TOKEN_LENGTH)) {
+    problems.push(`API_TOKENS: every token must be at least ${MIN_TOKEN_LENGTH} characters (e.g. \`openssl rand -hex 32\`)`);
+  }
+  if (Boolean(env.DASHBOARD_USER) !== Boolean(env.DASHBOARD_PASSWORD)) {
+    problems.push('DASHBOARD_USER and DASHBOARD_PASSWORD: set both to serve the dashboard, or neither');
+  }
+  return {
+    tokens,
+    host: env.API_HOST,
+    port: env.API_PORT,
+    ...(env.DASHBOARD_USER && env.DASHBOARD_PASSWORD ? { dashboard: { user: env.DASHBOARD_USER, password: env.DASHBOARD_PASSWORD } } : {}),
+  };
 }
 
 export class ConfigError extends Error {
@@ -142,6 +276,53 @@ function sfmcConfig(env: Env, problems: string[]): SfmcConfig | undefined {
   return undefined;
 }
 
+export interface SftpConfig {
+  host: string;
+  /** True when the host was derived from SFMC_SUBDOMAIN, a pattern not confirmed against SFMC. */
+  hostDerived: boolean;
+  port: number;
+  username: string;
+  auth: { password: string } | { privateKeyPath: string; passphrase?: string };
+  /** `SHA256:<base64>` without padding; undefined means the host key is not checked (a warning is logged). */
+  hostFingerprint?: string;
+  /** The remote folder files go to; SFMC imports only from `/Import`. */
+  dir: string;
+  /** Connections one process opens at once; SFMC allows 10 per FTP account. */
+  maxConnections: number;
+}
+
+/**
+ * SFTP settings, present when SFMC_SFTP_USERNAME is set. The default host
+ * `{SFMC_SUBDOMAIN}.ftp.marketingcloudapis.com` is UNVERIFIED: SFMC shows each account's host on
+ * Setup > Data Management > FTP Accounts; set SFMC_SFTP_HOST to that.
+ */
+function sftpConfig(env: Env, problems: string[]): SftpConfig | undefined {
+  const { SFMC_SFTP_USERNAME: username, SFMC_SFTP_PASSWORD: password, SFMC_SFTP_PRIVATE_KEY_PATH: keyPath } = env;
+  if (!username && !password && !keyPath) return undefined;
+  if (!username) {
+    problems.push('SFMC_SFTP_USERNAME: required when SFMC_SFTP_PASSWORD or SFMC_SFTP_PRIVATE_KEY_PATH is set');
+    return undefined;
+  }
+  if (password && keyPath) problems.push('SFMC_SFTP_PASSWORD and SFMC_SFTP_PRIVATE_KEY_PATH: set one, not both (each wrong login counts toward SFMC\'s lockout)');
+  if (!password && !keyPath) problems.push('SFMC_SFTP_PASSWORD or SFMC_SFTP_PRIVATE_KEY_PATH: required when SFMC_SFTP_USERNAME is set');
+  const host = env.SFMC_SFTP_HOST ?? (env.SFMC_SUBDOMAIN ? `${env.SFMC_SUBDOMAIN}.ftp.marketingcloudapis.com` : undefined);
+  if (!host) problems.push('SFMC_SFTP_HOST or SFMC_SUBDOMAIN: required for SFTP');
+  if (!host || (password && keyPath) || (!password && !keyPath)) return undefined;
+  const fingerprint = env.SFMC_SFTP_HOST_FINGERPRINT;
+  return {
+    host,
+    hostDerived: env.SFMC_SFTP_HOST === undefined,
+    port: env.SFMC_SFTP_PORT,
+    username,
+    auth: password
+      ? { password }
+      : { privateKeyPath: keyPath as string, ...(env.SFMC_SFTP_PRIVATE_KEY_PASSPHRASE ? { passphrase: env.SFMC_SFTP_PRIVATE_KEY_PASSPHRASE } : {}) },
+    ...(fingerprint ? { hostFingerprint: `SHA256:${fingerprint.replace(/^SHA256:/, '').replace(/=$/, '')}` } : {}),
+    dir: env.SFMC_SFTP_DIR.replace(/(.)\/+$/, '$1'),
+    maxConnections: env.SFMC_SFTP_MAX_CONNECTIONS,
+  };
+}
+
 export interface LoadOptions {
   /** Workers need SFMC credentials; producers and the sandbox do not. */
   requireSfmc?: boolean;
@@ -155,16 +336,26 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
   const env = parsed.data;
   const problems: string[] = [];
   const sfmc = sfmcConfig(env, problems);
+  const sftp = sftpConfig(env, problems);
+  const api = apiConfig(env, problems);
   if (!sfmc && options.requireSfmc && problems.length === 0) {
     problems.push('SFMC credentials: set SFMC_CLIENT_ID and SFMC_CLIENT_SECRET (OAuth2) or SFMC_USERNAME and SFMC_PASSWORD (WS-Security)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     redisUrl: env.REDIS_URL,
+    ...(env.REDIS_CLUSTER_NODES ? { redisClusterNodes: env.REDIS_CLUSTER_NODES } : {}),
+    worker: {
+      ...(env.WORKER_LOCK_DURATION_MS !== undefined ? { lockDurationMs: env.WORKER_LOCK_DURATION_MS } : {}),
+      ...(env.WORKER_STALLED_INTERVAL_MS !== undefined ? { stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS } : {}),
+    },
     queuePrefix: env.QUEUE_PREFIX,
     ...(sfmc ? { sfmc } : {}),
+    ...(sftp ? { sftp } : {}),
     steps: { attempts: env.STEP_ATTEMPTS, backoffMs: env.STEP_BACKOFF_MS },
     logLevel: env.LOG_LEVEL,
+    api,
+    ...(env.METRICS_PORT !== undefined ? { metricsPort: env.METRICS_PORT } : {}),
   };
 }
 

@@ -11,6 +11,10 @@ export type RunErrorCode =
   | 'import-empty'
   | 'poll-timeout'
   | 'missing-child-result'
+  /** The file to upload failed pre-validation; the message lists the first problems by line. */
+  | 'invalid-file'
+  /** The file to upload cannot be read on the worker's machine. */
+  | 'file-unreadable'
   /** Cancelled by a producer before the Send. */
   | 'cancelled'
   /** A Create Send may have reached SFMC and SFMC cannot say whether it did. Never retried by itself. */

@@ -23,6 +23,8 @@ const SECRET_KEYS = [
   'wsse:Security',
   'secret',
   'apiTokens',
+  'passphrase',
+  'privateKey',
 ];
 
 export const REDACT_PATHS = SECRET_KEYS.flatMap((k) => {

@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisNode } from './config.js';
 
 /**
  * Two kinds of connection. Workers wait out Redis outages (BullMQ requires
@@ -18,4 +19,37 @@ export function createRedis(url: string, role: ConnectionRole): Redis {
   // An unhandled 'error' event would crash the process; ioredis reconnects by itself.
   client.on('error', () => {});
   return client;
+}
+
+/** A standalone Redis or a Redis Cluster client: BullMQ, the run registry and the token store take either. */
+export type RedisLike = Redis | Cluster;
+
+/** Where Redis is: a URL, or the seed nodes of a cluster (which then win). */
+export interface RedisTarget {
+  url: string;
+  clusterNodes?: RedisNode[];
+}
+
+export function clusterOptions(role: ConnectionRole): ClusterOptions {
+  // Node connections get the role's options. A producer's offline queue is switched off at the
+  // cluster level only: the cluster's own slot discovery needs it on the node connections.
+  return role === 'worker'
+    ? { redisOptions: redisOptions('worker'), enableReadyCheck: true }
+    : { redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 5_000 }, enableOfflineQueue: false, enableReadyCheck: true };
+}
+
+/**
+ * A connection for a role, to a standalone Redis or (REDIS_CLUSTER_NODES) a Redis Cluster. Under a
+ * cluster every key of the service carries the prefix's hash tag, so all of them live in one slot.
+ */
+export function createRedisConnection(target: RedisTarget, role: ConnectionRole): RedisLike {
+  if (!target.clusterNodes || target.clusterNodes.length === 0) return createRedis(target.url, role);
+  const cluster = new Cluster(target.clusterNodes, clusterOptions(role));
+  cluster.on('error', () => {});
+  return cluster;
+}
+
+/** The Redis a configuration names: REDIS_CLUSTER_NODES when set, else REDIS_URL. */
+export function redisTargetOf(config: { redisUrl: string; redisClusterNodes?: RedisNode[] }): RedisTarget {
+  return { url: config.redisUrl, ...(config.redisClusterNodes ? { clusterNodes: config.redisClusterNodes } : {}) };
 }

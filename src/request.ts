@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -9,7 +10,15 @@ import { z } from 'zod';
 // SFMC refuses these characters in Enhanced FTP file names.
 const FILE_NAME_FORBIDDEN = /[\\/:*<>|?"]/;
 
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+// XML 1.0 cannot carry most C0 control characters, nor half of a surrogate pair (UTF-8 cannot
+// encode it): refused here, naming the field, instead of failing a step on every retry later.
+// eslint-disable-next-line no-control-regex
+const XML_UNSAFE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const XML_UNSAFE_MESSAGE = 'must not contain a control character or an unpaired surrogate (XML cannot carry them)';
+const xmlSafe = (v: string) => !XML_UNSAFE.test(v);
+
+const text = (max: number) =>
+  z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).refine(xmlSafe, XML_UNSAFE_MESSAGE);
 
 const numericId = z
   .union([z.number().int().positive(), z.string().regex(/^\d+$/, 'must be a numeric id')])
@@ -30,7 +39,8 @@ const importSchema = z.strictObject({
   customerKey: text(36).regex(/^[A-Za-z0-9_-]+$/, 'may hold only letters, digits, - and _').optional(),
   name: text(128).optional(),
   description: text(500).optional(),
-  fileSpec: text(200).refine((v) => !FILE_NAME_FORBIDDEN.test(v), 'must not contain \\ / : * < > | ? "'),
+  /** Required without `file`; with it, derived from the runId and the file's name unless given. */
+  fileSpec: text(200).refine((v) => !FILE_NAME_FORBIDDEN.test(v), 'must not contain \\ / : * < > | ? "').optional(),
   fileType: z.enum(['CSV', 'TAB', 'Other']).default('CSV'),
   fieldMappingType: z.enum(['InferFromColumnHeadings', 'MapByOrdinal', 'ManualMap']).default('MapByOrdinal'),
   fieldMaps: z.array(fieldMap).min(1, 'must map at least the email column').max(500),
@@ -46,9 +56,10 @@ const importSchema = z.strictObject({
     .optional(),
   fileTransferLocation: text(100).default('ExactTarget Enhanced FTP'),
   subscriberImportType: z.enum(['Email', 'SMS']).optional(),
+  /** The ImportDefinition's AllowErrors, and, with `file`, lets rows that fail pre-validation through. */
   allowErrors: z.boolean().optional(),
   headerLines: z.number().int().min(0).max(100).optional(),
-  delimiter: z.string().min(1).max(5).optional(),
+  delimiter: z.string().min(1).max(5).refine(xmlSafe, XML_UNSAFE_MESSAGE).optional(),
   standardQuotedStrings: z.boolean().optional(),
   dateFormattingLocale: text(20).optional(),
   deleteFile: z.boolean().optional(),
@@ -64,14 +75,27 @@ const pollSchema = z
   })
   .refine((p) => p.maxDelayMs >= p.initialDelayMs, { message: 'maxDelayMs must be >= initialDelayMs', path: ['maxDelayMs'] });
 
+/** A local file the worker uploads to the Enhanced FTP Import folder before the import (step upload-file). */
+const fileSchema = z.strictObject({
+  path: text(4096).refine((v) => isAbsolute(v), 'must be an absolute path on the worker\'s machine'),
+});
+
 export const listSendRequestSchema = z.strictObject({
   runId: runIdSchema.optional(),
+  file: fileSchema.optional(),
   list: z.union([z.strictObject({ name: text(50) }), z.strictObject({ id: numericId })], {
     message: 'must be { "name": "..." } or { "id": 123 }',
   }),
   email: z.strictObject({ id: numericId }),
   import: importSchema,
   poll: pollSchema.default({ initialDelayMs: 2_000, maxDelayMs: 60_000, timeoutMs: 7_200_000 }),
+}).superRefine((r, ctx) => {
+  if (!r.file && r.import.fileSpec === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['import', 'fileSpec'], message: 'is required unless "file" is given' });
+  }
+  if (r.file && r.import.fileType === 'Other' && r.import.delimiter === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['import', 'delimiter'], message: 'is required to check a file of fileType Other' });
+  }
 });
 
 export type ListSendRequestInput = z.input<typeof listSendRequestSchema>;
@@ -80,7 +104,7 @@ type Parsed = z.output<typeof listSendRequestSchema>;
 /** A validated request with every derived field filled in: what the jobs carry. */
 export type ListSendRequest = Omit<Parsed, 'runId' | 'import'> & {
   runId: string;
-  import: Parsed['import'] & { customerKey: string; name: string };
+  import: Parsed['import'] & { customerKey: string; name: string; fileSpec: string };
 };
 
 export interface FieldProblem {
@@ -111,6 +135,24 @@ export function deriveCustomerKey(runId: string): string {
   return `ls-${runId.slice(0, 20)}-${digest}`;
 }
 
+/**
+ * The name an uploaded file gets in the Import folder: the runId, then the local file's name cut
+ * down to letters, digits, `.`, `_` and `-` (no SFMC-forbidden character, no `%%` date pattern,
+ * no leading dot), at most 200 characters with the extension kept. Unique per run, because SFMC
+ * keeps files for 21 days and an ImportDefinition reading a shared name could import an old file.
+ */
+export function deriveFileSpec(runId: string, localPath: string): string {
+  const base = localPath.split(/[\\/]/).pop() ?? '';
+  let name = base.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[.]+/, '');
+  if (name === '' || name === '_') name = 'subscribers.csv';
+  const room = 200 - runId.length - 1;
+  if (name.length > room) {
+    const ext = /\.[A-Za-z0-9]{1,10}$/.exec(name)?.[0] ?? '';
+    name = name.slice(0, room - ext.length) + ext;
+  }
+  return `${runId}-${name}`;
+}
+
 export function parseListSendRequest(input: unknown, makeRunId: () => string = generateRunId): ListSendRequest {
   const result = listSendRequestSchema.safeParse(input);
   if (!result.success) {
@@ -127,6 +169,8 @@ export function parseListSendRequest(input: unknown, makeRunId: () => string = g
       ...parsed.import,
       customerKey: parsed.import.customerKey ?? deriveCustomerKey(runId),
       name: parsed.import.name ?? `list-send ${runId}`.slice(0, 128),
+      // The schema guarantees a fileSpec when there is no file.
+      fileSpec: parsed.import.fileSpec ?? deriveFileSpec(runId, parsed.file?.path ?? ''),
     },
   };
 }

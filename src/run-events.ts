@@ -1,6 +1,6 @@
 import { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { QUEUE_NAMES, type QueueName } from '../queues/catalog.js';
+import type { RedisLike } from './redis.js';
 
 export interface StepEvent {
   step: QueueName;
@@ -22,7 +22,7 @@ export class RunEvents {
   private readonly ready: Promise<void>;
 
   /** `connection` must be a worker-style connection: QueueEvents blocks on XREAD. */
-  constructor(connection: Redis, prefix: string) {
+  constructor(connection: RedisLike, prefix: string) {
     this.queueEvents = QUEUE_NAMES.map((step) => {
       const events = new QueueEvents(step, { connection, prefix });
       const suffix = `-${step}`;

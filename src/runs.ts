@@ -1,12 +1,10 @@
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisLike } from './redis.js';
 
 /**
  * The run registry: one small Redis hash per runId, beside the queues under the same hash-tagged
  * prefix. It outlives the step jobs (which are kept only for the retention period), so a runId
  * can never start a second run, and it is where cancelling and sending meet atomically.
  */
-
-export type RedisLike = Redis | Cluster;
 
 // Cancel wins only if the Send has not been claimed; the Send claims only if not cancelled.
 // Each is one script, so the two can never both succeed.

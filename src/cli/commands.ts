@@ -4,21 +4,47 @@ import type { Config } from '../config.js';
 import { requireSfmc } from '../config.js';
 import { RequestValidationError } from '../request.js';
 import { createSfmcClient } from '../sfmc/client.js';
-import { createRedis } from '../redis.js';
+import { createMetrics, observeSoapCall, observeStepEnd, observeWorkers, serveMetrics } from '../metrics.js';
+import { createRedisConnection, redisTargetOf } from '../redis.js';
+import { sharedTokenStore } from '../sfmc/token-store-redis.js';
+import { SftpUploader } from '../upload/sftp.js';
 import { startWorkers } from '../worker/start.js';
 import { EXIT, readJsonInput } from './io.js';
 import { describeStepEvent } from './progress.js';
 
 export function producerFor(config: Config): ListSendClient {
-  return new ListSendClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix, steps: config.steps });
+  return new ListSendClient({
+    redisUrl: config.redisUrl,
+    ...(config.redisClusterNodes ? { clusterNodes: config.redisClusterNodes } : {}),
+    prefix: config.queuePrefix,
+    steps: config.steps,
+  });
 }
 
 /** `list-send worker`: the five workers until SIGTERM or SIGINT. */
 export async function workerCommand(config: Config, logger: Logger, options: { concurrency: number }): Promise<void> {
-  const sfmc = createSfmcClient({ config: requireSfmc(config), logger });
-  const connection = createRedis(config.redisUrl, 'worker');
-  const pool = await startWorkers({ connection, prefix: config.queuePrefix, sfmc, logger, concurrency: options.concurrency });
-  logger.info({ prefix: config.queuePrefix, concurrency: options.concurrency }, 'workers started');
+  const metrics = createMetrics();
+  const sfmcConfig = requireSfmc(config);
+  const connection = createRedisConnection(redisTargetOf(config), 'worker');
+  // Every worker process of the account shares one OAuth2 token, stored encrypted in Redis.
+  const tokenStore = sharedTokenStore(sfmcConfig.auth, connection, config.queuePrefix);
+  const sfmc = createSfmcClient({ config: sfmcConfig, logger, onCall: observeSoapCall(metrics), ...(tokenStore ? { tokenStore } : {}) });
+  const pool = await startWorkers({
+    connection,
+    prefix: config.queuePrefix,
+    sfmc,
+    // Runs with a `file` need SFTP (SFMC_SFTP_*); without it their upload-file step fails clearly.
+    ...(config.sftp ? { uploader: new SftpUploader(config.sftp, logger) } : {}),
+    logger,
+    concurrency: options.concurrency,
+    onStepEnd: observeStepEnd(metrics),
+    ...(config.worker.lockDurationMs ? { lockDurationMs: config.worker.lockDurationMs } : {}),
+    ...(config.worker.stalledIntervalMs ? { stalledIntervalMs: config.worker.stalledIntervalMs } : {}),
+  });
+  observeWorkers(metrics, pool);
+  const metricsServer =
+    config.metricsPort === undefined ? undefined : await serveMetrics(metrics.registry, { port: config.metricsPort, host: config.api.host });
+  logger.info({ prefix: config.queuePrefix, concurrency: options.concurrency, metricsPort: metricsServer?.port }, 'workers started');
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
@@ -30,6 +56,7 @@ export async function workerCommand(config: Config, logger: Logger, options: { c
     stopping = true;
     logger.info({ signal }, 'stopping: no new jobs; waiting for active ones');
     await pool.close();
+    await metricsServer?.close();
     await sfmc.close();
     connection.disconnect();
     logger.info('stopped');

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListSendClient } from '../client.js';
 import { loadConfig, requireSfmc } from '../config.js';
@@ -8,6 +9,9 @@ import { projectRoot } from '../paths.js';
 import { createRedis } from '../redis.js';
 import { createSandbox } from '../sandbox/index.js';
 import { createSfmcClient } from '../sfmc/client.js';
+import { sharedTokenStore } from '../sfmc/token-store-redis.js';
+import { writeSampleFile } from '../dev/sample-file.js';
+import { SftpUploader } from '../upload/sftp.js';
 import { startWorkers } from '../worker/start.js';
 import { EXIT } from './io.js';
 import { describeStepEvent } from './progress.js';
@@ -16,7 +20,7 @@ import { describeStepEvent } from './progress.js';
 
 /**
  * `npm run demo`: everything in one process against the built-in sandbox. Redis, the sandbox,
- * the five workers, then the seed's example request, watched until its Send is created.
+ * the workers, then the seed's example request with a generated file to upload, watched until its Send is created.
  */
 export async function demoCommand(): Promise<number> {
   const say = (line: string) => console.log(line);
@@ -24,7 +28,13 @@ export async function demoCommand(): Promise<number> {
   say(redis.started ? `Redis: none answered, started a private redis-server at ${redis.url}` : `Redis: ${redis.url}`);
 
   const sandbox = await createSandbox({ import: { registerDelayMs: 300, durationMs: 2_500, rows: 5_000 } });
-  say(`SFMC sandbox: ${sandbox.url} (client id ${sandbox.credentials.clientId})`);
+  say(`SFMC sandbox: ${sandbox.url} (client id ${sandbox.credentials.clientId}), SFTP ${sandbox.sftp.host}:${sandbox.sftp.port}`);
+
+  // A file of realistic rows, uploaded through the sandbox's SFTP by the upload-file step.
+  const work = await mkdtemp(join(tmpdir(), 'list-send-demo-'));
+  const subscribers = join(work, 'subscribers.csv');
+  const rows = 5_000;
+  await writeSampleFile(subscribers, { rows });
 
   // A prefix of its own, removed at the end: the demo's runs point at a sandbox that is gone by then.
   const prefix = `{list-send-demo-${process.pid}}`;
@@ -36,21 +46,39 @@ export async function demoCommand(): Promise<number> {
       SFMC_CLIENT_ID: sandbox.credentials.clientId,
       SFMC_CLIENT_SECRET: sandbox.credentials.clientSecret,
       SFMC_ACCOUNT_ID: sandbox.credentials.accountId,
+      SFMC_SFTP_HOST: sandbox.sftp.host,
+      SFMC_SFTP_PORT: String(sandbox.sftp.port),
+      SFMC_SFTP_USERNAME: sandbox.credentials.username,
+      SFMC_SFTP_PASSWORD: sandbox.credentials.password,
+      SFMC_SFTP_HOST_FINGERPRINT: sandbox.sftp.fingerprint,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     },
     { requireSfmc: true },
   );
   const logger = createLogger({ level: config.logLevel });
-  const sfmc = createSfmcClient({ config: requireSfmc(config), logger });
+  const sfmcConfig = requireSfmc(config);
   const connection = createRedis(config.redisUrl, 'worker');
-  const pool = await startWorkers({ connection, prefix, sfmc, logger, concurrency: 5 });
+  // As `list-send worker` does: the token is shared through Redis, encrypted.
+  const tokenStore = sharedTokenStore(sfmcConfig.auth, connection, prefix);
+  const sfmc = createSfmcClient({ config: sfmcConfig, logger, ...(tokenStore ? { tokenStore } : {}) });
+  const uploader = config.sftp ? new SftpUploader(config.sftp, logger) : undefined;
+  const pool = await startWorkers({ connection, prefix, sfmc, ...(uploader ? { uploader } : {}), logger, concurrency: 5 });
   const producer = new ListSendClient({ redisUrl: config.redisUrl, prefix, steps: config.steps });
 
   try {
     const example = JSON.parse(await readFile(join(projectRoot(), 'examples', 'seed-list-send.json'), 'utf8')) as Record<string, unknown>;
-    const request = { ...example, runId: `demo-${Date.now()}`, poll: { initialDelayMs: 500, maxDelayMs: 2_000, timeoutMs: 60_000 } };
+    // No fileSpec: the uploaded file gets a name unique to the run.
+    const { fileSpec: _fileSpec, ...imp } = example.import as Record<string, unknown>;
+    const request = {
+      ...example,
+      runId: `demo-${Date.now()}`,
+      file: { path: subscribers },
+      import: imp,
+      poll: { initialDelayMs: 500, maxDelayMs: 2_000, timeoutMs: 60_000 },
+    };
     const { runId } = await producer.enqueue(request);
     say(`\nEnqueued run ${runId} (examples/seed-list-send.json): List "Sample_List", Email 123`);
+    say(`  file: ${subscribers} (${rows.toLocaleString('en-US')} rows), uploaded to the sandbox's /Import`);
     const status = await producer.waitUntilFinished(runId, {
       timeoutMs: 60_000,
       onEvent: (e) => {
@@ -83,6 +111,7 @@ export async function demoCommand(): Promise<number> {
     await sfmc.close();
     connection.disconnect();
     await sandbox.close();
+    await rm(work, { recursive: true, force: true });
     await deletePrefixKeys(redis.url, prefix);
     await redis.stop();
   }

@@ -48,14 +48,28 @@ program
   });
 
 program
+  .command('serve')
+  .description('serve the HTTP API, Bull Board (/ui), /healthz, /readyz and /metrics until SIGTERM/SIGINT')
+  .option('--port <n>', 'HTTP port (default: API_PORT, else 3000)', port)
+  .option('--host <host>', 'interface to listen on (default: API_HOST, else 127.0.0.1)')
+  .option('--insecure', 'serve /v1 without API_TOKENS; refused unless the host is loopback')
+  .action(async (opts: { port?: number; host?: string; insecure?: boolean }) => {
+    const config = loadConfig();
+    const { serveCommand } = await import('./serve.js');
+    await serveCommand(config, createLogger({ level: config.logLevel }), opts);
+  });
+
+program
   .command('sandbox')
-  .description('run the built-in SFMC sandbox (OAuth2 + SOAP on 127.0.0.1)')
+  .description('run the built-in SFMC sandbox (OAuth2 + SOAP + SFTP on 127.0.0.1)')
   .option('--port <n>', 'HTTP port', port, 9443)
-  .option('--data-dir <dir>', 'folder whose Import/ holds files to import')
+  .option('--host <host>', 'interface to listen on (0.0.0.0 in a container)', '127.0.0.1')
+  .option('--sftp-port <n>', 'SFTP port (default: the HTTP port + 1)', port)
+  .option('--data-dir <dir>', 'folder whose Import/ holds files to import, and the SFTP root (default: a temporary folder)')
   .option('--seed <file>', 'JSON with extra lists and emails: { "lists": [{ "id", "name" }], "emails": [...] }')
-  .action(async (opts: { port: number; dataDir?: string; seed?: string }) => {
+  .action(async (opts: { port: number; sftpPort?: number; host: string; dataDir?: string; seed?: string }) => {
     const { runSandbox } = await import('../sandbox/cli.js');
-    await runSandbox({ port: opts.port, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.seed ? { seedFile: opts.seed } : {}) });
+    await runSandbox({ logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }), port: opts.port, host: opts.host, ...(opts.sftpPort !== undefined ? { sftpPort: opts.sftpPort } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.seed ? { seedFile: opts.seed } : {}) });
   });
 
 program

@@ -7,7 +7,10 @@ export function describeStepEvent(e: { step: QueueName; event: string; detail?: 
       // poll-import becomes active at every check; its progress lines say more.
       return e.step === 'poll-import' ? undefined : `  ${e.step}: running`;
     case 'progress': {
-      const d = e.detail as { polls?: number; status?: string } | undefined;
+      const d = e.detail as { polls?: number; status?: string; uploadedBytes?: number; totalBytes?: number } | undefined;
+      if (d?.uploadedBytes !== undefined && d.totalBytes) {
+        return `  ${e.step}: ${Math.floor((100 * d.uploadedBytes) / d.totalBytes)}% of ${d.totalBytes.toLocaleString('en-US')} bytes checked and sent`;
+      }
       if (!d?.status) return undefined;
       return d.status === 'Started' ? `  ${e.step}: import started, waiting for SFMC` : `  ${e.step}: import ${d.status} (check ${d.polls ?? 0})`;
     }

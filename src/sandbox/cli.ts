@@ -9,7 +9,9 @@ import type { Sandbox, SeedData } from './types.js';
 export interface RunSandboxOptions {
   port?: number;
   host?: string;
-  /** Folder whose `Import/` holds the files imports count rows from. */
+  /** SFTP port; default the HTTP port + 1 (ephemeral when the HTTP port is). */
+  sftpPort?: number;
+  /** Folder whose `Import/` holds the files imports count rows from (default: a fresh temporary folder). */
   dataDir?: string;
   /** JSON `{ lists: [{id, name}], emails: [{id, name}] }`, added to the default list and email. */
   seedFile?: string;
@@ -50,6 +52,7 @@ export async function runSandbox(opts: RunSandboxOptions = {}): Promise<Sandbox>
     port: opts.port ?? 0,
     host: opts.host,
     dataDir: opts.dataDir ? resolve(opts.dataDir) : undefined,
+    sftpPort: opts.sftpPort ?? (opts.port ? opts.port + 1 : 0),
     seed: {
       lists: [...DEFAULT_SEED.lists, ...(extra.lists ?? [])],
       emails: [...DEFAULT_SEED.emails, ...(extra.emails ?? [])],
@@ -70,7 +73,8 @@ export async function runSandbox(opts: RunSandboxOptions = {}): Promise<Sandbox>
     `  inspect:        ${sandbox.url}/__sandbox/state   ${sandbox.url}/__sandbox/calls`,
     `  lists:  ${state.lists.map((l) => `${l.id} "${l.name}"`).join(', ')}`,
     `  emails: ${state.emails.map((e) => `${e.id} "${e.name}"`).join(', ')}`,
-    ...(opts.dataDir ? [`  import files are read from ${resolve(opts.dataDir, 'Import')}`] : []),
+    `  SFTP:           ${sandbox.sftp.host}:${sandbox.sftp.port}, host key ${sandbox.sftp.fingerprint}`,
+    `  import files are read from ${sandbox.sftp.importDir} (SFTP /Import)`,
     '',
     'These are sandbox-only credentials. Point the service at it with (OAuth2):',
     `  SFMC_AUTH_URL=${sandbox.url}`,
@@ -81,6 +85,12 @@ export async function runSandbox(opts: RunSandboxOptions = {}): Promise<Sandbox>
     `  SFMC_SOAP_URL=${sandbox.soapUrl}`,
     `  SFMC_USERNAME=${c.username}`,
     `  SFMC_PASSWORD=${c.password}`,
+    'and, for runs that upload their file (SFTP):',
+    `  SFMC_SFTP_HOST=${sandbox.sftp.host}`,
+    `  SFMC_SFTP_PORT=${sandbox.sftp.port}`,
+    `  SFMC_SFTP_USERNAME=${c.username}`,
+    `  SFMC_SFTP_PASSWORD=${c.password}`,
+    `  SFMC_SFTP_HOST_FINGERPRINT=${sandbox.sftp.fingerprint}`,
     '',
   ];
   const out = opts.out ?? ((text: string) => process.stdout.write(text));

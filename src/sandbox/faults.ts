@@ -20,6 +20,8 @@ import type { ActiveFaultRule, FaultKind, FaultOperation, FaultRule, FaultsApi }
  *   drop-after-commit  the operation runs and commits, then the socket is destroyed unanswered.
  * For the `token` operation: server-fault (500 JSON), html-502, delay, reset, throttle,
  * drop-after-commit.
+ * For the `sftp` operation (each file opened for writing on the SFTP server counts as one call):
+ * reset, which cuts the connection once `afterBytes` bytes of that file were written.
  */
 
 const KINDS = [
@@ -37,7 +39,7 @@ const TOKEN_KINDS: readonly FaultKind[] = ['server-fault', 'html-502', 'delay', 
 
 export const faultRuleSchema = z
   .object({
-    operation: z.enum(['Create', 'Retrieve', 'Perform', 'token']),
+    operation: z.enum(['Create', 'Retrieve', 'Perform', 'token', 'sftp']),
     objectType: z.string().min(1).optional(),
     onCall: z.number().int().min(1).optional(),
     times: z.number().int().min(1).optional(),
@@ -46,13 +48,18 @@ export const faultRuleSchema = z
     apiFaultCode: z.union([z.literal(1), z.literal(2), z.literal(9), z.literal(11)]).optional(),
     afterCommit: z.boolean().optional(),
     faultString: z.string().min(1).optional(),
+    afterBytes: z.number().int().min(0).optional(),
   })
   .strict()
   .refine((r) => r.kind !== 'delay' || r.delayMs !== undefined, { message: 'a delay rule needs delayMs' })
   .refine((r) => r.operation !== 'token' || TOKEN_KINDS.includes(r.kind), {
     message: `the token endpoint supports only ${TOKEN_KINDS.join(', ')}`,
   })
-  .refine((r) => r.operation !== 'token' || r.objectType === undefined, { message: 'token rules have no objectType' });
+  .refine((r) => r.operation !== 'token' || r.objectType === undefined, { message: 'token rules have no objectType' })
+  .refine((r) => r.operation !== 'sftp' || (r.kind === 'reset' && r.objectType === undefined), {
+    message: 'sftp rules support only kind reset (with afterBytes), and no objectType',
+  })
+  .refine((r) => r.afterBytes === undefined || r.operation === 'sftp', { message: 'afterBytes is for sftp rules' });
 
 export class FaultRuleError extends Error {
   override name = 'FaultRuleError';

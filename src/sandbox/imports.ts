@@ -1,6 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ImportState } from './types.js';
+import { HashSet64 } from '../upload/hash-set.js';
+import { isPlausibleEmail } from '../upload/validate.js';
+import type { ImportDefinitionState, ImportState } from './types.js';
 
 /** The lifecycle of one import, as a pure function of the clock. */
 
@@ -47,21 +49,104 @@ export function importCounts(imp: ImportState): {
 // FileSpec with them, or with `..`, can never name a file in the Import folder.
 const BAD_FILE_NAME = /[\\/:*<>|?"]|^\.\.?$/;
 
+export interface FileScan {
+  totalRows: number;
+  numberErrors: number;
+  numberDuplicated: number;
+}
+
 /**
- * Rows in `${dataDir}/Import/<fileSpec>`: non-empty lines after the header lines. Returns
- * undefined when there is no such file, so the caller falls back to the configured row count.
+ * What an import finds in `${dataDir}/Import/<fileSpec>`: undefined when there is no such file,
+ * so the caller falls back to the configured row count. Read in 1 MiB pieces, so a large upload
+ * does not need its size in memory.
  *
- * Sandbox assumption (real SFMC parsing is richer): a missing HeaderLines means one header line,
- * whatever the FileType, because the pipeline writes CSVs with a header; quoted fields containing
- * line breaks are not understood; `%%YEAR%%`-style substitutions are not applied.
+ *   TotalRows         non-blank lines after the header lines
+ *   NumberErrors      rows whose field mapped to `Email Address` is empty or not an address
+ *                     (the same pragmatic check as the pipeline's pre-validation)
+ *   NumberDuplicated  rows repeating an earlier row's email, ignoring case
+ *
+ * Sandbox assumptions (real SFMC parsing is richer): a missing HeaderLines means one header line,
+ * whatever the FileType, because the pipeline writes CSVs with a header; quoted fields holding
+ * line breaks are not understood; `%%YEAR%%`-style substitutions are not applied; without an
+ * `Email Address` mapping no row is an error or a duplicate.
  */
-export function countFileRows(dataDir: string, fileSpec: string | undefined, headerLines: number | undefined): number | undefined {
+export function scanImportFile(
+  dataDir: string,
+  def: Pick<ImportDefinitionState, 'fileSpec' | 'fileType' | 'headerLines' | 'delimiter' | 'emailSource'>,
+): FileScan | undefined {
+  const { fileSpec } = def;
   if (!fileSpec || BAD_FILE_NAME.test(fileSpec)) return undefined;
   const path = join(dataDir, 'Import', fileSpec);
   if (!existsSync(path)) return undefined;
-  const lines = readFileSync(path, 'utf8').split(/\r?\n/);
-  const skip = headerLines ?? 1;
-  return lines.slice(skip).filter((l) => l.trim() !== '').length;
+  const delimiter = def.fileType === 'TAB' ? '\t' : def.fileType === 'Other' ? (def.delimiter ?? ',') : ',';
+  const skip = def.headerLines ?? 1;
+  const source = def.emailSource;
+  let emailColumn = source && 'ordinal' in source ? source.ordinal : undefined;
+  const seen = new HashSet64(Number.MAX_SAFE_INTEGER);
+  const scan: FileScan = { totalRows: 0, numberErrors: 0, numberDuplicated: 0 };
+  let lineNo = 0;
+  const onLine = (raw: string) => {
+    const line = lineNo === 0 ? raw.replace(/^\uFEFF/, '') : raw;
+    lineNo += 1;
+    if (lineNo <= skip) {
+      if (lineNo === 1 && source && 'name' in source) {
+        const names = splitFields(line, delimiter).map((f) => f.trim().toLowerCase());
+        const found = names.indexOf(source.name.trim().toLowerCase());
+        emailColumn = found === -1 ? undefined : found;
+      }
+      return;
+    }
+    if (line.trim() === '') return;
+    scan.totalRows += 1;
+    if (emailColumn === undefined) return;
+    const email = (splitFields(line, delimiter)[emailColumn] ?? '').trim();
+    if (!isPlausibleEmail(email)) scan.numberErrors += 1;
+    else if (seen.addString(email.toLowerCase())) scan.numberDuplicated += 1;
+  };
+
+  const fd = openSync(path, 'r');
+  try {
+    const decoder = new TextDecoder('utf-8');
+    const buf = Buffer.alloc(1024 * 1024);
+    let carry = '';
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      const text = carry + decoder.decode(buf.subarray(0, n), { stream: n > 0 });
+      const lines = text.split('\n');
+      carry = lines.pop() ?? '';
+      for (const l of lines) onLine(l.endsWith('\r') ? l.slice(0, -1) : l);
+      if (n === 0) break;
+    }
+    if (carry !== '') onLine(carry.endsWith('\r') ? carry.slice(0, -1) : carry);
+  } finally {
+    closeSync(fd);
+  }
+  return scan;
+}
+
+/** Fields of one line; double quotes group a field and `""` inside quotes is one quote. */
+function splitFields(line: string, delimiter: string): string[] {
+  if (!line.includes('"')) return line.split(delimiter);
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i] as string;
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        field += '"';
+        i += 1;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (line.startsWith(delimiter, i)) {
+      fields.push(field);
+      field = '';
+      i += delimiter.length - 1;
+    } else field += c;
+  }
+  fields.push(field);
+  return fields;
 }
 
 /** ImportResultsSummary.StartDate/EndDate are strings in the WSDL; their real format is UNVERIFIED. */

@@ -1,11 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { partnerSchemaFromFile } from '../sfmc/schema/index.js';
 import { TokenIssuer } from './auth.js';
 import { CallLog } from './calls.js';
 import { FaultInjector } from './faults.js';
 import type { Runtime } from './runtime.js';
 import { requestHandler } from './server.js';
+import { startSftpServer } from './sftp.js';
 import { DEFAULT_IMPORT_TIMING, DEFAULT_SEED, SandboxStore } from './state.js';
 import type { Sandbox, SandboxCredentials, SandboxOptions } from './types.js';
 
@@ -54,15 +58,38 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
+  // The SFTP server stores into dataDir/Import, where imports read their files.
+  const faults = new FaultInjector();
+  const ownDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sfmc-sandbox-'));
+  let sftp: Awaited<ReturnType<typeof startSftpServer>>;
+  try {
+    sftp = await startSftpServer({
+      host,
+      port: options.sftpPort ?? 0,
+      root: dataDir,
+      username: credentials.username,
+      password: credentials.password,
+      ...(options.sftpAuthorizedKeys ? { authorizedKeys: options.sftpAuthorizedKeys } : {}),
+      faults,
+      now,
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+  } catch (err) {
+    server.close();
+    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+
   const rt: Runtime = {
     now,
     store,
     issuer: new TokenIssuer(credentials, options.tokenTtlSeconds ?? 1079, now, url),
-    faults: new FaultInjector(),
+    faults,
     calls: new CallLog(now, options.logger),
     credentials,
     pageSize: options.pageSize ?? 2500,
-    dataDir: options.dataDir,
+    dataDir,
     validateBody: schema ? (xml) => schema.validateElement(xml).errors[0] : undefined,
     soapUrl: `${url}/Service.asmx`,
     logger: options.logger,
@@ -74,6 +101,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
       store.reset();
       rt.faults.clear();
       rt.calls.clear();
+      sftp.clearLog();
       rt.issuer.sweep();
     },
     setImportBehaviour: (b) => store.setImportBehaviour(b),
@@ -88,6 +116,17 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     soapUrl: rt.soapUrl,
     tokenUrl: `${url}/v2/token`,
     port,
+    sftp: {
+      host: sftp.host,
+      port: sftp.port,
+      fingerprint: sftp.fingerprint,
+      username: sftp.username,
+      dataDir: sftp.dataDir,
+      importDir: sftp.importDir,
+      log: sftp.log,
+      authAttempts: sftp.authAttempts,
+    },
+    dataDir,
     credentials: { ...credentials },
     get state() {
       return store.snapshot();
@@ -101,6 +140,9 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
         rt.timers.clear();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
+      }).then(async () => {
+        await sftp.close();
+        if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
       });
       return closed;
     },

@@ -32,8 +32,9 @@ interface ResolvedBehaviour {
   durationMs: number;
   /** Only when set through setImportBehaviour: it then wins over counting the file. */
   rows: number | undefined;
-  numberErrors: number;
-  numberDuplicated: number;
+  /** Only when set through setImportBehaviour: otherwise the file's own counts apply. */
+  numberErrors: number | undefined;
+  numberDuplicated: number | undefined;
 }
 
 /** A page cursor left by a Retrieve that returned MoreDataAvailable. */
@@ -135,8 +136,8 @@ export class SandboxStore {
       registerDelayMs: b.registerDelayMs ?? this.timing.registerDelayMs,
       durationMs: b.durationMs ?? this.timing.durationMs,
       rows: b.rows,
-      numberErrors: b.numberErrors ?? 0,
-      numberDuplicated: b.numberDuplicated ?? 0,
+      numberErrors: b.numberErrors,
+      numberDuplicated: b.numberDuplicated,
     };
   }
 

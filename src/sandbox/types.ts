@@ -54,8 +54,15 @@ export interface SandboxOptions {
   /** Injectable clock (epoch ms); drives token expiry, import progress and send dates. */
   now?: () => number;
   logger?: Logger;
-  /** Holds `Import/<FileSpec>` files whose rows an import counts. */
+  /**
+   * Holds `Import/<FileSpec>` files whose rows an import counts, and is the SFTP server's root.
+   * Default: a fresh temporary folder, removed on close.
+   */
   dataDir?: string;
+  /** The SFTP server's port; 0 = ephemeral (default). It listens on `host` like the HTTP server. */
+  sftpPort?: number;
+  /** OpenSSH public keys that may log in to the SFTP server as the sandbox username. */
+  sftpAuthorizedKeys?: string[];
   /** The partner WSDL to validate against; default: $SFMC_WSDL_PATH, else ../shared/sfmc/partnerAPI.wsdl. */
   wsdlPath?: string;
 }
@@ -89,6 +96,9 @@ export interface ImportDefinitionState {
   fileSpec?: string;
   fileType?: string;
   headerLines?: number;
+  delimiter?: string;
+  /** The field mapped to `Email Address`: where an import finds each row's email. */
+  emailSource?: { ordinal: number } | { name: string };
   createdAt: number;
 }
 
@@ -125,7 +135,8 @@ export interface SandboxStateSnapshot {
 }
 
 export type SoapOperation = 'Create' | 'Retrieve' | 'Perform';
-export type FaultOperation = SoapOperation | 'token';
+/** `sftp`: a file opened for writing on the SFTP server. */
+export type FaultOperation = SoapOperation | 'token' | 'sftp';
 
 export type FaultKind =
   | 'server-fault'
@@ -154,6 +165,8 @@ export interface FaultRule {
   afterCommit?: boolean;
   /** `client-fault`/`server-fault`: replaces the default faultstring. */
   faultString?: string;
+  /** `sftp` + `reset`: cut the connection once this many bytes of the file were written (default 0). */
+  afterBytes?: number;
 }
 
 export interface ActiveFaultRule extends FaultRule {
@@ -191,8 +204,40 @@ export interface FaultsApi {
   list(): ActiveFaultRule[];
 }
 
+export interface SftpLogEntry {
+  seq: number;
+  /** ISO time by the sandbox clock. */
+  time: string;
+  op: 'auth' | 'open' | 'close' | 'cut' | 'rename' | 'remove';
+  username: string;
+  /** `auth`: the method tried and whether it was accepted. Passwords are never recorded. */
+  method?: 'password' | 'publickey';
+  ok?: boolean;
+  /** The client's path (`/Import/x.csv`). */
+  path?: string;
+  detail?: string;
+}
+
+export interface SandboxSftp {
+  host: string;
+  port: number;
+  /** `SHA256:<base64>` of the host key generated at start: the value for SFMC_SFTP_HOST_FINGERPRINT. */
+  fingerprint: string;
+  username: string;
+  /** The folder `/` maps to; `/Import` is `importDir`. */
+  dataDir: string;
+  importDir: string;
+  /** Logins, opens, closes, cuts, renames and removes, oldest first. */
+  log(): SftpLogEntry[];
+  /** Every password or signed public-key login attempt (the `none` probe is not one). */
+  authAttempts(): SftpLogEntry[];
+}
+
 export interface Sandbox {
   url: string;
+  /** The SFTP server (Enhanced FTP) storing into `dataDir`. */
+  sftp: SandboxSftp;
+  dataDir: string;
   soapUrl: string;
   tokenUrl: string;
   port: number;

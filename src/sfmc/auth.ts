@@ -30,6 +30,13 @@ export interface TokenRecord {
 export interface TokenStore {
   get(key: string): Promise<TokenRecord | undefined> | TokenRecord | undefined;
   set(key: string, record: TokenRecord): Promise<void> | void;
+  /**
+   * For stores shared between processes: take the refresh lock of `key` for at most `ttlMs`.
+   * Resolves to a release function, or to undefined while another process holds the lock (that
+   * process is fetching the token the caller will then find in the store). Without this method
+   * each process refreshes on its own.
+   */
+  acquireRefreshLock?(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>;
 }
 
 export class MemoryTokenStore implements TokenStore {
@@ -96,7 +103,7 @@ export function tokenCacheKey(auth: OAuth2Config): string {
 
 export function createTokenProvider(options: TokenProviderOptions): TokenProvider {
   const { auth, dispatcher, timeoutMs } = options;
-  const store = options.store ?? new MemoryTokenStore();
+  const store: TokenStore = options.store ?? new MemoryTokenStore();
   const now = options.now ?? Date.now;
   const skew = options.refreshSkewMs ?? DEFAULT_REFRESH_SKEW_MS;
   const key = tokenCacheKey(auth);
@@ -159,6 +166,42 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     return record;
   }
 
+  /**
+   * One token request per account across every process sharing the store: the holder of the
+   * store's refresh lock fetches, the others wait for its token to appear in the store. A holder
+   * that dies leaves the lock to expire, and the next waiter takes it over.
+   */
+  async function refreshAcrossProcesses(
+    acquire: NonNullable<TokenStore['acquireRefreshLock']>,
+    opts: GetTokenOptions,
+  ): Promise<TokenRecord> {
+    const lockTtlMs = Math.min(timeoutMs, 30_000) + 2_000;
+    const giveUpAt = now() + lockTtlMs * 3;
+    for (let wait = 25; ; wait = Math.min(wait * 2, 250)) {
+      const release = await acquire(key, lockTtlMs);
+      if (release) {
+        try {
+          // Another process may have stored a fresh token between our read and the lock.
+          const fresh = await store.get(key);
+          return usable(fresh, opts) ? fresh : await fetchToken();
+        } finally {
+          await release().catch(() => {});
+        }
+      }
+      // Not the first caller's signal: this refresh is shared, and carries on for the others.
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      const fresh = await store.get(key);
+      if (usable(fresh, { rejectToken: opts.rejectToken })) return fresh;
+      if (now() > giveUpAt) {
+        throw new SfmcError('timeout', 'another worker has held the SFMC token refresh lock too long without storing a token; retry later', {
+          kind: 'retryable',
+          mayHaveTakenEffect: false,
+          context: { operation: 'token' },
+        });
+      }
+    }
+  }
+
   return {
     async getToken(opts: GetTokenOptions = {}): Promise<TokenRecord> {
       opts.signal?.throwIfAborted();
@@ -167,7 +210,8 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
       // Single flight: no await between the check and the assignment, so concurrent callers on a
       // cold cache all join the first caller's request.
       if (!inFlight) {
-        inFlight = fetchToken().finally(() => {
+        const acquire = store.acquireRefreshLock?.bind(store);
+        inFlight = (acquire ? refreshAcrossProcesses(acquire, opts) : fetchToken()).finally(() => {
           inFlight = undefined;
         });
       }

@@ -130,11 +130,24 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
   const secrets =
     config.auth.mode === 'oauth2' ? [config.auth.clientSecret] : [config.auth.password, config.auth.username];
 
+  // Tokens this client has used lately: a reply may quote an earlier one (a refreshed token stays
+  // valid until it expires), so every one of them is scrubbed, not only the current call's.
+  const recentTokens: string[] = [];
+  const rememberToken = (token: string | undefined) => {
+    if (token === undefined || recentTokens.includes(token)) return;
+    recentTokens.push(token);
+    if (recentTokens.length > 8) recentTokens.shift();
+  };
+
+  /** Every known secret and recent token in a text replaced: a reply may quote any of them. */
+  function clean(text: string): string {
+    const known = [...secrets, ...recentTokens].filter((s): s is string => s !== undefined && s.length >= 4);
+    return known.reduce((t, secret) => t.split(secret).join('[redacted]'), text);
+  }
+
   /** Message, stack and quoted context (faultString, statusMessage) all end up in logs. */
-  function scrub(err: unknown, token: string | undefined): unknown {
+  function scrub(err: unknown): unknown {
     if (!(err instanceof Error)) return err;
-    const known = [...secrets, token].filter((s): s is string => s !== undefined && s.length >= 4);
-    const clean = (text: string) => known.reduce((t, secret) => t.split(secret).join('[redacted]'), text);
     err.message = clean(err.message);
     if (err.stack) err.stack = clean(err.stack);
     if (isSfmcError(err)) {
@@ -147,7 +160,7 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
   /** One HTTP exchange with an already-authorized header. */
   async function send(action: SoapAction, body: XmlNode, authz: Authorization, signal?: AbortSignal): Promise<SoapBody> {
     const envelope = buildEnvelope([authz.header], body);
-    if (logger?.isLevelEnabled('trace')) logger.trace({ operation: action, envelope: redactEnvelope(envelope) }, 'sfmc request');
+    if (logger?.isLevelEnabled('trace')) logger.trace({ operation: action, envelope: clean(redactEnvelope(envelope)) }, 'sfmc request');
     const deadline = AbortSignal.timeout(config.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
     const transportContext = () => ({
@@ -189,7 +202,7 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
       throw classifyTransportError(err, { ...transportContext(), stage: 'body' });
     }
     if (logger?.isLevelEnabled('trace')) {
-      logger.trace({ operation: action, httpStatus: response.statusCode, envelope: redactEnvelope(text.slice(0, 20_000)) }, 'sfmc reply');
+      logger.trace({ operation: action, httpStatus: response.statusCode, envelope: clean(redactEnvelope(text.slice(0, 20_000))) }, 'sfmc reply');
     }
     return parseEnvelope(response.statusCode, headerValue(response.headers, 'content-type'), text, { operation: action });
   }
@@ -203,6 +216,7 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
     let authz: Authorization | undefined;
     try {
       authz = await auth.authorize({ signal: opts.signal });
+      rememberToken(authz.accessToken);
       try {
         attempts++;
         return await send(action, body, authz, opts.signal);
@@ -210,6 +224,7 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
         if (!(isSfmcError(err) && err.code === 'token-expired' && authz.accessToken)) throw err;
         // The one retry inside the client: a fresh token, never the one SFMC just refused.
         authz = await auth.authorize({ forceRefresh: true, rejectToken: authz.accessToken, signal: opts.signal });
+        rememberToken(authz.accessToken);
         tokenRefreshed = true;
         attempts++;
         return await send(action, body, authz, opts.signal);
@@ -221,7 +236,7 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
           ? classifyTransportError(caught, { operation: action, phase: 'token', callerAborted: true })
           : caught;
       outcome = isSfmcError(err) ? err.code : 'transport';
-      throw scrub(err, authz?.accessToken);
+      throw scrub(err);
     } finally {
       const durationMs = Math.round(performance.now() - started);
       logger?.debug(

@@ -67,5 +67,6 @@ export {
   type PerformResultRecord,
   type RetrievePage,
 } from './responses.js';
+export { RedisTokenStore, sharedTokenStore, type RedisTokenStoreOptions } from './token-store-redis.js';
 export { isSfmcError, SfmcError, type ErrorKind, type SfmcErrorCode, type SfmcErrorContext } from './errors.js';
 export type * from './types.js';

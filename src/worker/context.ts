@@ -2,10 +2,13 @@ import type { Logger } from 'pino';
 import type { JobOf, JobResults, QueueName } from '../../queues/catalog.js';
 import type { RunRegistry } from '../runs.js';
 import type { SfmcApi } from '../sfmc/types.js';
+import type { SftpUploader } from '../upload/sftp.js';
 
 /** What a processor may use besides its job. Everything is passed in; processors hold no globals. */
 export interface StepContext {
   sfmc: SfmcApi;
+  /** Enhanced FTP for upload-file; undefined when this worker has no SFTP configuration. */
+  uploader?: SftpUploader;
   runs: RunRegistry;
   log: Logger;
   /** The job's lock token: needed to move the job to delayed without losing the lock check. */

@@ -1,8 +1,10 @@
 import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { QUEUE_NAMES, type QueueName } from '../../queues/catalog.js';
-import { RunRegistry, type RedisLike } from '../runs.js';
+import type { RedisLike } from '../redis.js';
+import { RunRegistry } from '../runs.js';
 import type { SfmcApi } from '../sfmc/types.js';
+import type { SftpUploader } from '../upload/sftp.js';
 import { DEFAULT_STEP_SETTINGS, type StepSettings } from './context.js';
 import { PROCESSORS } from './registry.js';
 import { wrapStep, type WrapDeps } from './wrap.js';
@@ -12,6 +14,8 @@ export interface WorkerPoolOptions {
   connection: RedisLike;
   prefix: string;
   sfmc: SfmcApi;
+  /** Enhanced FTP for upload-file; without it a run with a `file` fails with sftp-not-configured. */
+  uploader?: SftpUploader;
   logger: Logger;
   /** Jobs one process runs at once per queue. Polls hold no slot while they wait. */
   concurrency?: number;
@@ -44,6 +48,7 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
     queues.push(queue);
     const processor = wrapStep(name, PROCESSORS[name] as never, {
       sfmc: options.sfmc,
+      ...(options.uploader ? { uploader: options.uploader } : {}),
       runs,
       logger: options.logger,
       now,
@@ -56,7 +61,8 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
     const worker = new Worker(name, processor, {
       connection: options.connection,
       prefix: options.prefix,
-      concurrency: options.concurrency ?? 10,
+      // An upload holds an SFTP connection throughout: no more uploads at once than connections allowed.
+      concurrency: name === 'upload-file' ? Math.min(options.concurrency ?? 10, options.uploader?.maxConnections ?? 1) : (options.concurrency ?? 10),
       limiter,
       ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
       ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { JobOf, JobResults, QueueName } from '../../queues/catalog.js';
 import { isRunError, RunError } from '../errors.js';
 import { isSfmcError } from '../sfmc/errors.js';
+import { isSftpError } from '../upload/errors.js';
 import type { StepContext, StepProcessor } from './context.js';
 
 export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal'> {
@@ -23,6 +24,7 @@ export function describeFailure(err: unknown): { code: string; message: string; 
   if (isSfmcError(err)) {
     return { code: err.code, message: err.message, fatal: err.kind === 'fatal', throttled: err.kind === 'throttled' };
   }
+  if (isSftpError(err)) return { code: err.code, message: err.message, fatal: err.kind === 'fatal', throttled: false };
   if (err instanceof UnrecoverableError) return { code: 'fatal', message: err.message, fatal: true, throttled: false };
   const message = err instanceof Error ? err.message : String(err);
   return { code: 'internal', message, fatal: false, throttled: false };

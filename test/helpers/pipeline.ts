@@ -5,7 +5,9 @@ import { loadConfig, requireSfmc } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox, SandboxOptions } from '../../src/sandbox/index.js';
+import type { TokenStore } from '../../src/sfmc/auth.js';
 import { createSfmcClient } from '../../src/sfmc/client.js';
+import { SftpUploader } from '../../src/upload/sftp.js';
 import { startWorkers, type WorkerPool, type WorkerPoolOptions } from '../../src/worker/start.js';
 import { deletePrefix, testRedisUrl, uniquePrefix } from './redis.js';
 
@@ -21,6 +23,12 @@ export interface PipelineOptions {
   attempts?: number;
   settings?: WorkerPoolOptions['settings'];
   throttlePauseMs?: number;
+  /** Extra or overriding environment for loadConfig, e.g. { SFMC_TIMEOUT_MS: '800' } or a wrong secret. */
+  env?: Record<string, string>;
+  /** Default debug; trace also logs every (redacted) envelope. */
+  logLevel?: string;
+  /** The SOAP client's token store for this prefix (default: its in-memory store). */
+  tokenStore?: (prefix: string) => TokenStore;
 }
 
 export interface Pipeline {
@@ -39,7 +47,18 @@ function sfmcEnv(sandbox: Sandbox, auth: AuthMode): Record<string, string> {
   return auth === 'oauth2' ? { ...oauth, SFMC_SOAP_URL: sandbox.soapUrl } : oauth;
 }
 
-/** A sandbox, the five workers and a producer on a private prefix of the test Redis. */
+/** The sandbox's SFTP server, host key pinned; `env` can override any of it (a wrong password). */
+function sftpEnv(sandbox: Sandbox): Record<string, string> {
+  return {
+    SFMC_SFTP_HOST: sandbox.sftp.host,
+    SFMC_SFTP_PORT: String(sandbox.sftp.port),
+    SFMC_SFTP_USERNAME: sandbox.credentials.username,
+    SFMC_SFTP_PASSWORD: sandbox.credentials.password,
+    SFMC_SFTP_HOST_FINGERPRINT: sandbox.sftp.fingerprint,
+  };
+}
+
+/** A sandbox, the workers and a producer on a private prefix of the test Redis. */
 export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
   const sandbox = await createSandbox({ ...options.sandbox, import: { registerDelayMs: 40, durationMs: 250, ...options.sandbox?.import } });
   const prefix = uniquePrefix(options.label);
@@ -51,17 +70,18 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     },
   });
   const config = loadConfig(
-    { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, SFMC_TIMEOUT_MS: '5000', ...sfmcEnv(sandbox, options.auth ?? 'oauth2') },
+    { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, SFMC_TIMEOUT_MS: '5000', ...sfmcEnv(sandbox, options.auth ?? 'oauth2'), ...sftpEnv(sandbox), ...options.env },
     { requireSfmc: true },
   );
-  const logger = createLogger({ level: 'debug', stream });
-  const sfmc = createSfmcClient({ config: requireSfmc(config), logger });
+  const logger = createLogger({ level: options.logLevel ?? 'debug', stream });
+  const sfmc = createSfmcClient({ config: requireSfmc(config), logger, ...(options.tokenStore ? { tokenStore: options.tokenStore(prefix) } : {}) });
   const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
   const steps = { attempts: options.attempts ?? 5, backoffMs: 20 };
   const pool = await startWorkers({
     connection,
     prefix,
     sfmc,
+    ...(config.sftp ? { uploader: new SftpUploader(config.sftp, logger) } : {}),
     logger,
     concurrency: options.concurrency ?? 5,
     throttlePauseMs: options.throttlePauseMs ?? 50,

@@ -3,6 +3,7 @@ import { el, textOf, type XmlNode } from '../../sfmc/xml.js';
 import { child, children, xsiTypeOf } from '../envelope.js';
 import { toNode, withApiField } from '../objects.js';
 import { createResponse, overallStatusOf } from '../responses.js';
+import type { ImportDefinitionState } from '../types.js';
 import type { OperationContext, OperationOutcome } from './context.js';
 
 type Parsed = Record<string, unknown>;
@@ -79,6 +80,8 @@ function createImportDefinition(ctx: OperationContext, obj: Parsed): Outcome {
   const objectId = randomUUID();
   const stored = withApiField(obj, 'ObjectID', objectId);
   const headerLines = Number.parseInt(textOf(obj['HeaderLines']) ?? '', 10);
+  const delimiter = textOf(obj['Delimiter']);
+  const emailSource = emailSourceOf(obj);
   ctx.store.importDefinitions.set(customerKey, {
     customerKey,
     objectId,
@@ -87,11 +90,25 @@ function createImportDefinition(ctx: OperationContext, obj: Parsed): Outcome {
     fileSpec: textOf(obj['FileSpec']),
     fileType: textOf(obj['FileType']),
     headerLines: Number.isNaN(headerLines) ? undefined : headerLines,
+    ...(delimiter ? { delimiter } : {}),
+    ...(emailSource ? { emailSource } : {}),
     createdAt: ctx.now,
     object: stored,
   });
   // NewID 0 and the new ObjectID in NewObjectID: exactly the docs' sample response.
   return { ok: true, message: 'ImportDefinition created.', newId: '0', newObjectId: objectId, object: stored };
+}
+
+/** The FieldMap whose DestinationName is `Email Address`: by SourceOrdinal or SourceName. */
+function emailSourceOf(obj: Parsed): ImportDefinitionState['emailSource'] {
+  for (const map of children(child(obj, 'FieldMaps'), 'FieldMap')) {
+    if (textOf(child(map, 'DestinationName'))?.trim().toLowerCase() !== 'email address') continue;
+    const ordinal = Number.parseInt(textOf(child(map, 'SourceOrdinal')) ?? '', 10);
+    if (!Number.isNaN(ordinal)) return { ordinal };
+    const name = textOf(child(map, 'SourceName'));
+    if (name) return { name };
+  }
+  return undefined;
 }
 
 function createSend(ctx: OperationContext, obj: Parsed): Outcome {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { el, textOf, type XmlNode } from '../../sfmc/xml.js';
 import { child, children, xsiTypeOf } from '../envelope.js';
-import { countFileRows } from '../imports.js';
+import { scanImportFile } from '../imports.js';
 import { nil, overallStatusOf, performResponse } from '../responses.js';
 import type { OperationContext, OperationOutcome } from './context.js';
 
@@ -59,8 +59,10 @@ function performOne(ctx: OperationContext, action: string, def: Parsed): TaskOut
   }
 
   const behaviour = ctx.store.behaviourFor(customerKey);
-  const fileRows = ctx.dataDir ? countFileRows(ctx.dataDir, definition.fileSpec, definition.headerLines) : undefined;
-  const totalRows = behaviour.rows ?? fileRows ?? ctx.store.defaultRows;
+  const scanned = ctx.dataDir ? scanImportFile(ctx.dataDir, definition) : undefined;
+  // The file's counts apply unless setImportBehaviour chose the rows; chosen counts always win.
+  const fromFile = behaviour.rows === undefined ? scanned : undefined;
+  const totalRows = behaviour.rows ?? scanned?.totalRows ?? ctx.store.defaultRows;
   const taskId = ctx.store.newTaskId();
   ctx.store.imports.set(taskId, {
     taskId,
@@ -71,9 +73,9 @@ function performOne(ctx: OperationContext, action: string, def: Parsed): TaskOut
     registerDelayMs: behaviour.registerDelayMs,
     durationMs: behaviour.durationMs,
     totalRows,
-    numberErrors: Math.min(behaviour.numberErrors, totalRows),
-    numberDuplicated: behaviour.numberDuplicated,
-    rowsFrom: behaviour.rows === undefined && fileRows !== undefined ? 'file' : 'default',
+    numberErrors: Math.min(behaviour.numberErrors ?? fromFile?.numberErrors ?? 0, totalRows),
+    numberDuplicated: behaviour.numberDuplicated ?? fromFile?.numberDuplicated ?? 0,
+    rowsFrom: fromFile ? 'file' : 'default',
   });
   // The docs' sample: "ImportDefinition performed AsyncID:129159023" with the same number as Task/ID.
   return { ok: true, message: `ImportDefinition performed AsyncID:${taskId}`, customerKey, taskId };
