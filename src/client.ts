@@ -83,6 +83,11 @@ export class ListSendClient {
       QUEUE_NAMES.map((name) => [name, new Queue(name, { connection: this.redis, prefix: options.prefix })]),
     ) as Record<QueueName, Queue>;
     this.runs = new RunRegistry(this.redis, options.prefix);
+    // Redis outages reach callers as RedisUnavailableError; without listeners BullMQ would also
+    // print every reconnect attempt to the console.
+    const ignore = () => {};
+    this.flows.on('error', ignore);
+    for (const queue of Object.values(this.queues)) queue.on('error', ignore);
   }
 
   private get target() {

@@ -14,3 +14,8 @@ export { SfmcError } from './sfmc/errors.js';
 export { RunError } from './errors.js';
 export { QUEUE_NAMES } from '../queues/catalog.js';
 export type { QueueName, SendResult } from '../queues/catalog.js';
+export { buildApp } from './api/app.js';
+export type { App, AppDeps } from './api/app.js';
+export { startServer } from './cli/serve.js';
+export { createMetrics } from './metrics.js';
+export { RedisTokenStore } from './sfmc/token-store-redis.js';

@@ -25,6 +25,7 @@ export class RunEvents {
   constructor(connection: RedisLike, prefix: string) {
     this.queueEvents = QUEUE_NAMES.map((step) => {
       const events = new QueueEvents(step, { connection, prefix });
+      events.on('error', () => {}); // ioredis reconnects by itself and the stream is read on from there
       const suffix = `-${step}`;
       for (const event of EVENTS) {
         events.on(event, (args: { jobId: string; data?: unknown; failedReason?: string }) => {
