@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { partnerSchemaFromFile } from '../sfmc/schema/index.js';
+import { partnerSchemaFromFile, wsdlAvailableAt, wsdlPathFor } from '../sfmc/schema/index.js';
 import { TokenIssuer } from './auth.js';
 import { CallLog } from './calls.js';
 import { FaultInjector } from './faults.js';
@@ -43,8 +43,18 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     { lists: options.seed?.lists ?? DEFAULT_SEED.lists, emails: options.seed?.emails ?? DEFAULT_SEED.emails },
     { ...DEFAULT_IMPORT_TIMING, ...definedOnly(options.import ?? {}) },
   );
+  // Without a WSDL (a clone with no ../shared beside it) the sandbox still runs, unchecked, and
+  // says so; asking for schemaCheck explicitly makes a missing WSDL an error instead.
+  const schemaCheck = options.schemaCheck ?? wsdlAvailableAt(options.wsdlPath);
+  if (!schemaCheck && options.schemaCheck === undefined) {
+    const warning =
+      `sandbox: no partner WSDL at ${wsdlPathFor(options.wsdlPath)}, so request bodies are NOT checked against the schema. ` +
+      'Get it from https://{subdomain}.soap.marketingcloudapis.com/etframework.wsdl and set SFMC_WSDL_PATH.';
+    if (options.logger) options.logger.warn(warning);
+    else console.warn(warning);
+  }
   // Compiled before listening, so the first request is not the slow one.
-  const schema = options.schemaCheck === false ? undefined : partnerSchemaFromFile(options.wsdlPath);
+  const schema = schemaCheck ? partnerSchemaFromFile(options.wsdlPath) : undefined;
 
   const server = createServer({ keepAliveTimeout: 5_000 });
   const host = options.host ?? '127.0.0.1';

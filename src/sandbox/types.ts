@@ -49,7 +49,7 @@ export interface SandboxOptions {
   import?: ImportTiming;
   /** Retrieve page size; SFMC uses 2500. */
   pageSize?: number;
-  /** Validate every request Body against the partner WSDL schema (default true). */
+  /** Validate every request Body against the partner WSDL schema (default: when the WSDL is found). */
   schemaCheck?: boolean;
   /** Injectable clock (epoch ms); drives token expiry, import progress and send dates. */
   now?: () => number;

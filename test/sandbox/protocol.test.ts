@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import { wsdlAvailable } from '../helpers/xsd.js';
 import {
   bodyOf,
   createImportDefinitionBody,
@@ -18,6 +19,9 @@ import {
 } from './helpers.js';
 
 const listRetrieve = retrieveBody('List', ['ID']);
+
+// Without the partner WSDL the sandbox runs unchecked, so the schema refusals cannot be shown.
+const schemaAvailable = wsdlAvailable();
 
 describe('sandbox SOAP transport checks', () => {
   let sb: Sandbox;
@@ -83,7 +87,7 @@ describe('sandbox SOAP transport checks', () => {
     expect(faultOf(reply).faultstring).toMatch(/DOCTYPE/);
   });
 
-  it("refuses the seed's out-of-order Perform body, naming the misplaced element, and starts nothing", async () => {
+  it.skipIf(!schemaAvailable)("refuses the seed's out-of-order Perform body, naming the misplaced element, and starts nothing", async () => {
     await soap(sb, 'Create', fixture('create-import-definition.xml', { SECURITY: securityHeader(auth) }));
     const reply = await soap(sb, 'Perform', fixture('perform-start-out-of-order.xml', { SECURITY: securityHeader(auth) }));
     expect(reply.status).toBe(500);
@@ -93,7 +97,7 @@ describe('sandbox SOAP transport checks', () => {
     expect(sb.state.imports).toEqual({});
   });
 
-  it('refuses a Create whose object breaks the schema and names the element', async () => {
+  it.skipIf(!schemaAvailable)('refuses a Create whose object breaks the schema and names the element', async () => {
     const body = createImportDefinitionBody('K', '123').replace('<FileType>CSV</FileType>', '<FileType>CSV</FileType><Colour>red</Colour>');
     const reply = await soap(sb, 'Create', envelope(body, auth));
     const fault = faultOf(reply);
@@ -102,7 +106,7 @@ describe('sandbox SOAP transport checks', () => {
     expect(sb.state.importDefinitions).toEqual({});
   });
 
-  it('refuses a CreateRequest without Options, which the schema requires', async () => {
+  it.skipIf(!schemaAvailable)('refuses a CreateRequest without Options, which the schema requires', async () => {
     const body = `<CreateRequest xmlns="${PARTNER_NS}"><Objects xsi:type="Send"><Email><ID>123</ID></Email><List><ID>123</ID></List></Objects></CreateRequest>`;
     const reply = await soap(sb, 'Create', envelope(body, auth));
     expect(faultOf(reply).faultstring).toContain('Options');

@@ -2,9 +2,9 @@
 // the sandbox can refuse what the real Service.asmx would refuse (wrong element order
 // above all) without shelling out to xmllint on every request.
 
-import { readFileSync, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { projectRoot } from '../../paths.js';
 import { compileSchema, type CompiledSchema } from './compile.js';
 import { matcherFor } from './model.js';
 import { validateDocument } from './validate.js';
@@ -36,17 +36,17 @@ export function loadPartnerSchema(wsdlText: string): PartnerSchema {
   return new PartnerSchema(schema);
 }
 
-/** The directory holding package.json: two levels up from src/, three from dist/src/. */
-function projectRoot(): string {
-  const start = dirname(fileURLToPath(import.meta.url));
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`No package.json found above ${start}`);
-  }
-}
-
 export function defaultWsdlPath(): string {
   return resolve(projectRoot(), '..', 'shared', 'sfmc', 'partnerAPI.wsdl');
+}
+
+/** `path`, else $SFMC_WSDL_PATH, else ../shared/sfmc/partnerAPI.wsdl beside the project. */
+export function wsdlPathFor(path?: string): string {
+  return resolve(path ?? (process.env.SFMC_WSDL_PATH || defaultWsdlPath()));
+}
+
+export function wsdlAvailableAt(path?: string): boolean {
+  return existsSync(wsdlPathFor(path));
 }
 
 const cache = new Map<string, PartnerSchema>();
@@ -56,7 +56,7 @@ const cache = new Map<string, PartnerSchema>();
  * beside the project. Compiled once per path.
  */
 export function partnerSchemaFromFile(path?: string): PartnerSchema {
-  const file = resolve(path ?? (process.env.SFMC_WSDL_PATH || defaultWsdlPath()));
+  const file = wsdlPathFor(path);
   const cached = cache.get(file);
   if (cached) return cached;
   let text: string;
