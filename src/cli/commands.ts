@@ -21,7 +21,7 @@ export function producerFor(config: Config): ListSendClient {
   });
 }
 
-/** `list-send worker`: the five workers until SIGTERM or SIGINT. */
+/** `list-send worker`: every step's worker until SIGTERM or SIGINT. */
 export async function workerCommand(config: Config, logger: Logger, options: { concurrency: number }): Promise<void> {
   const metrics = createMetrics();
   const sfmcConfig = requireSfmc(config);

@@ -98,7 +98,7 @@ export async function demoCommand(): Promise<number> {
         '',
         'Try next:',
         '  npx list-send sandbox --port 9443           # a sandbox to point a worker at (prints its env)',
-        '  npx list-send worker                        # the five workers, configured from the environment',
+        '  npx list-send worker                        # the step workers, configured from the environment',
         '  npx list-send enqueue examples/seed-list-send.json --wait',
         '  npx list-send status <runId>',
         '  npm test',

@@ -23,7 +23,7 @@ const program = new Command('list-send')
 
 program
   .command('worker')
-  .description('run the five step workers until SIGTERM/SIGINT')
+  .description('run every step worker until SIGTERM/SIGINT')
   .option('--concurrency <n>', 'jobs per queue at once in this process', positive, 10)
   .action(async (opts: { concurrency: number }) => {
     const config = loadConfig(process.env, { requireSfmc: true });
