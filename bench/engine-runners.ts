@@ -1,0 +1,191 @@
+import { FlowProducer, Worker, type FlowJob, type Job, type JobsOptions } from 'bullmq';
+import type { QueueName } from '../queues/catalog.js';
+import { jobOptionsFor } from '../queues/options.js';
+import { ListSendClient } from '../src/client.js';
+import { createSandbox } from '../src/sandbox/index.js';
+import { createSfmcClient } from '../src/sfmc/client.js';
+import type { SfmcApi } from '../src/sfmc/types.js';
+import { startWorkers } from '../src/worker/start.js';
+import { benchLogger, benchRequest, inParallel, sandboxSfmcConfig, until, workerRedis } from './common.js';
+import { startChild } from './ipc.js';
+import type { SandboxChildOptions, SandboxChildReady } from './sandbox-child.js';
+
+/**
+ * Item 1's contestants. Each runs N flows from the first enqueue to the last root completion, in
+ * this process, and says how fast and at what CPU cost:
+ *   bare       a FlowProducer chain of five no-op jobs
+ *   bare-opts  the same chain with the pipeline's job options, payload and limiter
+ *   stub       the real producer, processors and workers; SfmcApi answered in memory
+ *   remote     the real pipeline; the sandbox in a child process
+ *   pipeline   the real pipeline; the sandbox in this process, as the tests wire it
+ */
+
+// Backoff shortened (production: 10 s) so a retried attempt, which none should be, cannot stall a measurement.
+const STEPS = { attempts: 5, backoffMs: 200 };
+export const ENQUEUE_IN_FLIGHT = 16;
+export const CONCURRENCY = 10;
+const ZERO_POLL = { initialDelayMs: 0, maxDelayMs: 1 };
+/** The five steps of a run without a file to upload, first to last. */
+const CHAIN: readonly QueueName[] = ['resolve-list', 'create-import', 'start-import', 'poll-import', 'send'];
+
+export type Variant = 'bare' | 'bare-opts' | 'stub' | 'remote' | 'pipeline';
+
+export interface Measured {
+  runsPerSecond: number;
+  /** CPU of this process per run (the sandbox's too when it runs here). */
+  cpuMsPerRun: number;
+  /** CPU of the sandbox child per run (remote only). */
+  sandboxCpuMsPerRun?: number;
+  /** Step attempts that failed and were retried by BullMQ (none expected). */
+  retries: number;
+}
+
+export interface Runner {
+  /** Runs `n` flows, from the first enqueue to the last root completion. */
+  measure(n: number): Promise<Measured>;
+  close(): Promise<void>;
+}
+
+export async function startRunner(variant: Variant, redisUrl: string, prefix: string): Promise<Runner> {
+  return variant === 'bare' || variant === 'bare-opts'
+    ? startBare(redisUrl, prefix, variant === 'bare-opts')
+    : startPipeline(redisUrl, prefix, variant);
+}
+
+/** Counts completions of the flow's root; `measure` returns when `n` more have completed. */
+function completionCounter(sandboxCpu?: () => Promise<NodeJS.CpuUsage>) {
+  let completed = 0;
+  let retries = 0;
+  let failure: Error | undefined;
+  const ms = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+  return {
+    onCompleted: () => void completed++,
+    /** BullMQ emits `failed` for every failed attempt; only a job that is finished has failed for good. */
+    onFailed: (job: Job | undefined, err: Error) => {
+      if (job && !job.finishedOn) retries++;
+      else failure ??= new Error(`${job?.id}: ${err.message}`);
+    },
+    async measure(n: number, enqueue: (i: number) => Promise<void>): Promise<Measured> {
+      const target = completed + n;
+      const retriesBefore = retries;
+      const sandboxBefore = await sandboxCpu?.();
+      const cpuBefore = process.cpuUsage();
+      const started = performance.now();
+      await inParallel(
+        Array.from({ length: n }, (_, i) => i),
+        ENQUEUE_IN_FLIGHT,
+        enqueue,
+      );
+      await until(
+        () => {
+          if (failure) throw failure;
+          return completed >= target;
+        },
+        600_000,
+        `${n} runs`,
+        2,
+      );
+      const seconds = (performance.now() - started) / 1000;
+      const cpu = ms(process.cpuUsage(cpuBefore)) / n;
+      const sandboxAfter = await sandboxCpu?.();
+      return {
+        runsPerSecond: n / seconds,
+        cpuMsPerRun: cpu,
+        retries: retries - retriesBefore,
+        ...(sandboxBefore && sandboxAfter ? { sandboxCpuMsPerRun: (ms(sandboxAfter) - ms(sandboxBefore)) / n } : {}),
+      };
+    },
+  };
+}
+
+async function startBare(redisUrl: string, prefix: string, pipelineOpts: boolean): Promise<Runner> {
+  const connection = workerRedis(redisUrl);
+  const names = CHAIN.map((q) => `bare-${q}`);
+  const counter = completionCounter();
+  const limiter = pipelineOpts ? { limiter: { max: 1e9, duration: 60_000 } } : {};
+  const workers = names.map((name) => new Worker(name, async () => ({ ok: true }), { connection, prefix, concurrency: CONCURRENCY, ...limiter }));
+  (workers[workers.length - 1] as Worker).on('completed', counter.onCompleted);
+  for (const w of workers) w.on('failed', counter.onFailed);
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  const flows = new FlowProducer({ connection, prefix });
+  let seq = 0;
+  const chain = (): FlowJob => {
+    const id = `r${seq++}`;
+    const data = pipelineOpts ? benchRequest(id, ZERO_POLL) : { id };
+    let flow: FlowJob | undefined;
+    CHAIN.forEach((q, i) => {
+      const opts: JobsOptions = pipelineOpts ? { ...jobOptionsFor(q, STEPS), jobId: `${id}-${q}` } : {};
+      flow = { name: q, queueName: names[i] as string, data, opts, ...(flow ? { children: [flow] } : {}) };
+    });
+    return flow as FlowJob;
+  };
+  return {
+    measure: (n) => counter.measure(n, async () => void (await flows.add(chain()))),
+    async close() {
+      await flows.close();
+      await Promise.all(workers.map((w) => w.close()));
+      connection.disconnect();
+    },
+  };
+}
+
+/** An SfmcApi that answers at once from memory: the pipeline with the SOAP exchange taken out. */
+function stubSfmc(): SfmcApi {
+  let next = 1;
+  return {
+    retrieveListsByName: async (name) => [{ id: '123', name }],
+    retrieveListById: async (id) => ({ id }),
+    createImportDefinition: async () => ({ objectId: String(next++) }),
+    retrieveImportDefinition: async () => undefined,
+    startImportDefinition: async () => ({ taskId: String(next++) }),
+    retrieveImportResults: async (taskId) => ({
+      taskResultId: taskId,
+      importStatus: 'Completed',
+      numberSuccessful: 100,
+      numberErrors: 0,
+      numberDuplicated: 0,
+      totalRows: 100,
+    }),
+    retrieveImportResultsByDefinition: async () => [],
+    createSend: async () => ({ sendId: String(next++) }),
+    retrieveSendById: async () => undefined,
+    retrieveSendsByEmail: async () => [],
+  };
+}
+
+async function startPipeline(redisUrl: string, prefix: string, variant: Variant): Promise<Runner> {
+  const closers: (() => Promise<void>)[] = [];
+  let sfmc: SfmcApi;
+  let sandboxCpu: (() => Promise<NodeJS.CpuUsage>) | undefined;
+  const sandboxOptions = { import: { registerDelayMs: 0, durationMs: 0 } };
+  if (variant === 'stub') {
+    sfmc = stubSfmc();
+  } else if (variant === 'remote') {
+    const child = await startChild<SandboxChildReady>('./sandbox-child.ts', { sandbox: sandboxOptions } satisfies SandboxChildOptions);
+    const client = createSfmcClient({ config: sandboxSfmcConfig(child.ready) });
+    sfmc = client;
+    sandboxCpu = () => child.call<NodeJS.CpuUsage>('cpu');
+    closers.push(() => client.close(), () => child.stop());
+  } else {
+    const sandbox = await createSandbox(sandboxOptions);
+    const client = createSfmcClient({ config: sandboxSfmcConfig(sandbox) });
+    sfmc = client;
+    closers.push(() => client.close(), () => sandbox.close());
+  }
+  const connection = workerRedis(redisUrl);
+  const pool = await startWorkers({ connection, prefix, sfmc, logger: benchLogger(), concurrency: CONCURRENCY, callsPerMinutePerQueue: 1e9 });
+  const producer = new ListSendClient({ redisUrl, prefix, steps: STEPS });
+  const counter = completionCounter(sandboxCpu);
+  pool.workers.send.on('completed', counter.onCompleted);
+  for (const w of Object.values(pool.workers)) w.on('failed', counter.onFailed);
+  let seq = 0;
+  return {
+    measure: (n) => counter.measure(n, async () => void (await producer.enqueue(benchRequest(`r${seq++}`, ZERO_POLL)))),
+    async close() {
+      await producer.close();
+      await pool.close();
+      connection.disconnect();
+      for (const close of closers) await close();
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import { createReadStream, statSync } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import ssh2 from 'ssh2';
+import SftpClient from 'ssh2-sftp-client';
+import { childOptions, serveParent } from './ipc.js';
+
+/**
+ * Item 5's reference clients, in a process of their own: ssh2's `fastPut` (the floor), and the
+ * upload step's transport alone (ssh2-sftp-client's write stream fed 256 KiB reads, as
+ * src/upload/sftp.ts does, without the CSV validator), optionally with the reads cut into
+ * `sliceBytes` pieces first.
+ */
+
+export interface SftpChildOptions {
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+  localPath: string;
+}
+
+export interface Timed {
+  ms: number;
+  bytes: number;
+  rssBefore: number;
+  peakRss: number;
+}
+
+const o = childOptions<SftpChildOptions>();
+let peakRss = 0;
+const sample = () => (peakRss = Math.max(peakRss, process.memoryUsage.rss()));
+setInterval(sample, 50).unref();
+
+async function timed(fn: () => Promise<number>): Promise<Timed> {
+  const rssBefore = process.memoryUsage.rss();
+  peakRss = rssBefore;
+  const started = performance.now();
+  const bytes = await fn();
+  const ms = performance.now() - started;
+  sample();
+  return { ms, bytes, rssBefore, peakRss };
+}
+
+/** Resolves with the time from the open SFTP session to fastPut's callback. */
+function fastPut(remotePath: string): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const conn = new ssh2.Client();
+    conn.on('error', reject);
+    conn.on('ready', () => {
+      conn.sftp((err, sftp) => {
+        if (err) return reject(err);
+        // ssh2's defaults: 64 requests of 32 KiB in flight.
+        timed(() => new Promise<number>((done, fail) => sftp.fastPut(o.localPath, remotePath, (e) => (e ? fail(e) : done(statSync(o.localPath).size))))).then(
+          (t) => {
+            conn.end();
+            resolve(t);
+          },
+          (e: unknown) => {
+            conn.end();
+            reject(e instanceof Error ? e : new Error(String(e)));
+          },
+        );
+      });
+    });
+    conn.connect({ host: o.host, port: o.port, username: o.username, password: o.password, readyTimeout: 20_000 });
+  });
+}
+
+class Slicer extends Transform {
+  constructor(private readonly size: number) {
+    super({ highWaterMark: 256 * 1024 });
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    for (let i = 0; i < chunk.length; i += this.size) this.push(chunk.subarray(i, i + this.size));
+    callback();
+  }
+}
+
+/** The first `limitBytes` of the file through ssh2-sftp-client's write stream, as the upload step sets it up. */
+async function streamed(remotePath: string, limitBytes: number, sliceBytes: number | undefined): Promise<Timed> {
+  const client = new SftpClient('bench');
+  await client.connect({ host: o.host, port: o.port, username: o.username, password: o.password, readyTimeout: 20_000 });
+  try {
+    return await timed(async () => {
+      const source = createReadStream(o.localPath, { highWaterMark: 256 * 1024, end: limitBytes - 1 });
+      const remote = client.createWriteStream(remotePath, { flags: 'w', highWaterMark: 1024 * 1024 });
+      const closed = new Promise<void>((resolve, reject) => {
+        remote.once('close', () => resolve());
+        remote.once('error', reject);
+      });
+      await Promise.all([sliceBytes ? pipeline(source, new Slicer(sliceBytes), remote) : pipeline(source, remote), closed]);
+      return limitBytes;
+    });
+  } finally {
+    await client.end();
+  }
+}
+
+serveParent(
+  { pid: process.pid },
+  {
+    fastPut: (p) => fastPut((p as { remotePath: string }).remotePath),
+    stream: (p) => {
+      const { remotePath, limitBytes, sliceBytes } = p as { remotePath: string; limitBytes: number; sliceBytes?: number };
+      return streamed(remotePath, limitBytes, sliceBytes);
+    },
+    close: () => undefined,
+  },
+);
