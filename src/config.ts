@@ -95,6 +95,12 @@ export const envSchema = z.object({
   /** `list-send worker`: BullMQ lockDuration and stalledInterval (defaults 30000); how soon a dead worker's job is taken over. */
   WORKER_LOCK_DURATION_MS: optionalPositiveInt,
   WORKER_STALLED_INTERVAL_MS: optionalPositiveInt,
+  /**
+   * Jobs each queue may start per minute across every worker process (a BullMQ limiter). Each job
+   * makes at most one SOAP call, so the six queues together stay under six times this; SFMC's soft
+   * guidance is 2,000 SOAP calls a minute per account.
+   */
+  QUEUE_JOBS_PER_MINUTE: optionalPositiveInt,
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9{}_-]+$/, 'may hold only letters, digits, {, }, _ and -')
@@ -196,7 +202,7 @@ export interface Config {
   /** Set when REDIS_CLUSTER_NODES is: every connection is then a Redis Cluster client. */
   redisClusterNodes?: RedisNode[];
   /** BullMQ lock settings for `list-send worker`; undefined keeps BullMQ's defaults. */
-  worker: { lockDurationMs?: number; stalledIntervalMs?: number };
+  worker: { lockDurationMs?: number; stalledIntervalMs?: number; jobsPerMinutePerQueue?: number };
   queuePrefix: string;
   sfmc?: SfmcConfig;
   /** Enhanced FTP for runs that upload their file; undefined when SFMC_SFTP_USERNAME is not set. */
@@ -348,6 +354,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
     worker: {
       ...(env.WORKER_LOCK_DURATION_MS !== undefined ? { lockDurationMs: env.WORKER_LOCK_DURATION_MS } : {}),
       ...(env.WORKER_STALLED_INTERVAL_MS !== undefined ? { stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS } : {}),
+      ...(env.QUEUE_JOBS_PER_MINUTE !== undefined ? { jobsPerMinutePerQueue: env.QUEUE_JOBS_PER_MINUTE } : {}),
     },
     queuePrefix: env.QUEUE_PREFIX,
     ...(sfmc ? { sfmc } : {}),

@@ -43,4 +43,11 @@ describe('loading configuration from the environment', () => {
     expect(problems({})[0]).toMatch(/SFMC_CLIENT_ID and SFMC_CLIENT_SECRET/);
     expect(problems({ SFMC_CLIENT_ID: 'x', SFMC_SUBDOMAIN: 'a' })).toEqual(['SFMC_CLIENT_SECRET: required when SFMC_CLIENT_ID is set']);
   });
+
+  it('reads the per-queue job rate and refuses a non-positive one, naming it', () => {
+    const base = { SFMC_SUBDOMAIN: 'mc123', SFMC_CLIENT_ID: 'id', SFMC_CLIENT_SECRET: 's' };
+    expect(loadConfig({ ...base, QUEUE_JOBS_PER_MINUTE: '1500' }).worker.jobsPerMinutePerQueue).toBe(1500);
+    expect(loadConfig(base).worker.jobsPerMinutePerQueue).toBeUndefined();
+    expect(problems({ ...base, QUEUE_JOBS_PER_MINUTE: '0' })[0]).toMatch(/^QUEUE_JOBS_PER_MINUTE: /);
+  });
 });

@@ -40,6 +40,7 @@ export async function workerCommand(config: Config, logger: Logger, options: { c
     onStepEnd: observeStepEnd(metrics),
     ...(config.worker.lockDurationMs ? { lockDurationMs: config.worker.lockDurationMs } : {}),
     ...(config.worker.stalledIntervalMs ? { stalledIntervalMs: config.worker.stalledIntervalMs } : {}),
+    ...(config.worker.jobsPerMinutePerQueue ? { callsPerMinutePerQueue: config.worker.jobsPerMinutePerQueue } : {}),
   });
   observeWorkers(metrics, pool);
   const metricsServer =
