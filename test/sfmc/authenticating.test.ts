@@ -3,9 +3,8 @@ import { createSandbox, type Sandbox, type SandboxOptions } from '../../src/sand
 import type { SfmcConfig } from '../../src/config.js';
 import { createTokenProvider, MemoryTokenStore, tokenCacheKey, type TokenRecord, type TokenStore } from '../../src/sfmc/auth.js';
 import { createSfmcClient, type SfmcClient, type SfmcClientOptions } from '../../src/sfmc/client.js';
-import { SfmcError } from '../../src/sfmc/errors.js';
 import { createDispatcher } from '../../src/sfmc/http.js';
-import { okReplyFor, startStub, type Stub } from './support.js';
+import { okReplyFor, rejection, startStub, type Stub } from './support.js';
 
 /** Auth against the real sandbox on loopback: its /v2/token and its Service.asmx. */
 
@@ -50,16 +49,6 @@ function client(options: SfmcClientOptions): SfmcClient {
 
 const tokenCalls = (sb: Sandbox) => sb.calls().filter((c) => c.operation === 'token');
 const soapCalls = (sb: Sandbox) => sb.calls().filter((c) => c.path === '/Service.asmx');
-
-async function rejection(promise: Promise<unknown>): Promise<SfmcError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(SfmcError);
-    return err as SfmcError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('authenticating with OAuth2 client credentials', () => {
   it('caches the token: two calls, one token request', async () => {

@@ -1,11 +1,11 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSfmcClient, type CallEvent, type SfmcClient, type SfmcClientOptions } from '../../src/sfmc/client.js';
-import { SfmcError } from '../../src/sfmc/errors.js';
 import {
   fixture,
   okReplyFor,
   performReply,
+  rejection,
   retrieveReply,
   soapReply,
   startStub,
@@ -42,16 +42,6 @@ async function setup(
     ...options,
   });
   return { stub, client, calls };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<SfmcError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(SfmcError);
-    return err as SfmcError;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('calling the SOAP endpoint', () => {

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { expect } from 'vitest';
 import { XSI_NS } from '../../src/sfmc/envelope.js';
+import { SfmcError } from '../../src/sfmc/errors.js';
 import { wsdlAvailable, wsdlPath } from '../helpers/xsd.js';
 
 /** The recorded XML replies in test/fixtures/sfmc. */
@@ -128,4 +130,15 @@ export function okReplyFor(req: StubRequest): StubReply {
   if (action === 'Create') return createReply();
   if (action === 'Perform') return performReply();
   return retrieveReply('');
+}
+
+/** The SfmcError a call failed with; fails the test if it succeeded or threw something else. */
+export async function rejection(promise: Promise<unknown>): Promise<SfmcError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(SfmcError);
+    return err as SfmcError;
+  }
+  throw new Error('expected the call to fail');
 }
