@@ -173,7 +173,7 @@ async function startPipeline(redisUrl: string, prefix: string, variant: Variant)
     closers.push(() => client.close(), () => sandbox.close());
   }
   const connection = workerRedis(redisUrl);
-  const pool = await startWorkers({ connection, prefix, sfmc, logger: benchLogger(), concurrency: CONCURRENCY, callsPerMinutePerQueue: 1e9 });
+  const pool = await startWorkers({ connection, prefix, sfmc, logger: benchLogger(), concurrency: CONCURRENCY, jobsPerMinutePerQueue: 1e9 });
   const producer = new ListSendClient({ redisUrl, prefix, steps: STEPS });
   const counter = completionCounter(sandboxCpu);
   pool.workers.send.on('completed', counter.onCompleted);

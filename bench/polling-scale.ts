@@ -48,7 +48,7 @@ export async function pollingAtScale(ctx: BenchContext): Promise<ItemResult> {
       sfmc: sandboxSfmcConfig(sandbox),
       concurrency,
       // The default (400 calls/min per queue) would pace poll-import at 6.7 checks/s: see the note.
-      callsPerMinutePerQueue: 1e9,
+      jobsPerMinutePerQueue: 1e9,
     } satisfies WorkerChildOptions,
     { compiled: !ctx.quick });
     try {
@@ -139,7 +139,7 @@ export async function pollingAtScale(ctx: BenchContext): Promise<ItemResult> {
           },
         ],
         notes: [
-          `**The per-queue limiter decides how fast a large backlog is polled.** \`startWorkers\` limits each queue to \`callsPerMinutePerQueue\` job starts per minute across all workers, 400 by default (src/worker/start.ts). For poll-import that is at most 6.7 checks/s, so with ${n} imports in flight each one is checked at most every ${seconds(Math.round((n / 400) * 60_000))}, whatever maxDelayMs says: the lag after an import grows with the backlog. This item raises the limit to measure the engine. Here ${n} waiting runs took ${fixed(polls / (wallMs / 1000))} checks/s. Suggestion: set the limit per SOAP operation from SFMC's actual quota rather than per queue, or give poll-import its own, larger budget, since its Retrieve is the cheapest call.`,
+          `**The per-queue limiter decides how fast a large backlog is polled.** \`startWorkers\` limits each queue to \`jobsPerMinutePerQueue\` job starts per minute across all workers, 400 by default (src/worker/start.ts). For poll-import that is at most 6.7 checks/s, so with ${n} imports in flight each one is checked at most every ${seconds(Math.round((n / 400) * 60_000))}, whatever maxDelayMs says: the lag after an import grows with the backlog. This item raises the limit to measure the engine. Here ${n} waiting runs took ${fixed(polls / (wallMs / 1000))} checks/s. Suggestion: set the limit per SOAP operation from SFMC's actual quota rather than per queue, or give poll-import its own, larger budget, since its Retrieve is the cheapest call.`,
         ],
       };
     } finally {

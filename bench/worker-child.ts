@@ -18,7 +18,7 @@ export interface WorkerChildOptions {
   prefix: string;
   sfmc: SfmcConfig;
   concurrency: number;
-  callsPerMinutePerQueue?: number;
+  jobsPerMinutePerQueue?: number;
   /**
    * Virtual time for the SOAP client and its token store: origin + (Date.now() - origin) × scale.
    * Also settable later with a `setClock` request, so start-up does not use up simulated time.
@@ -92,7 +92,7 @@ const pool = await startWorkers({
   logger,
   concurrency: o.concurrency,
   ...(o.sftp ? { uploader: new SftpUploader(o.sftp, logger) } : {}),
-  ...(o.callsPerMinutePerQueue ? { callsPerMinutePerQueue: o.callsPerMinutePerQueue } : {}),
+  ...(o.jobsPerMinutePerQueue ? { jobsPerMinutePerQueue: o.jobsPerMinutePerQueue } : {}),
   onStepEnd: (e) => {
     if (e.outcome !== 'completed') return;
     const s = (steps[e.queue] ??= { completed: 0, totalMs: 0, maxMs: 0 });

@@ -1,14 +1,9 @@
 import type { Logger } from 'pino';
 import { ListSendClient, RedisUnavailableError, RunConflictError } from '../client.js';
 import type { Config } from '../config.js';
-import { requireSfmc } from '../config.js';
 import { RequestValidationError } from '../request.js';
-import { createSfmcClient } from '../sfmc/client.js';
-import { createMetrics, observeSoapCall, observeStepEnd, observeWorkers, serveMetrics } from '../metrics.js';
-import { createRedisConnection, redisTargetOf } from '../redis.js';
-import { sharedTokenStore } from '../sfmc/token-store-redis.js';
-import { SftpUploader } from '../upload/sftp.js';
-import { startWorkers } from '../worker/start.js';
+import { createMetrics, serveMetrics } from '../metrics.js';
+import { startConfiguredWorkers } from '../worker/from-config.js';
 import { EXIT, readJsonInput } from './io.js';
 import { describeStepEvent } from './progress.js';
 
@@ -24,25 +19,7 @@ export function producerFor(config: Config): ListSendClient {
 /** `list-send worker`: every step's worker until SIGTERM or SIGINT. */
 export async function workerCommand(config: Config, logger: Logger, options: { concurrency: number }): Promise<void> {
   const metrics = createMetrics();
-  const sfmcConfig = requireSfmc(config);
-  const connection = createRedisConnection(redisTargetOf(config), 'worker');
-  // Every worker process of the account shares one OAuth2 token, stored encrypted in Redis.
-  const tokenStore = sharedTokenStore(sfmcConfig.auth, connection, config.queuePrefix);
-  const sfmc = createSfmcClient({ config: sfmcConfig, logger, onCall: observeSoapCall(metrics), ...(tokenStore ? { tokenStore } : {}) });
-  const pool = await startWorkers({
-    connection,
-    prefix: config.queuePrefix,
-    sfmc,
-    // Runs with a `file` need SFTP (SFMC_SFTP_*); without it their upload-file step fails clearly.
-    ...(config.sftp ? { uploader: new SftpUploader(config.sftp, logger) } : {}),
-    logger,
-    concurrency: options.concurrency,
-    onStepEnd: observeStepEnd(metrics),
-    ...(config.worker.lockDurationMs ? { lockDurationMs: config.worker.lockDurationMs } : {}),
-    ...(config.worker.stalledIntervalMs ? { stalledIntervalMs: config.worker.stalledIntervalMs } : {}),
-    ...(config.worker.jobsPerMinutePerQueue ? { callsPerMinutePerQueue: config.worker.jobsPerMinutePerQueue } : {}),
-  });
-  observeWorkers(metrics, pool);
+  const workers = await startConfiguredWorkers(config, logger, { concurrency: options.concurrency, metrics });
   const metricsServer =
     config.metricsPort === undefined ? undefined : await serveMetrics(metrics.registry, { port: config.metricsPort, host: config.api.host });
   logger.info({ prefix: config.queuePrefix, concurrency: options.concurrency, metricsPort: metricsServer?.port }, 'workers started');
@@ -51,15 +28,13 @@ export async function workerCommand(config: Config, logger: Logger, options: { c
     if (stopping) {
       // A second signal: stop now; active jobs stall and another worker picks them up.
       logger.warn({ signal }, 'forced stop');
-      await pool.close(true);
+      await workers.pool.close(true);
       process.exit(1);
     }
     stopping = true;
     logger.info({ signal }, 'stopping: no new jobs; waiting for active ones');
-    await pool.close();
+    await workers.close();
     await metricsServer?.close();
-    await sfmc.close();
-    connection.disconnect();
     logger.info('stopped');
     process.exit(0);
   };

@@ -1,18 +1,14 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListSendClient } from '../client.js';
-import { loadConfig, requireSfmc } from '../config.js';
+import { loadConfig } from '../config.js';
 import { deletePrefixKeys, ensureRedis } from '../dev/redis-server.js';
 import { createLogger } from '../logger.js';
 import { projectRoot } from '../paths.js';
-import { createRedis } from '../redis.js';
 import { createSandbox } from '../sandbox/index.js';
-import { createSfmcClient } from '../sfmc/client.js';
-import { sharedTokenStore } from '../sfmc/token-store-redis.js';
 import { writeSampleFile } from '../dev/sample-file.js';
-import { SftpUploader } from '../upload/sftp.js';
-import { startWorkers } from '../worker/start.js';
+import { startConfiguredWorkers } from '../worker/from-config.js';
+import { producerFor } from './commands.js';
 import { EXIT } from './io.js';
 import { describeStepEvent } from './progress.js';
 
@@ -56,14 +52,8 @@ export async function demoCommand(): Promise<number> {
     { requireSfmc: true },
   );
   const logger = createLogger({ level: config.logLevel });
-  const sfmcConfig = requireSfmc(config);
-  const connection = createRedis(config.redisUrl, 'worker');
-  // As `list-send worker` does: the token is shared through Redis, encrypted.
-  const tokenStore = sharedTokenStore(sfmcConfig.auth, connection, prefix);
-  const sfmc = createSfmcClient({ config: sfmcConfig, logger, ...(tokenStore ? { tokenStore } : {}) });
-  const uploader = config.sftp ? new SftpUploader(config.sftp, logger) : undefined;
-  const pool = await startWorkers({ connection, prefix, sfmc, ...(uploader ? { uploader } : {}), logger, concurrency: 5 });
-  const producer = new ListSendClient({ redisUrl: config.redisUrl, prefix, steps: config.steps });
+  const workers = await startConfiguredWorkers(config, logger, { concurrency: 5 });
+  const producer = producerFor(config);
 
   try {
     const example = JSON.parse(await readFile(join(projectRoot(), 'examples', 'seed-list-send.json'), 'utf8')) as Record<string, unknown>;
@@ -107,9 +97,7 @@ export async function demoCommand(): Promise<number> {
     return EXIT.ok;
   } finally {
     await producer.close();
-    await pool.close();
-    await sfmc.close();
-    connection.disconnect();
+    await workers.close();
     await sandbox.close();
     await rm(work, { recursive: true, force: true });
     await deletePrefixKeys(redis.url, prefix);

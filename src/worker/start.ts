@@ -19,8 +19,8 @@ export interface WorkerPoolOptions {
   logger: Logger;
   /** Jobs one process runs at once per queue. Polls hold no slot while they wait. */
   concurrency?: number;
-  /** SOAP calls per minute each queue may start, across all worker processes. */
-  callsPerMinutePerQueue?: number;
+  /** Jobs each queue may start per minute across all worker processes (each makes at most one SOAP call). */
+  jobsPerMinutePerQueue?: number;
   throttlePauseMs?: number;
   settings?: Partial<StepSettings>;
   now?: () => number;
@@ -39,7 +39,7 @@ export interface WorkerPool {
 export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPool> {
   const now = options.now ?? Date.now;
   const settings = { ...DEFAULT_STEP_SETTINGS, ...options.settings };
-  const limiter = { max: options.callsPerMinutePerQueue ?? 400, duration: 60_000 };
+  const limiter = { max: options.jobsPerMinutePerQueue ?? 400, duration: 60_000 };
   const queues: Queue[] = [];
   const runs = new RunRegistry(options.connection, options.prefix);
   const entries = QUEUE_NAMES.map((name) => {
