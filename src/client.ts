@@ -3,7 +3,7 @@ import { OPTIONAL_STEPS, QUEUE_NAMES, stepJobId, type QueueName, type SendResult
 import { buildRunFlow, runSteps } from '../queues/flow.js';
 import type { StepOptionSettings } from '../queues/options.js';
 import type { RedisNode } from './config.js';
-import { createRedisConnection, type RedisLike } from './redis.js';
+import { createRedisConnection, redisTargetOf, type RedisLike } from './redis.js';
 import { parseListSendRequest, requestFingerprint, type ListSendRequest } from './request.js';
 import { RunEvents, type StepEvent } from './run-events.js';
 import { RunRegistry, type CancelOutcome } from './runs.js';
@@ -91,7 +91,7 @@ export class ListSendClient {
   }
 
   private get target() {
-    return { url: this.options.redisUrl, ...(this.options.clusterNodes ? { clusterNodes: this.options.clusterNodes } : {}) };
+    return redisTargetOf({ redisUrl: this.options.redisUrl, ...(this.options.clusterNodes ? { redisClusterNodes: this.options.clusterNodes } : {}) });
   }
 
   /** Fails fast when Redis does not answer, instead of queueing commands behind an outage. */
@@ -148,6 +148,7 @@ export class ListSendClient {
     const read = await Promise.all(QUEUE_NAMES.filter((n) => !planned || planned.includes(n)).map((n) => this.stepStatus(runId, n)));
     const steps = planned ? read : read.filter((s) => !(OPTIONAL_STEPS.has(s.step) && s.state === 'missing'));
     if (!record && steps.every((s) => s.state === 'missing')) return undefined;
+    // The first failed step is the cause; its parents only say "child failed".
     const failed = steps.find((s) => s.state === 'failed');
     const sendStep = steps.find((s) => s.step === 'send');
     const state: RunState =
@@ -156,19 +157,17 @@ export class ListSendClient {
         : record?.cancelledAt
           ? 'cancelled'
           : failed
-          ? 'failed'
-          : steps.some((s) => s.state === 'active' || s.state === 'delayed' || s.state === 'completed')
-            ? 'running'
-            : 'waiting';
-    // The first failed step is the cause; its parents only say "child failed".
-    const cause = steps.find((s) => s.state === 'failed');
+            ? 'failed'
+            : steps.some((s) => s.state === 'active' || s.state === 'delayed' || s.state === 'completed')
+              ? 'running'
+              : 'waiting';
     return {
       runId,
       state,
       ...(record?.createdAt ? { createdAt: record.createdAt } : {}),
       ...(record?.cancelledAt ? { cancelledAt: record.cancelledAt } : {}),
       steps,
-      ...(cause?.error ? { error: `${cause.step}: ${cause.error}` } : {}),
+      ...(failed?.error ? { error: `${failed.step}: ${failed.error}` } : {}),
       ...(state === 'completed' ? { result: sendStep?.result as SendResult } : {}),
     };
   }
