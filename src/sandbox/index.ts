@@ -100,6 +100,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     credentials,
     pageSize: options.pageSize ?? 2500,
     dataDir,
+    dateNormalization: options.dateNormalization ?? true,
     validateBody: schema ? (xml) => schema.validateElement(xml).errors[0] : undefined,
     soapUrl: `${url}/Service.asmx`,
     logger: options.logger,

@@ -17,6 +17,8 @@ export interface Runtime {
   credentials: SandboxCredentials;
   pageSize: number;
   dataDir?: string;
+  /** SandboxOptions.dateNormalization, default true. */
+  dateNormalization: boolean;
   /** First schema error of a standalone Body child, or undefined when it is valid. */
   validateBody?: (xml: string) => string | undefined;
   soapUrl: string;

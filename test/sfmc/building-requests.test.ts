@@ -118,7 +118,7 @@ describe('building requests', () => {
     expect(() => sendObject({ emailId: '12.5', listId: '1' })).toThrow(/emailId must be a whole number/);
   });
 
-  it('writes a complex filter as nested FilterParts with DateValue for dates', () => {
+  it('writes a complex filter as nested FilterParts with DateValue as SFMC server time (CST, no offset)', () => {
     const body = retrieveRequest({
       objectType: 'Send',
       properties: ['ID'],
@@ -129,7 +129,7 @@ describe('building requests', () => {
       },
     });
     expect(serialize(body)).toContain(
-      '<Filter xsi:type="ComplexFilterPart"><LeftOperand xsi:type="SimpleFilterPart"><Property>Email.ID</Property><SimpleOperator>equals</SimpleOperator><Value>123</Value></LeftOperand><LogicalOperator>AND</LogicalOperator><RightOperand xsi:type="SimpleFilterPart"><Property>SendDate</Property><SimpleOperator>greaterThanOrEqual</SimpleOperator><DateValue>2024-05-14T09:00:00.000Z</DateValue></RightOperand></Filter>',
+      '<Filter xsi:type="ComplexFilterPart"><LeftOperand xsi:type="SimpleFilterPart"><Property>Email.ID</Property><SimpleOperator>equals</SimpleOperator><Value>123</Value></LeftOperand><LogicalOperator>AND</LogicalOperator><RightOperand xsi:type="SimpleFilterPart"><Property>SendDate</Property><SimpleOperator>greaterThanOrEqual</SimpleOperator><DateValue>2024-05-14T03:00:00</DateValue></RightOperand></Filter>',
     );
   });
 

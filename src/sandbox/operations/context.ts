@@ -9,6 +9,8 @@ export interface OperationContext {
   now: number;
   pageSize: number;
   dataDir?: string;
+  /** SandboxOptions.dateNormalization: how Retrieve reads filter dates that carry a zone. */
+  dateNormalization: boolean;
 }
 
 export interface OperationOutcome {
