@@ -188,6 +188,7 @@ describe.skipIf(!schemaAvailable)('every request the client sends validates agai
     await capture('Retrieve ImportResultsSummary by definition', () => client.retrieveImportResultsByDefinition('list-send-run-42'));
     await capture('Retrieve Send by id', () => client.retrieveSendById('88001'));
     await capture('Retrieve Sends by email and date', () => client.retrieveSendsByEmail('123', new Date('2024-05-14T09:00:00Z')));
+    await capture('Retrieve ListSend by SendID', () => client.retrieveListSends('88001'));
     await capture('Retrieve with ContinueRequest', () => client.retrieveListsByName('Paged_List'));
     await capture('Create ImportDefinition (minimal)', () => client.createImportDefinition(MINIMAL_SPEC));
     await capture('Create ImportDefinition (every optional field)', () => client.createImportDefinition(FULL_SPEC));
@@ -203,7 +204,7 @@ describe.skipIf(!schemaAvailable)('every request the client sends validates agai
   it('captured one request per shape, the paged retrieve twice', () => {
     expect([...sent.keys()]).toContain('Retrieve with ContinueRequest (page 2)');
     expect(sent.get('Retrieve with ContinueRequest (page 2)')).toContain('<ContinueRequest>page-1</ContinueRequest>');
-    expect(sent.size).toBe(13);
+    expect(sent.size).toBe(14);
   });
 
   it('has libxml2 accept every Body the client sent', async () => {
