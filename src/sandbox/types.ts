@@ -72,6 +72,12 @@ export interface SandboxOptions {
    * your representative to disable this feature"). An unzoned value is server time either way.
    */
   dateNormalization?: boolean;
+  /**
+   * How long after a Send its ListSend rows appear (default 0: at once). The docs describe ListSend
+   * as the lists "for a completed send"; whether rows exist while a Send is still going out is
+   * UNVERIFIED, so a lag can be modelled.
+   */
+  listSendDelayMs?: number;
 }
 
 export type ImportOutcome = 'Completed' | 'Error';

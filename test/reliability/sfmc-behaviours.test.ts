@@ -61,6 +61,27 @@ describe('one Email sent to several Lists: a Send is adopted only when ListSend 
   });
 });
 
+describe("ListSend rows that SFMC has not written yet (the docs call them a completed send's lists)", () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline({ label: 'sfmc-listsend-lag', attempts: 3, sandbox: { listSendDelayMs: 3_600_000 } });
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it('stops in send-unknown rather than guess whether a Send without Lists was this run', async () => {
+    p.sandbox.faults.inject({ operation: 'Create', objectType: 'Send', kind: 'drop-after-commit' });
+    const status = await runToEnd(p, 'ls-no-rows');
+
+    expect(status.state).toBe('failed');
+    const sendId = p.sandbox.state.sends[0]?.id;
+    expect(status.error).toMatch(new RegExp(`^send: send-unknown: .*SFMC shows no Lists for Send ${sendId} of this Email, so whether it went to List 123 cannot be confirmed`));
+    expect(stepOf(status, 'send').attemptsMade).toBe(2);
+    expect(p.sandbox.state.sends).toHaveLength(1);
+  });
+});
+
 describe('SFMC dates are CST and the account has incoming date normalization off', () => {
   let p: Pipeline;
   beforeAll(async () => {

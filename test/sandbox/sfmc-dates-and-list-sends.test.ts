@@ -77,6 +77,16 @@ describe('the sandbox as SFMC keeps dates and ListSends', () => {
     expect(resultsOf(raw)).toEqual([{ '@_type': 'ListSend', ObjectID: { '@_nil': 'true' }, SendID: other, List: [{ ID: '456', ListName: 'Other_List' }] }]);
   });
 
+  it('holds ListSend rows back for listSendDelayMs after the Send, when asked to model that lag', async () => {
+    await sfmc.close();
+    await sb.close();
+    await start({ listSendDelayMs: 60_000 });
+    const { sendId } = await sfmc.createSend({ emailId: '123', listId: '456' });
+    expect(await sfmc.retrieveListSends(sendId)).toEqual([]);
+    clock.advance(60_000);
+    expect(await sfmc.retrieveListSends(sendId)).toEqual([{ sendId, listId: '456' }]);
+  });
+
   it('refuses a ListSend property that type does not have, as SFMC does', async () => {
     const auth = await login(sb);
     const reply = bodyOf(await soap(sb, 'Retrieve', envelope(retrieveBody('ListSend', ['SendID', 'Email.ID']), auth)), 'RetrieveResponseMsg');

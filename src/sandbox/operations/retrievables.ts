@@ -245,8 +245,9 @@ export interface ListSendRow {
  * ListSend: "If you conducted a send to multiple lists, a ListSend retrieve on the SendID of that
  * send would return multiple ListSend objects" (docs: ListSend object; the "Retrieve All Lists for
  * a Send" sample filters SendID equals and asks for SendID and List.ID). The docs call it the
- * list "for a completed send"; whether rows exist while a Send is still going out is UNVERIFIED,
- * and the sandbox, which sends at once, always has them. Counts are not modelled.
+ * list "for a completed send"; whether rows exist while a Send is still going out is UNVERIFIED:
+ * by default the rows are there at once, and `listSendDelayMs` holds them back. Counts are not
+ * modelled.
  */
 export const listSendRetrievable: Retrievable<ListSendRow> = {
   properties: [
@@ -274,7 +275,10 @@ export const listSendRetrievable: Retrievable<ListSendRow> = {
   filters: {
     SendID: { kind: 'id', get: (r) => r.send.id, operators: ['equals', 'IN'] },
   },
-  records: (ctx) => ctx.store.sends.flatMap((send) => send.listIds.map((listId) => ({ send, listId }))),
+  records: (ctx) =>
+    ctx.store.sends
+      .filter((send) => ctx.now - send.createdAt >= ctx.listSendDelayMs)
+      .flatMap((send) => send.listIds.map((listId) => ({ send, listId }))),
   render: (r, properties, ctx) =>
     results(
       'ListSend',
