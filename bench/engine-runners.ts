@@ -150,6 +150,7 @@ function stubSfmc(): SfmcApi {
     createSend: async () => ({ sendId: String(next++) }),
     retrieveSendById: async () => undefined,
     retrieveSendsByEmail: async () => [],
+    retrieveListSends: async () => [],
   };
 }
 

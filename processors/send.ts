@@ -55,6 +55,12 @@ export const send: StepProcessor<'send'> = async (job, ctx) => {
   return done(sendId, false);
 };
 
+/**
+ * The Send an earlier attempt of this run made, if SFMC shows exactly one. A Send of this Email is
+ * only this run's when ListSend confirms it went to this run's List: one Email is often sent to
+ * several Lists, and adopting another run's Send would leave this List unmailed. Any candidate
+ * whose Lists SFMC does not show, or two to this List, end in `send-unknown`.
+ */
 async function findEarlierSend(
   requestedAt: string,
   emailId: string,
@@ -71,15 +77,26 @@ async function findEarlierSend(
         `Check the Sends of Email ${emailId} in SFMC (Email Studio > Tracking) since then. This run will not send again by itself.`,
       { emailId, listId, requestedAt },
     );
-  let sends: SendRecord[];
+  let candidates: { send: SendRecord; listIds: string[] }[];
   try {
-    sends = await sfmc.retrieveSendsByEmail(emailId, since, { signal });
+    const sends = await sfmc.retrieveSendsByEmail(emailId, since, { signal });
+    // One ListSend Retrieve per candidate (SendID equals, as SFMC's own sample does); candidates
+    // are the Sends of one Email within minutes, so there are few.
+    candidates = [];
+    for (const send of sends) {
+      const rows = await sfmc.retrieveListSends(send.id, { signal });
+      candidates.push({ send, listIds: [...new Set([...send.listIds, ...rows.map((r) => r.listId)])] });
+    }
   } catch (err) {
     const lastAttempt = attemptsMade + 1 >= attempts;
     if (isSfmcError(err) && err.kind !== 'fatal' && !lastAttempt) throw err;
     throw unknown(`looking it up failed: ${(err as Error).message}`);
   }
-  const mine = sends.filter((s) => s.listIds.length === 0 || s.listIds.includes(listId));
+  const unconfirmed = candidates.filter((c) => c.listIds.length === 0).map((c) => c.send.id);
+  if (unconfirmed.length > 0) {
+    throw unknown(`SFMC shows no Lists for Send ${unconfirmed.join(', ')} of this Email, so whether it went to List ${listId} cannot be confirmed`);
+  }
+  const mine = candidates.filter((c) => c.listIds.includes(listId)).map((c) => c.send);
   if (mine.length > 1) throw unknown(`${mine.length} Sends match: ${mine.map((s) => s.id).join(', ')}`);
   return mine[0];
 }

@@ -42,6 +42,11 @@ export interface UploadFileData extends StepData {
 export interface StartImportData extends StepData {
   /** Set before Perform start, so a re-entry knows a start may already have happened. */
   startRequestedAt?: string;
+  /**
+   * With a caller-chosen CustomerKey (other runs may import with it too): the task ids SFMC listed
+   * for it just before this Perform start, none of which can be this start's.
+   */
+  tasksBeforeStart?: string[];
   /** Set as soon as SFMC returns it, so a retry never starts a second import. */
   taskId?: string;
 }

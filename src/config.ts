@@ -154,6 +154,12 @@ export const envSchema = z.object({
   DASHBOARD_PASSWORD: optionalText,
   /** `list-send worker`: serve the worker's /metrics on this port (off when unset). */
   METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), portNumber.optional()),
+  /**
+   * start-import: after a Perform start whose answer was lost, how long to keep looking for the
+   * import it may have made before starting again. SFMC lists an import some time after `start`;
+   * too short risks a second import of the same file.
+   */
+  START_CONFIRM_GRACE_MS: positiveInt(300_000),
 }).superRefine((env, ctx) => {
   const allowed = (env.SFMC_ALLOW_HTTP_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
   for (const name of ENDPOINT_VARIABLES) {
@@ -203,6 +209,8 @@ export interface Config {
   redisClusterNodes?: RedisNode[];
   /** BullMQ lock settings for `list-send worker`; undefined keeps BullMQ's defaults. */
   worker: { lockDurationMs?: number; stalledIntervalMs?: number; jobsPerMinutePerQueue?: number };
+  /** START_CONFIRM_GRACE_MS: start-import's wait for the import of an unanswered Perform start. */
+  startConfirmGraceMs: number;
   queuePrefix: string;
   sfmc?: SfmcConfig;
   /** Enhanced FTP for runs that upload their file; undefined when SFMC_SFTP_USERNAME is not set. */
@@ -356,6 +364,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
       ...(env.WORKER_STALLED_INTERVAL_MS !== undefined ? { stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS } : {}),
       ...(env.QUEUE_JOBS_PER_MINUTE !== undefined ? { jobsPerMinutePerQueue: env.QUEUE_JOBS_PER_MINUTE } : {}),
     },
+    startConfirmGraceMs: env.START_CONFIRM_GRACE_MS,
     queuePrefix: env.QUEUE_PREFIX,
     ...(sfmc ? { sfmc } : {}),
     ...(sftp ? { sftp } : {}),

@@ -50,4 +50,11 @@ describe('loading configuration from the environment', () => {
     expect(loadConfig(base).worker.jobsPerMinutePerQueue).toBeUndefined();
     expect(problems({ ...base, QUEUE_JOBS_PER_MINUTE: '0' })[0]).toMatch(/^QUEUE_JOBS_PER_MINUTE: /);
   });
+
+  it("reads start-import's grace after an unanswered Perform start, 5 minutes by default, and refuses a bad one, naming it", () => {
+    const base = { SFMC_SUBDOMAIN: 'mc123', SFMC_CLIENT_ID: 'id', SFMC_CLIENT_SECRET: 's' };
+    expect(loadConfig(base).startConfirmGraceMs).toBe(300_000);
+    expect(loadConfig({ ...base, START_CONFIRM_GRACE_MS: '60000' }).startConfirmGraceMs).toBe(60_000);
+    expect(problems({ ...base, START_CONFIRM_GRACE_MS: 'soon' })[0]).toMatch(/^START_CONFIRM_GRACE_MS: must be a number/);
+  });
 });

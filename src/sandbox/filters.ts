@@ -1,3 +1,4 @@
+import { parseSfmcDate } from '../sfmc/time.js';
 import { textOf } from '../sfmc/xml.js';
 import { child, children, xsiTypeOf } from './envelope.js';
 
@@ -23,14 +24,23 @@ export class FilterError extends Error {
 
 export type Predicate<T> = (record: T) => boolean;
 
+export interface FilterOptions {
+  /** The account's Incoming Date Normalization (SandboxOptions.dateNormalization). */
+  dateNormalization: boolean;
+}
+
+const ZONE = /(Z|[+-]\d{2}:?\d{2})$/i;
+
 /**
- * A dateTime filter value. An unzoned value is read as UTC: SFMC itself reads it in the account's
- * time zone (UNVERIFIED which one), and the sandbox keeps every date in UTC.
+ * A dateTime filter value, as SFMC reads it (docs: Incoming Date Normalization). An unzoned value
+ * is server time, CST (UTC-6, no daylight saving). With normalization on, a `Z` or offset is
+ * honoured; with it off, the zone is ignored and the wall clock is read as CST, so
+ * `09:00:00Z` means 15:00Z: a window built from it starts six hours late.
  */
-export function parseDateValue(text: string): number {
-  const zoned = /(Z|[+-]\d{2}:?\d{2})$/.test(text) ? text : `${text}Z`;
-  const ms = Date.parse(zoned);
-  if (Number.isNaN(ms)) throw new FilterError(`'${text}' is not a valid date`);
+export function parseDateValue(text: string, options: FilterOptions = { dateNormalization: true }): number {
+  const trimmed = text.trim();
+  const ms = parseSfmcDate(options.dateNormalization ? trimmed : trimmed.replace(ZONE, ''));
+  if (ms === undefined) throw new FilterError(`'${text}' is not a valid date`);
   return ms;
 }
 
@@ -42,7 +52,7 @@ function idEquals(a: FieldValue, b: string): boolean {
   return s === b;
 }
 
-function simple<T>(part: unknown, fields: FilterFields<T>, objectType: string): Predicate<T> {
+function simple<T>(part: unknown, fields: FilterFields<T>, objectType: string, options: FilterOptions): Predicate<T> {
   const property = textOf(child(part, 'Property')) ?? '';
   const operator = textOf(child(part, 'SimpleOperator')) ?? '';
   const field = Object.hasOwn(fields, property) ? fields[property] : undefined;
@@ -55,7 +65,7 @@ function simple<T>(part: unknown, fields: FilterFields<T>, objectType: string): 
   if (value === undefined) throw new FilterError(`Filter on ${property} has no Value or DateValue`);
 
   if (field.kind === 'date') {
-    const bound = parseDateValue(value);
+    const bound = parseDateValue(value, options);
     const cmp: Record<string, (a: number) => boolean> = {
       equals: (a) => a === bound,
       greaterThan: (a) => a > bound,
@@ -80,10 +90,15 @@ function simple<T>(part: unknown, fields: FilterFields<T>, objectType: string): 
 }
 
 /** Compiles a parsed `Filter` element; no filter means everything matches. */
-export function compileFilter<T>(filter: unknown, fields: FilterFields<T>, objectType: string): Predicate<T> {
+export function compileFilter<T>(
+  filter: unknown,
+  fields: FilterFields<T>,
+  objectType: string,
+  options: FilterOptions = { dateNormalization: true },
+): Predicate<T> {
   if (filter === undefined || filter === '') return () => true;
   const type = xsiTypeOf(filter);
-  if (type === 'SimpleFilterPart') return simple(filter, fields, objectType);
+  if (type === 'SimpleFilterPart') return simple(filter, fields, objectType, options);
   if (type === 'ComplexFilterPart') {
     const op = textOf(child(filter, 'LogicalOperator'));
     const operands = [
@@ -91,7 +106,7 @@ export function compileFilter<T>(filter: unknown, fields: FilterFields<T>, objec
       child(filter, 'RightOperand'),
       ...children(child(filter, 'AdditionalOperands'), 'Operand'),
     ].filter((o) => o !== undefined);
-    const parts = operands.map((o) => compileFilter(o, fields, objectType));
+    const parts = operands.map((o) => compileFilter(o, fields, objectType, options));
     if (op === 'AND') return (r) => parts.every((p) => p(r));
     if (op === 'OR') return (r) => parts.some((p) => p(r));
     throw new FilterError(`LogicalOperator '${op ?? ''}' is not supported`);

@@ -1,5 +1,6 @@
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { toSfmcWallClock } from '../sfmc/time.js';
 import { HashSet64 } from '../upload/hash-set.js';
 import { isPlausibleEmail } from '../upload/validate.js';
 import type { ImportDefinitionState, ImportState } from './types.js';
@@ -149,7 +150,11 @@ function splitFields(line: string, delimiter: string): string[] {
   return fields;
 }
 
-/** ImportResultsSummary.StartDate/EndDate are strings in the WSDL; their real format is UNVERIFIED. */
+/**
+ * ImportResultsSummary.StartDate/EndDate are strings in the WSDL. SFMC writes dates in its server
+ * time, CST without an offset (see src/sfmc/time.ts), so the sandbox does too; the exact text
+ * format of these two string fields is UNVERIFIED (the client reads ISO and US forms).
+ */
 export function importDateString(ms: number): string {
-  return new Date(ms).toISOString();
+  return toSfmcWallClock(ms);
 }

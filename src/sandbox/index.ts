@@ -100,6 +100,8 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     credentials,
     pageSize: options.pageSize ?? 2500,
     dataDir,
+    dateNormalization: options.dateNormalization ?? true,
+    listSendDelayMs: options.listSendDelayMs ?? 0,
     validateBody: schema ? (xml) => schema.validateElement(xml).errors[0] : undefined,
     soapUrl: `${url}/Service.asmx`,
     logger: options.logger,

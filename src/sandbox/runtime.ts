@@ -17,6 +17,10 @@ export interface Runtime {
   credentials: SandboxCredentials;
   pageSize: number;
   dataDir?: string;
+  /** SandboxOptions.dateNormalization, default true. */
+  dateNormalization: boolean;
+  /** SandboxOptions.listSendDelayMs, default 0. */
+  listSendDelayMs: number;
   /** First schema error of a standalone Body child, or undefined when it is valid. */
   validateBody?: (xml: string) => string | undefined;
   soapUrl: string;

@@ -123,7 +123,7 @@ export function handleSoap(rt: Runtime, req: IncomingMessage, res: ServerRespons
 
   let outcome: OperationOutcome;
   try {
-    const ctx: OperationContext = { store: rt.store, now, pageSize: rt.pageSize, dataDir: rt.dataDir };
+    const ctx: OperationContext = { store: rt.store, now, pageSize: rt.pageSize, dataDir: rt.dataDir, dateNormalization: rt.dateNormalization, listSendDelayMs: rt.listSendDelayMs };
     outcome = HANDLERS[action](ctx, msg);
   } catch (err) {
     rt.logger?.error({ err }, 'sandbox operation failed');

@@ -65,6 +65,19 @@ export interface SandboxOptions {
   sftpAuthorizedKeys?: string[];
   /** The partner WSDL to validate against; default: $SFMC_WSDL_PATH, else ../shared/sfmc/partnerAPI.wsdl. */
   wsdlPath?: string;
+  /**
+   * The account's "Incoming Date Normalization" (default true). On, a filter date's `Z` or offset is
+   * honoured; off, its wall clock is read as SFMC server time (CST) and the zone ignored. SFMC
+   * normalizes by default and turns it off on request (docs: Incoming Date Normalization, "contact
+   * your representative to disable this feature"). An unzoned value is server time either way.
+   */
+  dateNormalization?: boolean;
+  /**
+   * How long after a Send its ListSend rows appear (default 0: at once). The docs describe ListSend
+   * as the lists "for a completed send"; whether rows exist while a Send is still going out is
+   * UNVERIFIED, so a lag can be modelled.
+   */
+  listSendDelayMs?: number;
 }
 
 export type ImportOutcome = 'Completed' | 'Error';

@@ -25,6 +25,7 @@ import {
   toImportDefinition,
   toImportResultsSummary,
   toList,
+  toListSend,
   toSend,
   type CreateOutcome,
   type PerformOutcome,
@@ -110,6 +111,12 @@ const IMPORT_DEFINITION_PROPERTIES = [
 // exposed through the ListSend object (SendID filter), so List.ID is not requested: `listIds` is
 // filled only when a reply happens to carry List elements.
 const SEND_PROPERTIES = ['ID', 'Email.ID', 'SendDate', 'Status'];
+
+// SendID and List.ID are what SFMC's "Retrieve All Lists for a Send" sample requests (with a
+// SendID equals filter), and both are ListSend elements in the partner WSDL. The ListSend page:
+// "a send to multiple lists ... a ListSend retrieve on the SendID of that send would return
+// multiple ListSend objects".
+const LIST_SEND_PROPERTIES = ['SendID', 'List.ID'];
 
 export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
   const { config } = options;
@@ -375,7 +382,8 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
 
     async retrieveSendsByEmail(emailId, since, opts) {
       // UNVERIFIED against real SFMC: that Send is filterable by Email.ID (SFMC's SSJS sample filters
-      // Send on it) and by SendDate with greaterThanOrEqual + DateValue (no source found).
+      // Send on it) and by SendDate with greaterThanOrEqual + DateValue (no source found). The
+      // bound goes out as CST wall clock (time.ts), right whether or not the account normalizes dates.
       const { results } = await retrieve(
         {
           objectType: 'Send',
@@ -389,6 +397,14 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
         opts,
       );
       return results.map(toSend).filter((s) => s !== undefined);
+    },
+
+    async retrieveListSends(sendId, opts) {
+      const { results } = await retrieve(
+        { objectType: 'ListSend', properties: LIST_SEND_PROPERTIES, filter: { property: 'SendID', operator: 'equals', value: sendId } },
+        opts,
+      );
+      return results.map(toListSend).filter((l) => l !== undefined);
     },
 
     async close() {

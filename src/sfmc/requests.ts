@@ -1,3 +1,4 @@
+import { toSfmcWallClock } from './time.js';
 import type { ImportDefinitionSpec } from './types.js';
 import { el, opt, type XmlNode } from './xml.js';
 
@@ -38,7 +39,10 @@ export interface SimpleFilter {
   value?: string;
   /** IN / between take several. */
   values?: string[];
-  /** Sent as xsd:dateTime DateValue (Value would be compared as text). */
+  /**
+   * Sent as xsd:dateTime DateValue (Value would be compared as text). A Date is written as SFMC
+   * server time without an offset (see time.ts); a string is sent as given.
+   */
   dateValue?: Date | string;
 }
 
@@ -67,7 +71,8 @@ function isComplex(filter: Filter): filter is ComplexFilter {
 function dateTimeText(value: Date | string): string {
   if (typeof value === 'string') return value;
   if (Number.isNaN(value.getTime())) throw new TypeError('filter dateValue is an invalid Date');
-  return value.toISOString();
+  // Not toISOString(): with the account's incoming date normalization off, SFMC ignores the `Z`.
+  return toSfmcWallClock(value);
 }
 
 /** A FilterPart under the given element name (Filter, LeftOperand, RightOperand). */

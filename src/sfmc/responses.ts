@@ -1,5 +1,5 @@
 import { badEnvelope, classifyOverallStatus } from './classify.js';
-import type { ImportDefinitionRecord, ImportResultsSummary, SendRecord, SfmcList } from './types.js';
+import type { ImportDefinitionRecord, ImportResultsSummary, ListSendRecord, SendRecord, SfmcList } from './types.js';
 import { textOf } from './xml.js';
 
 /**
@@ -219,6 +219,13 @@ export function toSend(r: Obj): SendRecord | undefined {
     sendDate: str(r, 'SendDate'),
     status: str(r, 'Status'),
   });
+}
+
+/** A ListSend row; undefined when it lacks the SendID or the List's ID (nothing to match on). */
+export function toListSend(r: Obj): ListSendRecord | undefined {
+  const sendId = str(r, 'SendID');
+  const listId = path(r, 'List.ID');
+  return sendId === undefined || listId === undefined ? undefined : { sendId, listId };
 }
 
 /** Optional fields stay absent rather than present-and-undefined, so records compare cleanly. */

@@ -71,6 +71,7 @@ export interface ImportResultsSummary {
   numberErrors: number;
   numberDuplicated: number;
   totalRows: number;
+  /** As SFMC wrote them (CST wall clock, format UNVERIFIED); read with parseSfmcDate (time.ts). */
   startDate?: string;
   endDate?: string;
 }
@@ -78,9 +79,17 @@ export interface ImportResultsSummary {
 export interface SendRecord {
   id: string;
   emailId?: string;
+  /** Filled only when a reply carries List elements; a Send's lists come from ListSend. */
   listIds: string[];
+  /** As SFMC wrote it (CST wall clock, no offset); read with parseSfmcDate (time.ts). */
   sendDate?: string;
   status?: string;
+}
+
+/** One ListSend row: one List a Send went to (SFMC returns one row per List of the Send). */
+export interface ListSendRecord {
+  sendId: string;
+  listId: string;
 }
 
 /** The operations of the list-based send workflow. One HTTP attempt per call (plus one token refresh). */
@@ -103,4 +112,6 @@ export interface SfmcApi {
   retrieveSendById(id: string, opts?: CallOptions): Promise<SendRecord | undefined>;
   /** Sends of this Email created at or after `since` (the re-entry check before a second Create Send). */
   retrieveSendsByEmail(emailId: string, since: Date, opts?: CallOptions): Promise<SendRecord[]>;
+  /** The ListSend rows of one Send (filter SendID equals): which Lists it went to. */
+  retrieveListSends(sendId: string, opts?: CallOptions): Promise<ListSendRecord[]>;
 }

@@ -20,16 +20,17 @@ export interface StepContext {
 
 export interface StepSettings {
   /**
-   * How far before the recorded "about to send" time to search for an existing Send. SFMC's
-   * SendDate clock and time zone are not documented for this use, so a margin is kept.
+   * How far before the recorded "about to send" time to search for an existing Send: a margin for
+   * the clock difference between this worker and SFMC (dates themselves go out as CST, time.ts).
    */
   sendLookbackMs: number;
-  /** How long after an unconfirmed Perform start to wait for SFMC to show the import. */
+  /** How long after an unconfirmed Perform start to wait for SFMC to show the import (START_CONFIRM_GRACE_MS). */
   startConfirmGraceMs: number;
 }
 
 export const DEFAULT_STEP_SETTINGS: StepSettings = {
   sendLookbackMs: 10 * 60_000,
+  // The same default as START_CONFIRM_GRACE_MS in src/config.ts, for pools started without a config.
   startConfirmGraceMs: 5 * 60_000,
 };
 

@@ -66,13 +66,13 @@ describe('sandbox imports', () => {
 
   it('writes StartDate and, once finished, EndDate when all properties are asked for', async () => {
     const taskId = await startImport(sb, auth, 'DATES');
-    const start = clock.now();
     clock.advance(2000);
     const body = retrieveBody('ImportResultsSummary', [], simpleFilterEl('TaskResultID', 'equals', taskId));
     const [result] = resultsOf(bodyOf(await soap(sb, 'Retrieve', envelope(body, auth)), 'RetrieveResponseMsg'));
     expect(result).toMatchObject({
-      StartDate: new Date(start).toISOString(),
-      EndDate: new Date(start + 2000).toISOString(),
+      // The clock started at 12:00:00Z; SFMC writes its server time, CST, without an offset.
+      StartDate: '2025-03-01T06:00:00',
+      EndDate: '2025-03-01T06:00:02',
       ImportType: 'Subscriber List',
     });
   });

@@ -95,7 +95,8 @@ describe('sandbox Retrieve', () => {
         ObjectID: { '@_nil': 'true' },
         Email: { ID: '456' },
         List: [{ ID: '123' }],
-        SendDate: new Date(clock.now()).toISOString(),
+        // The clock says 12:00Z; SFMC answers in its server time, CST, without an offset.
+        SendDate: '2025-03-01T06:00:00',
         EmailName: 'Other Email',
         Status: 'Complete',
       },
@@ -127,10 +128,11 @@ describe('sandbox Retrieve', () => {
     expect(ids(msg)).toEqual([wanted]);
   });
 
-  it('reads an unzoned SendDate bound as UTC', async () => {
+  it('reads an unzoned SendDate bound as SFMC server time (CST), not UTC', async () => {
     const id = await createSend('123');
-    const unzoned = new Date(clock.now()).toISOString().replace(/\.\d{3}Z$/, '');
-    expect(ids(await retrieve(byEmailSince('123', unzoned, false, 'DateValue')))).toEqual([id]);
+    expect(ids(await retrieve(byEmailSince('123', '2025-03-01T06:00:00', false, 'DateValue')))).toEqual([id]);
+    // The UTC wall clock without its Z is six hours after the Send in CST.
+    expect(ids(await retrieve(byEmailSince('123', '2025-03-01T12:00:00', false, 'DateValue')))).toEqual([]);
   });
 
   it('answers an object type it has no handler for with an Error OverallStatus', async () => {

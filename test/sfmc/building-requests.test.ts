@@ -118,7 +118,7 @@ describe('building requests', () => {
     expect(() => sendObject({ emailId: '12.5', listId: '1' })).toThrow(/emailId must be a whole number/);
   });
 
-  it('writes a complex filter as nested FilterParts with DateValue for dates', () => {
+  it('writes a complex filter as nested FilterParts with DateValue as SFMC server time (CST, no offset)', () => {
     const body = retrieveRequest({
       objectType: 'Send',
       properties: ['ID'],
@@ -129,7 +129,7 @@ describe('building requests', () => {
       },
     });
     expect(serialize(body)).toContain(
-      '<Filter xsi:type="ComplexFilterPart"><LeftOperand xsi:type="SimpleFilterPart"><Property>Email.ID</Property><SimpleOperator>equals</SimpleOperator><Value>123</Value></LeftOperand><LogicalOperator>AND</LogicalOperator><RightOperand xsi:type="SimpleFilterPart"><Property>SendDate</Property><SimpleOperator>greaterThanOrEqual</SimpleOperator><DateValue>2024-05-14T09:00:00.000Z</DateValue></RightOperand></Filter>',
+      '<Filter xsi:type="ComplexFilterPart"><LeftOperand xsi:type="SimpleFilterPart"><Property>Email.ID</Property><SimpleOperator>equals</SimpleOperator><Value>123</Value></LeftOperand><LogicalOperator>AND</LogicalOperator><RightOperand xsi:type="SimpleFilterPart"><Property>SendDate</Property><SimpleOperator>greaterThanOrEqual</SimpleOperator><DateValue>2024-05-14T03:00:00</DateValue></RightOperand></Filter>',
     );
   });
 
@@ -188,6 +188,7 @@ describe.skipIf(!schemaAvailable)('every request the client sends validates agai
     await capture('Retrieve ImportResultsSummary by definition', () => client.retrieveImportResultsByDefinition('list-send-run-42'));
     await capture('Retrieve Send by id', () => client.retrieveSendById('88001'));
     await capture('Retrieve Sends by email and date', () => client.retrieveSendsByEmail('123', new Date('2024-05-14T09:00:00Z')));
+    await capture('Retrieve ListSend by SendID', () => client.retrieveListSends('88001'));
     await capture('Retrieve with ContinueRequest', () => client.retrieveListsByName('Paged_List'));
     await capture('Create ImportDefinition (minimal)', () => client.createImportDefinition(MINIMAL_SPEC));
     await capture('Create ImportDefinition (every optional field)', () => client.createImportDefinition(FULL_SPEC));
@@ -203,7 +204,7 @@ describe.skipIf(!schemaAvailable)('every request the client sends validates agai
   it('captured one request per shape, the paged retrieve twice', () => {
     expect([...sent.keys()]).toContain('Retrieve with ContinueRequest (page 2)');
     expect(sent.get('Retrieve with ContinueRequest (page 2)')).toContain('<ContinueRequest>page-1</ContinueRequest>');
-    expect(sent.size).toBe(13);
+    expect(sent.size).toBe(14);
   });
 
   it('has libxml2 accept every Body the client sent', async () => {

@@ -6,6 +6,7 @@ import {
   readRetrieveResponse,
   toImportResultsSummary,
   toList,
+  toListSend,
   toSend,
 } from '../../src/sfmc/responses.js';
 import { fixture } from './support.js';
@@ -90,6 +91,11 @@ describe('parsing Send responses (constructed fixtures, not from the seed)', () 
       { id: '88001', emailId: '123', listIds: ['1942713', '1942714'], sendDate: '2024-05-14T04:12:30.117', status: 'Complete' },
       { id: '88002', emailId: '123', listIds: [], sendDate: '2024-05-14T05:00:00', status: 'Scheduled' },
     ]);
+  });
+
+  it("reads ListSend rows into the Send's List ids, skipping a row without a List", () => {
+    const page = readRetrieveResponse(body('retrieve-list-sends.response.xml').value);
+    expect(page.results.map(toListSend)).toEqual([{ sendId: '88001', listId: '1942713' }, { sendId: '88001', listId: '1942714' }, undefined]);
   });
 
   it('keeps ids as strings exactly as sent, leading zeros included', () => {

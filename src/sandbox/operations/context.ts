@@ -9,6 +9,10 @@ export interface OperationContext {
   now: number;
   pageSize: number;
   dataDir?: string;
+  /** SandboxOptions.dateNormalization: how Retrieve reads filter dates that carry a zone. */
+  dateNormalization: boolean;
+  /** SandboxOptions.listSendDelayMs: a Send's ListSend rows are absent until then. */
+  listSendDelayMs: number;
 }
 
 export interface OperationOutcome {

@@ -1,3 +1,4 @@
+import { toSfmcWallClock } from '../../sfmc/time.js';
 import { el, type XmlNode } from '../../sfmc/xml.js';
 import type { FilterFields } from '../filters.js';
 import { importCounts, importDateString, importPhase } from '../imports.js';
@@ -221,8 +222,9 @@ export const sendRetrievable: Retrievable<SendState> = {
         ['ObjectID', nil('ObjectID')],
         ['Email', el('Email', [el('ID', s.emailId)])],
         ['List', s.listIds.map((id) => el('List', [el('ID', id)]))],
-        // SFMC returns account-local times; the sandbox writes UTC with a Z so nothing is ambiguous.
-        ['SendDate', el('SendDate', new Date(s.createdAt).toISOString())],
+        // SFMC returns its server time, CST (UTC-6, no daylight saving) with no offset (AMPscript
+        // SystemDateToLocalDate docs); so does the sandbox. CreatedDate is not modelled.
+        ['SendDate', el('SendDate', toSfmcWallClock(s.createdAt))],
         ['EmailName', el('EmailName', ctx.store.emails.get(s.emailId)?.name ?? '')],
         // The API enumerates no Send.Status values (UNVERIFIED); the sandbox does not model
         // delivery, so a created send is reported as `Complete` at once.
@@ -233,10 +235,68 @@ export const sendRetrievable: Retrievable<SendState> = {
     ),
 };
 
+/** One ListSend row: one List of one Send. */
+export interface ListSendRow {
+  send: SendState;
+  listId: string;
+}
+
+/**
+ * ListSend: "If you conducted a send to multiple lists, a ListSend retrieve on the SendID of that
+ * send would return multiple ListSend objects" (docs: ListSend object; the "Retrieve All Lists for
+ * a Send" sample filters SendID equals and asks for SendID and List.ID). The docs call it the
+ * list "for a completed send"; whether rows exist while a Send is still going out is UNVERIFIED:
+ * by default the rows are there at once, and `listSendDelayMs` holds them back. Counts are not
+ * modelled.
+ */
+export const listSendRetrievable: Retrievable<ListSendRow> = {
+  properties: [
+    ...API_OBJECT_PROPERTIES,
+    'SendID',
+    'List',
+    'Duplicates',
+    'InvalidAddresses',
+    'ExistingUndeliverables',
+    'ExistingUnsubscribes',
+    'HardBounces',
+    'SoftBounces',
+    'OtherBounces',
+    'ForwardedEmails',
+    'UniqueClicks',
+    'UniqueOpens',
+    'NumberSent',
+    'NumberDelivered',
+    'Unsubscribes',
+    'MissingAddresses',
+    'PreviewURL',
+    'Links',
+    'Events',
+  ],
+  filters: {
+    SendID: { kind: 'id', get: (r) => r.send.id, operators: ['equals', 'IN'] },
+  },
+  records: (ctx) =>
+    ctx.store.sends
+      .filter((send) => ctx.now - send.createdAt >= ctx.listSendDelayMs)
+      .flatMap((send) => send.listIds.map((listId) => ({ send, listId }))),
+  render: (r, properties, ctx) =>
+    results(
+      'ListSend',
+      [
+        ['ObjectID', nil('ObjectID')],
+        ['SendID', el('SendID', r.send.id)],
+        ['List', el('List', [el('ID', r.listId), el('ListName', ctx.store.lists.get(r.listId)?.name ?? '')])],
+      ],
+      properties,
+      ['SendID'],
+    ),
+};
+
 // Object types are case-sensitive in SFMC, so the lookup is too.
 export const RETRIEVABLES: Record<string, Retrievable<unknown>> = {
   List: listRetrievable,
   ImportDefinition: importDefinitionRetrievable,
   ImportResultsSummary: importResultsSummaryRetrievable,
   Send: sendRetrievable,
+  ListSend: listSendRetrievable,
 };

@@ -46,7 +46,7 @@ export function handleRetrieve(ctx: OperationContext, msg: unknown): OperationOu
 
   let predicate;
   try {
-    predicate = compileFilter(child(request, 'Filter'), retrievable.filters, objectType);
+    predicate = compileFilter(child(request, 'Filter'), retrievable.filters, objectType, { dateNormalization: ctx.dateNormalization });
   } catch (err) {
     if (err instanceof FilterError) return answer(`Error: ${err.message}`);
     throw err;
