@@ -92,7 +92,9 @@ export async function registerDashboard(app: FastifyInstance, options: Dashboard
         queues: options.queues.map(boardAdapter),
         serverAdapter,
         // hideRedisDetails: /api/redis/stats answers 403 and the UI drops the panel (Redis
-        // version, OS, port and memory are of no use to an operator of this service).
+        // version, OS, port and memory are of no use to an operator of this service); see
+        // @bull-board/api 9 dist/handlers/redisStats.js. handlerHooks.after sees every API
+        // answer (dist/hooks.js, wrapHandler).
         options: {
           uiConfig: { boardTitle: 'list-send', hideRedisDetails: true },
           // failedReason, stacktrace, job logs and the flow tree are free text a step wrote:

@@ -48,6 +48,25 @@ describe('the API limits', () => {
   });
 });
 
+describe('the reported case: 20 parallel POSTs from one token', () => {
+  let api: ApiHarness;
+  beforeAll(() => {
+    api = startApi({ label: 'api-limits-posts', deps: { rateLimitPerMinute: 5 } });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('starts only as many runs as the limit allows; the rest get 429 and start nothing', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => api.app.inject({ method: 'POST', url: '/v1/list-sends', headers: AUTH, payload: seedRequest({ runId: `burst-${i}` }) })),
+    );
+    expect(answers.filter((r) => r.statusCode === 202)).toHaveLength(5);
+    expect(answers.filter((r) => r.statusCode === 429)).toHaveLength(15);
+    expect(await api.producer.recentRunIds(100)).toHaveLength(5);
+  });
+});
+
 describe('the API body limit', () => {
   let api: ApiHarness;
   beforeAll(() => {
