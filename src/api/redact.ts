@@ -26,8 +26,11 @@ export function redactSecrets<T>(value: T, depth = 0): T {
   return out as T;
 }
 
-/** `Bearer <credential>` in a header quoted by an error message. */
-const BEARER = /\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/=-]+/gi;
+/** `Bearer <credential>` anywhere: how tokens travel. */
+const BEARER = /\b(Bearer)(\s+)[A-Za-z0-9._~+/=-]+/gi;
+
+/** `Authorization: Basic b3A6cHc=` and other quoted Authorization headers, whatever the scheme. */
+const AUTHORIZATION = /\b(authorization["']?\s*[:=]\s*["']?)((?:Basic|Bearer|Digest)\s+)?[^\s"'&,;<>]+/gi;
 
 /** `password=...`, `access_token: ...`, `"clientSecret":"..."`: a secret-named key and its value. */
 const KEY_VALUE =
@@ -37,17 +40,18 @@ const KEY_VALUE =
 const JWT = /\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
 
 /**
- * An opaque run of 32+ letters, digits and underscores holding both letters and digits: a hex
- * or base64url token (`openssl rand -hex 32`). Hyphens end a run, so UUIDs and job ids like
- * `newsletter-1-send`, and path segments of a stack trace, are kept.
+ * An unbroken run of 32+ letters and digits holding both: a hex or base62 token (`openssl rand
+ * -hex 32`). Any separator ends a run, so UUIDs, job ids like `newsletter-1-send`, names like
+ * `Newsletter_List_2026_December_Edition` and the path segments of a stack trace are kept.
  */
-const OPAQUE = /\b(?=[A-Za-z0-9_]*\d)(?=[A-Za-z0-9_]*[A-Za-z])[A-Za-z0-9_]{32,}\b/g;
+const OPAQUE = /(?<![A-Za-z0-9])(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{32,}(?![A-Za-z0-9])/g;
 
 /** Replaces known secret values and credential-shaped text in free text. */
 export function redactText(text: string, secrets: readonly string[] = []): string {
   let out = text;
   for (const secret of secrets) if (secret) out = out.split(secret).join(REDACTED);
   return redactEnvelope(out)
+    .replace(AUTHORIZATION, `$1$2${REDACTED}`)
     .replace(BEARER, `$1$2${REDACTED}`)
     .replace(KEY_VALUE, `$1$2${REDACTED}`)
     .replace(JWT, REDACTED)

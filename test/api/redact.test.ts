@@ -9,7 +9,10 @@ describe('redacting free text for the dashboard', () => {
   it('replaces credential-shaped text: bearer and basic headers, secret-named pairs, JWTs, long opaque tokens, SOAP credentials', () => {
     const cases: [string, string][] = [
       ['Authorization: Bearer abc.def-123', 'Authorization: Bearer [redacted]'],
-      ['header Basic b3BzOnB3', 'header Basic [redacted]'],
+      ['sent Bearer abc.def-123 to SFMC', 'sent Bearer [redacted] to SFMC'],
+      ['{"authorization":"Basic b3BzOnB3"}', '{"authorization":"Basic [redacted]"}'],
+      ['authorization=opaque', 'authorization=[redacted]'],
+      ['token_0123456789abcdef0123456789abcdef', 'token_[redacted]'],
       ['client_secret=s3cr3t&grant_type=client_credentials', 'client_secret=[redacted]&grant_type=client_credentials'],
       ['{"accessToken":"tok-1","expires_in":1080}', '{"accessToken":"[redacted]","expires_in":1080}'],
       ["password: 'pa55'", "password: '[redacted]'"],
@@ -29,6 +32,8 @@ describe('redacting free text for the dashboard', () => {
       'ImportDefinition SAP_List.csv: ErrorCode 180008 Object reference not set to an instance of an object',
       'the token expired; refreshing',
       'UnrecoverableErrorFromTheImportStepAfterAllAttempts',
+      'Newsletter_List_2026_December_Edition_Final_v2',
+      'Basic validation failed: the request needs an authorization header',
     ];
     for (const text of kept) expect(redactText(text), text).toBe(text);
   });
