@@ -11,8 +11,9 @@ import { describeFailure, type WrapDeps } from './worker/wrap.js';
 
 /**
  * Every Prometheus metric the service exports, defined once. The API process counts the runs it
- * starts and reads queue depths from Redis when scraped, reusing a read for a few seconds; worker processes count finished runs,
- * step durations and SOAP calls, each event in exactly the one process where it happened.
+ * starts and reads queue depths from Redis when scraped, reusing a read for a few seconds; worker
+ * processes count finished runs, step durations and SOAP calls, each event in exactly the one
+ * process where it happened.
  */
 
 /** The job states BullMQ 6 reports counts for (v6 has no paused state). */
@@ -176,7 +177,11 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** True when an `Authorization: Bearer` header carries `token`; constant time whatever is presented. */
+/**
+ * True when an `Authorization: Bearer` header carries `token`; both sides are hashed to equal
+ * lengths and compared with timingSafeEqual, as src/api/auth.ts does; kept here so a worker's
+ * metrics server does not depend on the API's folder.
+ */
 export function bearerMatches(header: string | undefined, token: string): boolean {
   const presented = /^Bearer +(\S+) *$/i.exec(header ?? '')?.[1] ?? '';
   const digest = (v: string) => createHash('sha256').update(v, 'utf8').digest();

@@ -4,7 +4,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { RedisUnavailableError, RunConflictError, type ListSendClient } from '../client.js';
-import { bearerMatches, type Metrics } from '../metrics.js';
+import type { Metrics } from '../metrics.js';
 import { RequestValidationError } from '../request.js';
 import { bearerChecker } from './auth.js';
 import { connectionUsable } from './connection.js';
@@ -148,8 +148,9 @@ export function buildApp(deps: AppDeps) {
     }
   });
 
+  const checkMetricsToken = deps.metricsToken ? bearerChecker([deps.metricsToken]) : undefined;
   app.get('/metrics', async (request, reply) => {
-    if (deps.metricsToken && !bearerMatches(request.headers.authorization, deps.metricsToken)) {
+    if (checkMetricsToken && checkMetricsToken(request.headers.authorization) !== 'ok') {
       return reply
         .code(401)
         .header('www-authenticate', 'Bearer realm="list-send metrics"')

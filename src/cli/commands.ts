@@ -21,7 +21,9 @@ export async function workerCommand(config: Config, logger: Logger, options: { c
   const metrics = createMetrics();
   const workers = await startConfiguredWorkers(config, logger, { concurrency: options.concurrency, metrics });
   const metricsServer =
-    config.metricsPort === undefined ? undefined : await serveMetrics(metrics.registry, {
+    config.metricsPort === undefined
+      ? undefined
+      : await serveMetrics(metrics.registry, {
           port: config.metricsPort,
           host: config.api.host,
           ...(config.api.metricsToken ? { token: config.api.metricsToken } : {}),
