@@ -12,6 +12,7 @@ export const SECRET_VARIABLES = [
   'SFMC_SFTP_PRIVATE_KEY_PASSPHRASE',
   'API_TOKENS',
   'DASHBOARD_PASSWORD',
+  'METRICS_TOKEN',
 ] as const;
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -160,6 +161,12 @@ export const envSchema = z.object({
    * too short risks a second import of the same file.
    */
   START_CONFIRM_GRACE_MS: positiveInt(300_000),
+  /** `list-send serve`: requests per minute each bearer token may make on /v1 (shared across API instances through Redis). */
+  API_RATE_LIMIT_PER_MINUTE: positiveInt(120),
+  /** `list-send serve`: failed dashboard logins per minute from one client IP before /ui answers 429. */
+  DASHBOARD_LOGIN_FAILURES_PER_MINUTE: positiveInt(10),
+  /** A bearer token /metrics then requires (the API's and a worker's); unset, /metrics is open. */
+  METRICS_TOKEN: optionalText,
 }).superRefine((env, ctx) => {
   const allowed = (env.SFMC_ALLOW_HTTP_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
   for (const name of ENDPOINT_VARIABLES) {
@@ -201,6 +208,12 @@ export interface ApiConfig {
   port: number;
   /** Basic-auth credentials for Bull Board at /ui; undefined means the dashboard is not served. */
   dashboard?: { user: string; password: string };
+  /** Requests per minute per bearer token on /v1. */
+  rateLimitPerMinute: number;
+  /** Failed dashboard logins per minute per client IP before /ui answers 429. */
+  loginFailuresPerMinute: number;
+  /** Bearer token /metrics requires; undefined means /metrics is open. */
+  metricsToken?: string;
 }
 
 export interface Config {
@@ -225,6 +238,9 @@ export interface Config {
 /** Shortest bearer token accepted: a guessable token is no better than none. */
 export const MIN_TOKEN_LENGTH = 16;
 
+/** Shortest dashboard password accepted; failed logins are also throttled per client IP. */
+export const MIN_DASHBOARD_PASSWORD_LENGTH = 12;
+
 function apiConfig(env: Env, problems: string[]): ApiConfig {
   const tokens = (env.API_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
   if (tokens.some((t) => t.length < MIN_TOKEN_LENGTH)) {
@@ -233,11 +249,20 @@ function apiConfig(env: Env, problems: string[]): ApiConfig {
   if (Boolean(env.DASHBOARD_USER) !== Boolean(env.DASHBOARD_PASSWORD)) {
     problems.push('DASHBOARD_USER and DASHBOARD_PASSWORD: set both to serve the dashboard, or neither');
   }
+  if (env.DASHBOARD_PASSWORD && env.DASHBOARD_PASSWORD.length < MIN_DASHBOARD_PASSWORD_LENGTH) {
+    problems.push(`DASHBOARD_PASSWORD: must be at least ${MIN_DASHBOARD_PASSWORD_LENGTH} characters (e.g. \`openssl rand -hex 16\`)`);
+  }
+  if (env.METRICS_TOKEN && env.METRICS_TOKEN.length < MIN_TOKEN_LENGTH) {
+    problems.push(`METRICS_TOKEN: must be at least ${MIN_TOKEN_LENGTH} characters (e.g. \`openssl rand -hex 32\`)`);
+  }
   return {
     tokens,
     host: env.API_HOST,
     port: env.API_PORT,
     ...(env.DASHBOARD_USER && env.DASHBOARD_PASSWORD ? { dashboard: { user: env.DASHBOARD_USER, password: env.DASHBOARD_PASSWORD } } : {}),
+    rateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE,
+    loginFailuresPerMinute: env.DASHBOARD_LOGIN_FAILURES_PER_MINUTE,
+    ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { UnrecoverableError, type Queue } from 'bullmq';
@@ -10,8 +11,9 @@ import { describeFailure, type WrapDeps } from './worker/wrap.js';
 
 /**
  * Every Prometheus metric the service exports, defined once. The API process counts the runs it
- * starts and reads queue depths from Redis on each scrape; worker processes count finished runs,
- * step durations and SOAP calls, each event in exactly the one process where it happened.
+ * starts and reads queue depths from Redis when scraped, reusing a read for a few seconds; worker
+ * processes count finished runs, step durations and SOAP calls, each event in exactly the one
+ * process where it happened.
  */
 
 /** The job states BullMQ 6 reports counts for (v6 has no paused state). */
@@ -37,13 +39,45 @@ export interface MetricsOptions {
    * without this check a scrape during an outage would hang instead of leaving the depths out.
    */
   connected?: () => boolean;
+  /**
+   * How long queue depths read from Redis are reused (default 5000 ms): scrapes within that
+   * window, and scrapes that arrive together, share one read of 5 queues x 7 states. 0 reads on
+   * every scrape.
+   */
+  queueDepthsMaxAgeMs?: number;
   /** Node.js process metrics (memory, event loop lag, ...); on by default. */
   processMetrics?: boolean;
   logger?: Logger;
 }
 
+type QueueCounts = Record<string, number>[];
+
+/**
+ * Reads queue depths at most once per `maxAgeMs`: a scraper (or several Prometheus replicas, or
+ * someone calling /metrics in a loop) cannot turn scrapes into Redis load. A failed read is not
+ * kept, so the next scrape tries again.
+ */
+export function cachedReader(read: () => Promise<QueueCounts>, maxAgeMs: number, now: () => number = Date.now): () => Promise<QueueCounts> {
+  let last: { at: number; value: Promise<QueueCounts> } | undefined;
+  return () => {
+    if (last && now() - last.at < maxAgeMs) return last.value;
+    const entry = { at: now(), value: read() };
+    last = entry;
+    entry.value.catch(() => {
+      if (last === entry) last = undefined;
+    });
+    return entry.value;
+  };
+}
+
+export const DEFAULT_QUEUE_DEPTHS_MAX_AGE_MS = 5_000;
+
 export function createMetrics(registry: Registry = new Registry(), options: MetricsOptions = {}): Metrics {
   const queues = options.queues ?? [];
+  const readDepths = cachedReader(
+    () => withTimeout(Promise.all(queues.map((q) => q.getJobCounts(...QUEUE_STATES))), 2_000),
+    options.queueDepthsMaxAgeMs ?? DEFAULT_QUEUE_DEPTHS_MAX_AGE_MS,
+  );
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'list_send_' });
   return {
     registry,
@@ -79,14 +113,14 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     }),
     queueJobs: new Gauge({
       name: 'list_send_queue_jobs',
-      help: 'Jobs in each queue by state, read from Redis when scraped.',
+      help: 'Jobs in each queue by state, read from Redis when scraped (at most once every few seconds).',
       labelNames: ['queue', 'state'],
       registers: [registry],
       async collect() {
         this.reset();
         if (queues.length === 0 || options.connected?.() === false) return;
         try {
-          const counts = await withTimeout(Promise.all(queues.map((q) => q.getJobCounts(...QUEUE_STATES))), 2_000);
+          const counts = await readDepths();
           queues.forEach((queue, i) => {
             for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, counts[i]?.[state] ?? 0);
           });
@@ -143,11 +177,26 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** A bare /metrics endpoint for a worker process (`METRICS_PORT`). */
-export async function serveMetrics(registry: Registry, options: { port: number; host?: string }): Promise<MetricsServer> {
+/**
+ * True when an `Authorization: Bearer` header carries `token`; both sides are hashed to equal
+ * lengths and compared with timingSafeEqual, as src/api/auth.ts does; kept here so a worker's
+ * metrics server does not depend on the API's folder.
+ */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const presented = /^Bearer +(\S+) *$/i.exec(header ?? '')?.[1] ?? '';
+  const digest = (v: string) => createHash('sha256').update(v, 'utf8').digest();
+  return timingSafeEqual(digest(presented), digest(token));
+}
+
+/** A bare /metrics endpoint for a worker process (`METRICS_PORT`); `token` (METRICS_TOKEN) requires a bearer token. */
+export async function serveMetrics(registry: Registry, options: { port: number; host?: string; token?: string }): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404).end();
+      return;
+    }
+    if (options.token && !bearerMatches(req.headers.authorization, options.token)) {
+      res.writeHead(401, { 'www-authenticate': 'Bearer realm="list-send metrics"' }).end();
       return;
     }
     registry.metrics().then(

@@ -1,7 +1,3 @@
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { FastifyAdapter } from '@bull-board/fastify';
-import basicAuth from '@fastify/basic-auth';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Cluster, Redis } from 'ioredis';
@@ -10,9 +6,12 @@ import type { z } from 'zod';
 import { RedisUnavailableError, RunConflictError, type ListSendClient } from '../client.js';
 import type { Metrics } from '../metrics.js';
 import { RequestValidationError } from '../request.js';
-import { bearerChecker, credentialsChecker } from './auth.js';
+import { bearerChecker } from './auth.js';
+import { connectionUsable } from './connection.js';
+import { registerDashboard } from './dashboard.js';
+import { API_BODY_LIMIT_BYTES, RateLimitedError, registerApiRateLimit } from './limits.js';
 import { buildOpenApi } from './openapi.js';
-import { redactSecrets } from './redact.js';
+import { redactUrl } from './redact.js';
 import {
   listQuerySchema,
   runIdParamsSchema,
@@ -28,7 +27,8 @@ import {
  * closes them (src/cli/serve.ts).
  */
 
-export const UI_PATH = '/ui';
+export { connectionUsable } from './connection.js';
+export { UI_PATH } from './dashboard.js';
 
 /** With a state filter, the most recent runs searched for matches. */
 export const LIST_SCAN_LIMIT = 1_000;
@@ -47,7 +47,25 @@ export interface AppDeps {
   /** Basic-auth credentials for Bull Board at /ui; without them /ui is not served. */
   dashboard?: { user: string; password: string };
   version?: string;
+  /** The queue prefix: the /v1 rate-limit counters live under it, in the queues' hash slot. */
+  prefix: string;
+  /** Requests per minute per bearer token on /v1 (API_RATE_LIMIT_PER_MINUTE, default 120). */
+  rateLimitPerMinute?: number;
+  /** Failed dashboard logins per minute per client IP (DASHBOARD_LOGIN_FAILURES_PER_MINUTE, default 10). */
+  loginFailuresPerMinute?: number;
+  /** When set, /metrics requires `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
+  /** Secret values the dashboard must never show (tokens, passwords), besides credential-shaped text. */
+  secrets?: readonly string[];
 }
+
+/** Request lines name the path and query, with `?access_token=`-style values replaced. */
+const requestSerializer = (request: FastifyRequest) => ({
+  method: request.method,
+  url: redactUrl(request.url),
+  host: request.host,
+  remoteAddress: request.ip,
+});
 
 class HttpError extends Error {
   constructor(
@@ -66,35 +84,14 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, at: string): z.ou
   );
 }
 
-/** The connection states in which ioredis has already failed to reach Redis at least once. */
-const DOWN_STATES = new Set(['reconnecting', 'close', 'end']);
-
-/**
- * Whether the fail-fast connection can take a command now. While its first connection attempt is
- * under way this waits for that attempt's outcome (bounded), so a request arriving at boot neither
- * fails needlessly nor waits out a long timeout.
- */
-export async function connectionUsable(redis: Redis | Cluster, waitMs = 2_000): Promise<boolean> {
-  if (redis.status === 'ready') return true;
-  if (DOWN_STATES.has(redis.status)) return false;
-  return new Promise<boolean>((resolve) => {
-    const settle = (usable: boolean) => () => {
-      clearTimeout(timer);
-      redis.off('ready', onReady).off('error', onFailure).off('close', onFailure);
-      resolve(usable);
-    };
-    const onReady = settle(true);
-    const onFailure = settle(false);
-    const timer = setTimeout(onFailure, waitMs);
-    redis.once('ready', onReady).once('error', onFailure).once('close', onFailure);
-  });
-}
-
 export function buildApp(deps: AppDeps) {
   if (deps.tokens.length === 0 && !deps.insecure) {
     throw new Error('the API needs at least one bearer token (API_TOKENS), or insecure mode on loopback');
   }
-  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'api' }) });
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'api' }, { serializers: { req: requestSerializer } }),
+    bodyLimit: API_BODY_LIMIT_BYTES,
+  });
   const { producer } = deps;
   // JSON only: a text/plain body would otherwise reach validation as a string.
   app.removeContentTypeParser('text/plain');
@@ -109,6 +106,8 @@ export function buildApp(deps: AppDeps) {
     }
     if (err instanceof RunConflictError) return reply.code(409).send({ error: 'run-conflict', message: err.message });
     if (err instanceof HttpError) return reply.code(err.statusCode).send(err.body);
+    // @fastify/rate-limit has set Retry-After and the X-RateLimit-* headers already.
+    if (err instanceof RateLimitedError) return reply.code(429).send({ error: 'too-many-requests', message: err.message });
     // @fastify/basic-auth has set the WWW-Authenticate challenge already.
     if (err.statusCode === 401) return reply.code(401).send({ error: 'unauthorized', message: 'valid credentials are required' });
     if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
@@ -124,7 +123,12 @@ export function buildApp(deps: AppDeps) {
     return reply.code(500).send({ error: 'internal', message: 'internal error' });
   });
 
-  // Open endpoints: probes, metrics and the API description.
+  // Fastify's own 404 quotes the URL in its answer and its log line; this one names the path only.
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+
+  // Open endpoints: probes and the API description; /metrics too unless METRICS_TOKEN is set.
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
@@ -144,7 +148,14 @@ export function buildApp(deps: AppDeps) {
     }
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  const checkMetricsToken = deps.metricsToken ? bearerChecker([deps.metricsToken]) : undefined;
+  app.get('/metrics', async (request, reply) => {
+    if (checkMetricsToken && checkMetricsToken(request.headers.authorization) !== 'ok') {
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer realm="list-send metrics"')
+        .send({ error: 'unauthorized', message: 'a valid bearer token is required (METRICS_TOKEN)' });
+    }
     const text = await deps.metrics.registry.metrics();
     return reply.header('content-type', deps.metrics.registry.contentType).send(text);
   });
@@ -170,6 +181,7 @@ export function buildApp(deps: AppDeps) {
       v1.addHook('preHandler', async (_request, reply) => {
         if (!(await connectionUsable(deps.redis))) return unavailable(reply);
       });
+      await registerApiRateLimit(v1, { redis: deps.redis, prefix: deps.prefix, perMinute: deps.rateLimitPerMinute ?? 120 });
 
       v1.post('/list-sends', async (request, reply) => {
         const { runId, created } = await producer.enqueue(request.body);
@@ -222,47 +234,22 @@ export function buildApp(deps: AppDeps) {
     { prefix: '/v1' },
   );
 
-  if (deps.dashboard) registerDashboard(app, deps.queues, deps.redis, deps.dashboard);
-  else app.log.warn('DASHBOARD_USER and DASHBOARD_PASSWORD are not set: Bull Board is not served at /ui');
+  if (deps.dashboard) {
+    const { dashboard } = deps;
+    app.register((scope) =>
+      registerDashboard(scope, {
+        queues: deps.queues,
+        redis: deps.redis,
+        credentials: dashboard,
+        loginFailuresPerMinute: deps.loginFailuresPerMinute ?? 10,
+        secrets: [...deps.tokens, dashboard.password, ...(deps.metricsToken ? [deps.metricsToken] : []), ...(deps.secrets ?? [])],
+      }),
+    );
+  } else {
+    app.log.warn('DASHBOARD_USER and DASHBOARD_PASSWORD are not set: Bull Board is not served at /ui');
+  }
 
   return app;
 }
 
 export type App = ReturnType<typeof buildApp>;
-
-/** Bull Board: every queue (so a run's flow shows as one tree), all read-only, secrets redacted. */
-function boardAdapter(queue: Queue): BullMQAdapter {
-  // Read-only: retry, remove, clean and "remove unprocessed children" could release a waiting
-  // parent and so lead to a Send (bullmq reference 7.2).
-  const adapter = new BullMQAdapter(queue, { readOnlyMode: true, allowRetries: false });
-  adapter.setFormatter('data', (data) => redactSecrets(data));
-  adapter.setFormatter('returnValue', (value) => redactSecrets(value));
-  adapter.setFormatter('progress', (value) => redactSecrets(value));
-  return adapter;
-}
-
-function registerDashboard(app: App, queues: Queue[], redis: Redis | Cluster, credentials: { user: string; password: string }): void {
-  const valid = credentialsChecker(credentials.user, credentials.password);
-  app.register(
-    async (ui) => {
-      await ui.register(basicAuth, {
-        validate: async (user, password) => {
-          if (!valid(user, password)) throw new HttpError(401, { error: 'unauthorized' });
-        },
-        authenticate: { realm: 'list-send dashboard' },
-      });
-      ui.addHook('onRequest', ui.basicAuth);
-      // Bull Board's API would wait for Redis indefinitely; the page itself loads and shows the error.
-      ui.addHook('preHandler', async (request, reply) => {
-        if (request.url.startsWith(`${UI_PATH}/api/`) && !(await connectionUsable(redis))) {
-          return reply.code(503).send({ error: 'redis-unavailable', message: 'Redis is not reachable' });
-        }
-      });
-      const serverAdapter = new FastifyAdapter();
-      serverAdapter.setBasePath(UI_PATH);
-      createBullBoard({ queues: queues.map(boardAdapter), serverAdapter, options: { uiConfig: { boardTitle: 'list-send' } } });
-      await ui.register(serverAdapter.registerPlugin());
-    },
-    { prefix: UI_PATH },
-  );
-}

@@ -39,6 +39,10 @@ function parametersOf(schema: z.ZodObject, where: 'path' | 'query'): JsonSchema[
 export function buildOpenApi(options: { version?: string } = {}): JsonSchema {
   const unauthorized = problem('missing or wrong bearer token');
   const unavailable = problem('Redis is not reachable; nothing was done');
+  const limited = {
+    ...problem('this token made API_RATE_LIMIT_PER_MINUTE requests in the last minute'),
+    headers: { 'Retry-After': { description: 'seconds until the window resets', schema: { type: 'integer' } } },
+  };
   const runIdParam = parametersOf(runIdParamsSchema, 'path');
   return {
     openapi: '3.1.0',
@@ -60,13 +64,15 @@ export function buildOpenApi(options: { version?: string } = {}): JsonSchema {
             '400': problem('invalid request: one problem per bad field'),
             '401': unauthorized,
             '409': problem('this runId is taken by a run with different content'),
+            '413': problem('the body is over 64 KB'),
+            '429': limited,
             '503': unavailable,
           },
         },
         get: {
           summary: 'Recent runs, most recent first',
           parameters: parametersOf(listQuerySchema, 'query'),
-          responses: { '200': json('RunList', 'runs'), '400': problem('invalid query'), '401': unauthorized, '503': unavailable },
+          responses: { '200': json('RunList', 'runs'), '400': problem('invalid query'), '401': unauthorized, '429': limited, '503': unavailable },
         },
       },
       '/v1/list-sends/{runId}': {
@@ -78,6 +84,7 @@ export function buildOpenApi(options: { version?: string } = {}): JsonSchema {
             '400': problem('malformed runId'),
             '401': unauthorized,
             '404': problem('no run with this runId'),
+            '429': limited,
             '503': unavailable,
           },
         },
@@ -91,6 +98,7 @@ export function buildOpenApi(options: { version?: string } = {}): JsonSchema {
             '401': unauthorized,
             '404': problem('no run with this runId'),
             '409': problem('too late: the Send was already claimed'),
+            '429': limited,
             '503': unavailable,
           },
         },
@@ -104,11 +112,19 @@ export function buildOpenApi(options: { version?: string } = {}): JsonSchema {
         },
       },
       '/metrics': {
-        get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'text exposition format' } } },
+        get: {
+          summary: 'Prometheus metrics',
+          description: 'Open unless METRICS_TOKEN is set; then it needs that bearer token.',
+          security: [{}, { metrics: [] }],
+          responses: { '200': { description: 'text exposition format' }, '401': problem('METRICS_TOKEN is set and was not presented') },
+        },
       },
     },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'one of API_TOKENS' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'one of API_TOKENS' },
+        metrics: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN' },
+      },
       schemas: {
         ListSendRequest: schemaOf(listSendRequestSchema, 'input'),
         Accepted: schemaOf(acceptedSchema),

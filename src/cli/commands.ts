@@ -21,7 +21,13 @@ export async function workerCommand(config: Config, logger: Logger, options: { c
   const metrics = createMetrics();
   const workers = await startConfiguredWorkers(config, logger, { concurrency: options.concurrency, metrics });
   const metricsServer =
-    config.metricsPort === undefined ? undefined : await serveMetrics(metrics.registry, { port: config.metricsPort, host: config.api.host });
+    config.metricsPort === undefined
+      ? undefined
+      : await serveMetrics(metrics.registry, {
+          port: config.metricsPort,
+          host: config.api.host,
+          ...(config.api.metricsToken ? { token: config.api.metricsToken } : {}),
+        });
   logger.info({ prefix: config.queuePrefix, concurrency: options.concurrency, metricsPort: metricsServer?.port }, 'workers started');
   let stopping = false;
   const stop = async (signal: string) => {

@@ -35,6 +35,19 @@ function packageVersion(): string | undefined {
   }
 }
 
+/** Every secret value the configuration holds: the dashboard replaces them wherever they appear. */
+export function configuredSecrets(config: Config): string[] {
+  const auth = config.sfmc?.auth;
+  const sftp = config.sftp?.auth;
+  return [
+    ...config.api.tokens,
+    config.api.dashboard?.password,
+    config.api.metricsToken,
+    auth?.mode === 'oauth2' ? auth.clientSecret : auth?.password,
+    sftp && 'password' in sftp ? sftp.password : sftp?.passphrase,
+  ].filter((s): s is string => Boolean(s));
+}
+
 /** Refuses an API anyone on the network could call. */
 export function checkServeAuth(config: Config, host: string, insecure: boolean): void {
   if (config.api.tokens.length > 0) return;
@@ -88,6 +101,11 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     insecure: Boolean(options.insecure),
     ...(config.api.dashboard ? { dashboard: config.api.dashboard } : {}),
     ...(version ? { version } : {}),
+    prefix: config.queuePrefix,
+    rateLimitPerMinute: config.api.rateLimitPerMinute,
+    loginFailuresPerMinute: config.api.loginFailuresPerMinute,
+    ...(config.api.metricsToken ? { metricsToken: config.api.metricsToken } : {}),
+    secrets: configuredSecrets(config),
   });
   const release = async () => {
     await producer.close();

@@ -60,7 +60,7 @@ export interface ApiHarnessOptions {
   redisUrl?: string;
   /** Reuse a prefix (the pipeline harness shares its workers' prefix). */
   prefix?: string;
-  deps?: Partial<Pick<AppDeps, 'tokens' | 'insecure' | 'dashboard'>>;
+  deps?: Partial<Pick<AppDeps, 'tokens' | 'insecure' | 'dashboard' | 'rateLimitPerMinute' | 'loginFailuresPerMinute' | 'metricsToken' | 'secrets'>>;
   metrics?: Metrics;
 }
 
@@ -82,6 +82,7 @@ export function startApi(options: ApiHarnessOptions): ApiHarness {
     metrics,
     tokens: [...TOKENS],
     dashboard: DASHBOARD,
+    prefix,
     ...options.deps,
   });
   return {

@@ -38,13 +38,13 @@ describe('GET /openapi.json', () => {
       Object.entries(ops).map(([method, op]) => `${method.toUpperCase()} ${path} ${Object.keys(op.responses).sort().join(',')}`),
     );
     expect(operations.sort()).toEqual([
-      'DELETE /v1/list-sends/{runId} 200,202,400,401,404,409,503',
+      'DELETE /v1/list-sends/{runId} 200,202,400,401,404,409,429,503',
       'GET /healthz 200',
-      'GET /metrics 200',
+      'GET /metrics 200,401',
       'GET /readyz 200,503',
-      'GET /v1/list-sends 200,400,401,503',
-      'GET /v1/list-sends/{runId} 200,400,401,404,503',
-      'POST /v1/list-sends 200,202,400,401,409,503',
+      'GET /v1/list-sends 200,400,401,429,503',
+      'GET /v1/list-sends/{runId} 200,400,401,404,429,503',
+      'POST /v1/list-sends 200,202,400,401,409,413,429,503',
     ]);
   });
 
@@ -85,5 +85,7 @@ describe('GET /openapi.json', () => {
     const paths = doc.paths as Record<string, Record<string, { security?: unknown[] }>>;
     expect(paths['/healthz']?.get?.security).toEqual([]);
     expect(paths['/v1/list-sends']?.post?.security).toBeUndefined();
+    // /metrics: open, or the METRICS_TOKEN bearer when it is set.
+    expect(paths['/metrics']?.get?.security).toEqual([{}, { metrics: [] }]);
   });
 });

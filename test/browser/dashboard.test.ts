@@ -51,6 +51,9 @@ describe.skipIf(!available)('the Bull Board dashboard in headless Chromium', () 
     await harness?.close();
   });
 
+  /** Content-Security-Policy violations the page reported: the dashboard's CSP must not break it. */
+  const cspViolations: string[] = [];
+
   async function operatorPage(): Promise<Page> {
     const context = await browser.newContext({
       httpCredentials: { username: DASHBOARD.user, password: DASHBOARD.password },
@@ -58,6 +61,9 @@ describe.skipIf(!available)('the Bull Board dashboard in headless Chromium', () 
     });
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
     return page;
   }
 
@@ -88,6 +94,11 @@ describe.skipIf(!available)('the Bull Board dashboard in headless Chromium', () 
       const listed = await sidebar.locator('a[title]').evaluateAll((links) => links.map((a) => a.getAttribute('title')));
       expect(listed.sort()).toEqual([...QUEUE_NAMES].sort());
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-queues.png') });
+      expect(response?.headers()['x-frame-options']).toBe('DENY');
+      expect(response?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+      // Redis details are hidden: the page never asks for them.
+      expect(await page.getByText(/redis version/i).count()).toBe(0);
+      expect(cspViolations).toEqual([]);
     } finally {
       await page.context().close();
     }
@@ -111,6 +122,7 @@ describe.skipIf(!available)('the Bull Board dashboard in headless Chromium', () 
       const path = join(ARTIFACTS, 'dashboard.png');
       await page.screenshot({ path });
       expect(existsSync(path)).toBe(true);
+      expect(cspViolations).toEqual([]);
     } finally {
       await page.context().close();
     }
