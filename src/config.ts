@@ -96,11 +96,12 @@ export const envSchema = z.object({
   WORKER_LOCK_DURATION_MS: optionalPositiveInt,
   WORKER_STALLED_INTERVAL_MS: optionalPositiveInt,
   /**
-   * Jobs each queue may start per minute across every worker process (a BullMQ limiter). Each job
-   * makes at most one SOAP call, so the six queues together stay under six times this; SFMC's soft
-   * guidance is 2,000 SOAP calls a minute per account.
+   * SOAP calls per minute for the whole SFMC account, shared in Redis by every queue and worker
+   * process (src/sfmc/budget.ts). Older SFMC docs recommend at most 2,000; poll checks may use 80%.
    */
-  QUEUE_JOBS_PER_MINUTE: optionalPositiveInt,
+  SFMC_CALLS_PER_MINUTE: positiveInt(1_800),
+  /** How long every call of the account waits after SFMC throttles (its HTTP 500 with no body). */
+  THROTTLE_PAUSE_MS: positiveInt(30_000),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9{}_-]+$/, 'may hold only letters, digits, {, }, _ and -')
@@ -202,7 +203,9 @@ export interface Config {
   /** Set when REDIS_CLUSTER_NODES is: every connection is then a Redis Cluster client. */
   redisClusterNodes?: RedisNode[];
   /** BullMQ lock settings for `list-send worker`; undefined keeps BullMQ's defaults. */
-  worker: { lockDurationMs?: number; stalledIntervalMs?: number; jobsPerMinutePerQueue?: number };
+  worker: { lockDurationMs?: number; stalledIntervalMs?: number };
+  /** The account's SOAP call budget and the pause after SFMC throttles (both account-wide). */
+  budget: { callsPerMinute: number; throttlePauseMs: number };
   queuePrefix: string;
   sfmc?: SfmcConfig;
   /** Enhanced FTP for runs that upload their file; undefined when SFMC_SFTP_USERNAME is not set. */
@@ -354,8 +357,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
     worker: {
       ...(env.WORKER_LOCK_DURATION_MS !== undefined ? { lockDurationMs: env.WORKER_LOCK_DURATION_MS } : {}),
       ...(env.WORKER_STALLED_INTERVAL_MS !== undefined ? { stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS } : {}),
-      ...(env.QUEUE_JOBS_PER_MINUTE !== undefined ? { jobsPerMinutePerQueue: env.QUEUE_JOBS_PER_MINUTE } : {}),
     },
+    budget: { callsPerMinute: env.SFMC_CALLS_PER_MINUTE, throttlePauseMs: env.THROTTLE_PAUSE_MS },
     queuePrefix: env.QUEUE_PREFIX,
     ...(sfmc ? { sfmc } : {}),
     ...(sftp ? { sftp } : {}),

@@ -44,10 +44,11 @@ describe('loading configuration from the environment', () => {
     expect(problems({ SFMC_CLIENT_ID: 'x', SFMC_SUBDOMAIN: 'a' })).toEqual(['SFMC_CLIENT_SECRET: required when SFMC_CLIENT_ID is set']);
   });
 
-  it('reads the per-queue job rate and refuses a non-positive one, naming it', () => {
+  it('reads the account-wide SOAP call budget and throttle pause, and refuses non-positive ones, naming them', () => {
     const base = { SFMC_SUBDOMAIN: 'mc123', SFMC_CLIENT_ID: 'id', SFMC_CLIENT_SECRET: 's' };
-    expect(loadConfig({ ...base, QUEUE_JOBS_PER_MINUTE: '1500' }).worker.jobsPerMinutePerQueue).toBe(1500);
-    expect(loadConfig(base).worker.jobsPerMinutePerQueue).toBeUndefined();
-    expect(problems({ ...base, QUEUE_JOBS_PER_MINUTE: '0' })[0]).toMatch(/^QUEUE_JOBS_PER_MINUTE: /);
+    expect(loadConfig(base).budget).toEqual({ callsPerMinute: 1800, throttlePauseMs: 30_000 });
+    expect(loadConfig({ ...base, SFMC_CALLS_PER_MINUTE: '600', THROTTLE_PAUSE_MS: '5000' }).budget).toEqual({ callsPerMinute: 600, throttlePauseMs: 5000 });
+    expect(problems({ ...base, SFMC_CALLS_PER_MINUTE: '0' })[0]).toMatch(/^SFMC_CALLS_PER_MINUTE: /);
+    expect(problems({ ...base, THROTTLE_PAUSE_MS: '-1' })[0]).toMatch(/^THROTTLE_PAUSE_MS: /);
   });
 });

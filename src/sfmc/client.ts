@@ -3,6 +3,7 @@ import { request as httpRequest, type Agent } from 'undici';
 import type { SfmcConfig } from '../config.js';
 import { redactEnvelope, type Logger } from '../logger.js';
 import { createAuth, type Authorization, type TokenStore } from './auth.js';
+import { BudgetExhaustedError, currentCallClass, type CallBudget } from './budget.js';
 import { badEnvelope, classifyTransportError } from './classify.js';
 import { buildEnvelope, parseEnvelope, type SoapBody } from './envelope.js';
 import { isSfmcError, SfmcError, type SfmcErrorCode } from './errors.js';
@@ -58,6 +59,8 @@ export interface SfmcClientOptions {
   refreshSkewMs?: number;
   /** Default 50 MB; a larger reply is refused as `bad-response`. */
   maxResponseBytes?: number;
+  /** The account's shared SOAP call budget; without it calls are not counted. */
+  budget?: CallBudget;
 }
 
 export interface RetrieveResult {
@@ -207,8 +210,22 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
     return parseEnvelope(response.statusCode, headerValue(response.headers, 'content-type'), text, { operation: action });
   }
 
+  /**
+   * One unit of the account's budget for each SOAP call, taken here because every operation and
+   * every ContinueRequest page passes through `request()`; token requests do not. A refusal
+   * throws before anything is sent, so no unit is spent on a call that cannot go out.
+   */
+  async function spend(action: SoapAction): Promise<void> {
+    if (!options.budget) return;
+    const callClass = currentCallClass();
+    const decision = await options.budget.take(callClass);
+    if (!decision.granted) throw new BudgetExhaustedError(action, callClass, decision.waitMs, decision.paused);
+  }
+
   /** The chokepoint. */
   async function request(action: SoapAction, body: XmlNode, opts: CallOptions & { objectType?: string } = {}): Promise<SoapBody> {
+    // Outside the timed section: a refused call was never made, so it is neither logged nor counted.
+    await spend(action);
     const started = performance.now();
     let outcome: CallEvent['outcome'] = 'ok';
     let attempts = 0;
@@ -226,6 +243,7 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
         authz = await auth.authorize({ forceRefresh: true, rejectToken: authz.accessToken, signal: opts.signal });
         rememberToken(authz.accessToken);
         tokenRefreshed = true;
+        await spend(action);
         attempts++;
         return await send(action, body, authz, opts.signal);
       }
