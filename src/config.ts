@@ -34,10 +34,24 @@ const endpointUrl = z.string().superRefine((value, ctx) => {
 
 const ENDPOINT_VARIABLES = ['SFMC_AUTH_URL', 'SFMC_SOAP_URL'] as const;
 
+/**
+ * A host that is not a real tenant: this machine, or one named in SFMC_ALLOW_HTTP_HOSTS (the
+ * sandbox). Only these may be reached over plain http, by a configured URL or (src/sfmc/auth.ts)
+ * by the token response's soap_instance_url.
+ */
+export function isSandboxHost(hostname: string, allowedHosts: readonly string[]): boolean {
+  return isLoopbackHost(hostname) || allowedHosts.includes(hostname.toLowerCase());
+}
+
+/** SFMC_ALLOW_HTTP_HOSTS as a list of lower-case host names. */
+export function allowedHttpHosts(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+}
+
 /** https everywhere, except plain http to this machine or to a host named in SFMC_ALLOW_HTTP_HOSTS (the sandbox). */
 function httpAllowed(value: string, allowedHosts: string[]): boolean {
   const url = new URL(value);
-  return url.protocol === 'https:' || isLoopbackHost(url.hostname) || allowedHosts.includes(url.hostname.toLowerCase());
+  return url.protocol === 'https:' || isSandboxHost(url.hostname, allowedHosts);
 }
 
 const optionalText = z
@@ -156,7 +170,7 @@ export const envSchema = z.object({
   /** `list-send worker`: serve the worker's /metrics on this port (off when unset). */
   METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), portNumber.optional()),
 }).superRefine((env, ctx) => {
-  const allowed = (env.SFMC_ALLOW_HTTP_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const allowed = allowedHttpHosts(env.SFMC_ALLOW_HTTP_HOSTS);
   for (const name of ENDPOINT_VARIABLES) {
     const value = env[name];
     if (value && !httpAllowed(value, allowed)) {
@@ -187,6 +201,8 @@ export interface SfmcConfig {
   /** Explicit SOAP endpoint; undefined with OAuth2 means "use soap_instance_url from the token". */
   soapUrl?: string;
   timeoutMs: number;
+  /** SFMC_ALLOW_HTTP_HOSTS: besides loopback, the hosts a token's soap_instance_url may name outside SFMC. */
+  allowHttpHosts?: string[];
 }
 
 export interface ApiConfig {
@@ -269,6 +285,7 @@ function sfmcConfig(env: Env, problems: string[]): SfmcConfig | undefined {
       // An explicit SFMC_SOAP_URL wins; otherwise the token response names the tenant's endpoint.
       ...(env.SFMC_SOAP_URL ? { soapUrl: env.SFMC_SOAP_URL } : {}),
       timeoutMs: env.SFMC_TIMEOUT_MS,
+      ...(env.SFMC_ALLOW_HTTP_HOSTS ? { allowHttpHosts: allowedHttpHosts(env.SFMC_ALLOW_HTTP_HOSTS) } : {}),
     };
   }
   if (env.SFMC_USERNAME || env.SFMC_PASSWORD) {

@@ -65,6 +65,11 @@ export interface SandboxOptions {
   sftpAuthorizedKeys?: string[];
   /** The partner WSDL to validate against; default: $SFMC_WSDL_PATH, else ../shared/sfmc/partnerAPI.wsdl. */
   wsdlPath?: string;
+  /**
+   * The `soap_instance_url` the token endpoint hands out; default the sandbox's own URL. Tests set
+   * a forged one (another host, plain http) to check the client refuses to post its token there.
+   */
+  soapInstanceUrl?: string;
 }
 
 export type ImportOutcome = 'Completed' | 'Error';

@@ -122,6 +122,7 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
   const auth = createAuth({
     auth: config.auth,
     soapUrl: config.soapUrl,
+    ...(config.allowHttpHosts ? { allowHttpHosts: config.allowHttpHosts } : {}),
     dispatcher,
     timeoutMs: config.timeoutMs,
     tokenStore: options.tokenStore,
@@ -212,8 +213,9 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
 
   /**
    * One unit of the account's budget for each SOAP call, taken here because every operation and
-   * every ContinueRequest page passes through `request()`; token requests do not. A refusal
-   * throws before anything is sent, so no unit is spent on a call that cannot go out.
+   * every ContinueRequest page passes through `request()`; token requests do not. Taken after
+   * the token is in hand, right before the HTTP exchange, so a unit is not spent on a call that
+   * cannot go out. A refusal throws before anything is sent.
    */
   async function spend(action: SoapAction): Promise<void> {
     if (!options.budget) return;
@@ -224,16 +226,23 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
 
   /** The chokepoint. */
   async function request(action: SoapAction, body: XmlNode, opts: CallOptions & { objectType?: string } = {}): Promise<SoapBody> {
-    // Outside the timed section: a refused call was never made, so it is neither logged nor counted.
-    await spend(action);
     const started = performance.now();
     let outcome: CallEvent['outcome'] = 'ok';
     let attempts = 0;
     let tokenRefreshed = false;
     let authz: Authorization | undefined;
+    const report = () => {
+      const durationMs = Math.round(performance.now() - started);
+      logger?.debug(
+        { operation: action, objectType: opts.objectType, durationMs, outcome, attempts, ...(tokenRefreshed ? { tokenRefreshed } : {}) },
+        'sfmc call',
+      );
+      options.onCall?.({ operation: action, objectType: opts.objectType, durationMs, outcome });
+    };
     try {
       authz = await auth.authorize({ signal: opts.signal });
       rememberToken(authz.accessToken);
+      await spend(action);
       try {
         attempts++;
         return await send(action, body, authz, opts.signal);
@@ -256,12 +265,8 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
       outcome = isSfmcError(err) ? err.code : 'transport';
       throw scrub(err);
     } finally {
-      const durationMs = Math.round(performance.now() - started);
-      logger?.debug(
-        { operation: action, objectType: opts.objectType, durationMs, outcome, attempts, ...(tokenRefreshed ? { tokenRefreshed } : {}) },
-        'sfmc call',
-      );
-      options.onCall?.({ operation: action, objectType: opts.objectType, durationMs, outcome });
+      // A call the budget refused before sending anything was never made: not logged, not counted.
+      if (attempts > 0 || outcome !== 'budget-exhausted') report();
     }
   }
 
