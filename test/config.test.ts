@@ -32,6 +32,12 @@ describe('loading configuration from the environment', () => {
     );
   });
 
+  it("passes SFMC_ALLOW_HTTP_HOSTS to the SOAP client, which checks the token's soap_instance_url with it", () => {
+    const base = { SFMC_AUTH_URL: 'http://sandbox:9443', SFMC_CLIENT_ID: 'a', SFMC_CLIENT_SECRET: 'b' };
+    expect(loadConfig({ ...base, SFMC_ALLOW_HTTP_HOSTS: ' Sandbox , other ' }).sfmc?.allowHttpHosts).toEqual(['sandbox', 'other']);
+    expect(loadConfig({ SFMC_SUBDOMAIN: 'mc1', SFMC_CLIENT_ID: 'a', SFMC_CLIENT_SECRET: 'b' }).sfmc?.allowHttpHosts).toBeUndefined();
+  });
+
   it('names the variable and never echoes a secret value', () => {
     const secret = 'very-secret-value-123';
     const list = problems({ SFMC_CLIENT_SECRET: secret, SFMC_TIMEOUT_MS: secret, SFMC_PASSWORD: secret });
