@@ -10,7 +10,7 @@ import { inclusive, profileCpu, summarise } from './profile.js';
  * same enqueue parallelism, rounds interleaved (and rotated) so a busy moment hits every variant.
  *
  * Three more variants split the gap between the two:
- *   bare-opts  the bare chain with the pipeline's job options, payload and limiter (BullMQ's share)
+ *   bare-opts  the bare chain with the pipeline's job options and payload (BullMQ's share)
  *   stub       the real producer, processors and workers, SfmcApi answered in memory (Redis share)
  *   remote     the real pipeline, the sandbox in a child process (SFMC's CPU is not the pipeline's)
  * and `pipeline` is the real pipeline with the sandbox in this process, as the tests wire it
@@ -21,7 +21,7 @@ const VARIANTS: Variant[] = ['bare', 'bare-opts', 'stub', 'remote', 'pipeline'];
 
 const LABELS: Record<Variant, string> = {
   bare: 'bare FlowProducer chain, 5 no-op jobs',
-  'bare-opts': 'bare chain + the pipeline\'s job options, payload, limiter',
+  'bare-opts': 'bare chain + the pipeline\'s job options, payload',
   stub: 'pipeline, SfmcApi answered in memory (no HTTP)',
   remote: 'pipeline vs sandbox in a child process',
   pipeline: 'pipeline vs sandbox in this process',
@@ -85,7 +85,7 @@ export async function engineOverhead(ctx: BenchContext): Promise<ItemResult> {
       `One bench process holds the workers and the producer (and the sandbox, for "in this process"); per-queue worker concurrency ${CONCURRENCY}; ${ENQUEUE_IN_FLIGHT} enqueues in flight; a fresh prefix per variant and round.`,
       'Sandbox: no injected latency; imports registered and Completed at once (registerDelayMs 0, durationMs 0); the request\'s poll.initialDelayMs is 0. Schema check on, as by default.',
       'The pipeline\'s pool also runs an idle `upload-file` worker (these runs have no file), as `list-send worker` does.',
-      'Pipeline: `ListSendClient.enqueue` (runId claim + flow) and `startWorkers` as in production (OAuth2, pino at level info into /dev/null), the per-queue limiter raised to 10^9 calls/min so it never holds a job back (its Redis check still runs); step backoff 200 ms, so a retried attempt (counted below; none expected) cannot stall a measurement.',
+      'Pipeline: `ListSendClient.enqueue` (runId claim + flow) and `startWorkers` as in production (OAuth2, pino at level info into /dev/null), the account\'s SOAP call budget raised to 10^9 calls/min so it never holds a call back (its Redis script still runs once per call); step backoff 200 ms, so a retried attempt (counted below; none expected) cannot stall a measurement.',
       "Per run the pipeline makes 6 job activations (poll-import's first visit only schedules its first check) and 4 SOAP calls + 1 poll (+ 1 token per variant); the bare chain makes 5 activations.",
       'The target is judged on the child-process sandbox: in production SFMC\'s XML work happens on Salesforce\'s machines, so only the client\'s side of each SOAP exchange is the pipeline\'s cost. On this 2-core machine the sandbox child still competes for the same two cores as the workers and Redis.',
     ],
@@ -144,7 +144,7 @@ function whereTheTimeGoes(
   const commands = (v: Variant) => (redisPerRun[v] === undefined ? '?' : fixed(redisPerRun[v] as number, 0));
   return [
     '**Where the time goes.** On this 2-core machine both variants are CPU-bound: the worker process, Redis and (for the pipeline) the sandbox share two cores, so runs/s follow CPU per run.',
-    `- *BullMQ's share is not the gap.* The bare chain with the pipeline's job options, payload and limiter reaches ${fixed(optsRatio, 2)} of the bare chain (round-to-round noise is of that order): the options cost little.`,
+    `- *BullMQ's share is not the gap.* The bare chain with the pipeline's job options and payload reaches ${fixed(optsRatio, 2)} of the bare chain (round-to-round noise is of that order): the options cost little.`,
     `- *Redis work per run* (stub vs bare): ${fixed(cpu.stub, 2)} vs ${fixed(cpu.bare, 2)} CPU ms in this process and ${commands('stub')} vs ${commands('bare')} Redis commands. Beyond the five moves of the chain, a run makes the runId claim (\`src/runs.ts: claim\`: HSETNX, then MULTI), reads it back and marks the flow added (\`src/client.ts: enqueue\`, 5 round trips before the flow's MULTI); every step checks \`isCancelled\` (\`src/worker/wrap.ts\`) and reads its child's result (\`src/worker/child-result.ts: childResult\` → \`getChildrenValues\`); every step writes a job log line; start-import and send each write the job data twice (\`updateData\`); send claims the send (\`src/runs.ts: claimSend\`, a script); poll-import's first visit only schedules its first check, which costs a whole extra activation, and every wait makes 4 round trips (\`updateData\`, \`updateProgress\`, \`log\`, \`moveToDelayed\`).`,
     `- *The SOAP exchanges* (remote vs stub): ${fixed(cpu.remote - cpu.stub, 2)} CPU ms per run in this process for 5 SOAP calls (about ${fixed((cpu.remote - cpu.stub) / 5, 2)} ms each), plus ${fixed(cpu.sandbox, 2)} ms in the sandbox process. That is more than all of the bare chain's BullMQ work (${fixed(cpu.bare, 2)} ms). The profile shows where it goes: parsing each reply (fast-xml-parser, with its separate validation pass) and the HTTP exchange (undici, and the socket writes under "native", which Redis commands share).`,
     '',

@@ -3,7 +3,9 @@ import type { QueueName } from '../queues/catalog.js';
 import { jobOptionsFor } from '../queues/options.js';
 import { ListSendClient } from '../src/client.js';
 import { createSandbox } from '../src/sandbox/index.js';
+import { budgetAccountOf, RedisCallBudget } from '../src/sfmc/budget.js';
 import { createSfmcClient } from '../src/sfmc/client.js';
+import type { SfmcConfig } from '../src/config.js';
 import type { SfmcApi } from '../src/sfmc/types.js';
 import { startWorkers } from '../src/worker/start.js';
 import { benchLogger, benchRequest, inParallel, sandboxSfmcConfig, until, workerRedis } from './common.js';
@@ -14,7 +16,7 @@ import type { SandboxChildOptions, SandboxChildReady } from './sandbox-child.js'
  * Item 1's contestants. Each runs N flows from the first enqueue to the last root completion, in
  * this process, and says how fast and at what CPU cost:
  *   bare       a FlowProducer chain of five no-op jobs
- *   bare-opts  the same chain with the pipeline's job options, payload and limiter
+ *   bare-opts  the same chain with the pipeline's job options and payload
  *   stub       the real producer, processors and workers; SfmcApi answered in memory
  *   remote     the real pipeline; the sandbox in a child process
  *   pipeline   the real pipeline; the sandbox in this process, as the tests wire it
@@ -102,8 +104,7 @@ async function startBare(redisUrl: string, prefix: string, pipelineOpts: boolean
   const connection = workerRedis(redisUrl);
   const names = CHAIN.map((q) => `bare-${q}`);
   const counter = completionCounter();
-  const limiter = pipelineOpts ? { limiter: { max: 1e9, duration: 60_000 } } : {};
-  const workers = names.map((name) => new Worker(name, async () => ({ ok: true }), { connection, prefix, concurrency: CONCURRENCY, ...limiter }));
+  const workers = names.map((name) => new Worker(name, async () => ({ ok: true }), { connection, prefix, concurrency: CONCURRENCY }));
   (workers[workers.length - 1] as Worker).on('completed', counter.onCompleted);
   for (const w of workers) w.on('failed', counter.onFailed);
   await Promise.all(workers.map((w) => w.waitUntilReady()));
@@ -159,22 +160,31 @@ async function startPipeline(redisUrl: string, prefix: string, variant: Variant)
   let sfmc: SfmcApi;
   let sandboxCpu: (() => Promise<NodeJS.CpuUsage>) | undefined;
   const sandboxOptions = { import: { registerDelayMs: 0, durationMs: 0 } };
+  const connection = workerRedis(redisUrl);
+  // The account's call budget as in production, raised to 10^9 calls/min so it never holds a call
+  // back (its Redis script still runs once per SOAP call).
+  const budgetFor = (config: SfmcConfig) =>
+    new RedisCallBudget({ redis: connection, prefix, account: budgetAccountOf(config), limit: 1e9 });
+  let budget: RedisCallBudget | undefined;
   if (variant === 'stub') {
     sfmc = stubSfmc();
   } else if (variant === 'remote') {
     const child = await startChild<SandboxChildReady>('./sandbox-child.ts', { sandbox: sandboxOptions } satisfies SandboxChildOptions);
-    const client = createSfmcClient({ config: sandboxSfmcConfig(child.ready) });
+    const config = sandboxSfmcConfig(child.ready);
+    budget = budgetFor(config);
+    const client = createSfmcClient({ config, budget });
     sfmc = client;
     sandboxCpu = () => child.call<NodeJS.CpuUsage>('cpu');
     closers.push(() => client.close(), () => child.stop());
   } else {
     const sandbox = await createSandbox(sandboxOptions);
-    const client = createSfmcClient({ config: sandboxSfmcConfig(sandbox) });
+    const config = sandboxSfmcConfig(sandbox);
+    budget = budgetFor(config);
+    const client = createSfmcClient({ config, budget });
     sfmc = client;
     closers.push(() => client.close(), () => sandbox.close());
   }
-  const connection = workerRedis(redisUrl);
-  const pool = await startWorkers({ connection, prefix, sfmc, logger: benchLogger(), concurrency: CONCURRENCY, jobsPerMinutePerQueue: 1e9 });
+  const pool = await startWorkers({ connection, prefix, sfmc, logger: benchLogger(), concurrency: CONCURRENCY, ...(budget ? { budget } : {}) });
   const producer = new ListSendClient({ redisUrl, prefix, steps: STEPS });
   const counter = completionCounter(sandboxCpu);
   pool.workers.send.on('completed', counter.onCompleted);

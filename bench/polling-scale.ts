@@ -47,8 +47,8 @@ export async function pollingAtScale(ctx: BenchContext): Promise<ItemResult> {
       prefix,
       sfmc: sandboxSfmcConfig(sandbox),
       concurrency,
-      // The default (400 calls/min per queue) would pace poll-import at 6.7 checks/s: see the note.
-      jobsPerMinutePerQueue: 1e9,
+      // The default budget (1,800 calls/min, polls 80% of it) would pace polls at 24 checks/s: see the note.
+      callsPerMinute: 1e9,
     } satisfies WorkerChildOptions,
     { compiled: !ctx.quick });
     try {
@@ -139,7 +139,7 @@ export async function pollingAtScale(ctx: BenchContext): Promise<ItemResult> {
           },
         ],
         notes: [
-          `**The per-queue limiter decides how fast a large backlog is polled.** \`startWorkers\` limits each queue to \`jobsPerMinutePerQueue\` job starts per minute across all workers, 400 by default (src/worker/start.ts). For poll-import that is at most 6.7 checks/s, so with ${n} imports in flight each one is checked at most every ${seconds(Math.round((n / 400) * 60_000))}, whatever maxDelayMs says: the lag after an import grows with the backlog. This item raises the limit to measure the engine. Here ${n} waiting runs took ${fixed(polls / (wallMs / 1000))} checks/s. Suggestion: set the limit per SOAP operation from SFMC's actual quota rather than per queue, or give poll-import its own, larger budget, since its Retrieve is the cheapest call.`,
+          `**The account's SOAP call budget decides how fast a large backlog is polled.** Every SOAP call takes a unit of \`SFMC_CALLS_PER_MINUTE\` (1,800 by default, src/sfmc/budget.ts), and polls may use only 80% of it: at most 24 checks/s, so with ${n} imports in flight each one is checked at most every ${seconds(Math.round((n / 1_440) * 60_000))}, whatever maxDelayMs says, and less often while other steps use the budget. This item raises the budget to measure the engine. Here ${n} waiting runs took ${fixed(polls / (wallMs / 1000))} checks/s.`,
         ],
       };
     } finally {

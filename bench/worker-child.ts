@@ -1,5 +1,6 @@
 import type { SfmcConfig, SftpConfig } from '../src/config.js';
 import { MemoryTokenStore, type TokenStore } from '../src/sfmc/auth.js';
+import { budgetAccountOf, RedisCallBudget } from '../src/sfmc/budget.js';
 import { createSfmcClient } from '../src/sfmc/client.js';
 import { RedisTokenStore } from '../src/sfmc/token-store-redis.js';
 import { SftpUploader } from '../src/upload/sftp.js';
@@ -18,7 +19,8 @@ export interface WorkerChildOptions {
   prefix: string;
   sfmc: SfmcConfig;
   concurrency: number;
-  jobsPerMinutePerQueue?: number;
+  /** The account's SOAP call budget; unset: no budget (the engine alone is measured). */
+  callsPerMinute?: number;
   /**
    * Virtual time for the SOAP client and its token store: origin + (Date.now() - origin) × scale.
    * Also settable later with a `setClock` request, so start-up does not use up simulated time.
@@ -78,8 +80,12 @@ const tokenStore: TokenStore = {
 };
 
 const logger = benchLogger();
+const budget = o.callsPerMinute
+  ? new RedisCallBudget({ redis: connection, prefix: o.prefix, account: budgetAccountOf(o.sfmc), limit: o.callsPerMinute })
+  : undefined;
 const sfmc = createSfmcClient({
   config: o.sfmc,
+  ...(budget ? { budget } : {}),
   now,
   tokenStore,
   onCall: (e) => void (soapCalls[e.objectType ?? e.operation] = (soapCalls[e.objectType ?? e.operation] ?? 0) + 1),
@@ -92,7 +98,7 @@ const pool = await startWorkers({
   logger,
   concurrency: o.concurrency,
   ...(o.sftp ? { uploader: new SftpUploader(o.sftp, logger) } : {}),
-  ...(o.jobsPerMinutePerQueue ? { jobsPerMinutePerQueue: o.jobsPerMinutePerQueue } : {}),
+  ...(budget ? { budget } : {}),
   onStepEnd: (e) => {
     if (e.outcome !== 'completed') return;
     const s = (steps[e.queue] ??= { completed: 0, totalMs: 0, maxMs: 0 });

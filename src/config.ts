@@ -35,10 +35,24 @@ const endpointUrl = z.string().superRefine((value, ctx) => {
 
 const ENDPOINT_VARIABLES = ['SFMC_AUTH_URL', 'SFMC_SOAP_URL'] as const;
 
+/**
+ * A host that is not a real tenant: this machine, or one named in SFMC_ALLOW_HTTP_HOSTS (the
+ * sandbox). Only these may be reached over plain http, by a configured URL or (src/sfmc/auth.ts)
+ * by the token response's soap_instance_url.
+ */
+export function isSandboxHost(hostname: string, allowedHosts: readonly string[]): boolean {
+  return isLoopbackHost(hostname) || allowedHosts.includes(hostname.toLowerCase());
+}
+
+/** SFMC_ALLOW_HTTP_HOSTS as a list of lower-case host names. */
+export function allowedHttpHosts(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+}
+
 /** https everywhere, except plain http to this machine or to a host named in SFMC_ALLOW_HTTP_HOSTS (the sandbox). */
 function httpAllowed(value: string, allowedHosts: string[]): boolean {
   const url = new URL(value);
-  return url.protocol === 'https:' || isLoopbackHost(url.hostname) || allowedHosts.includes(url.hostname.toLowerCase());
+  return url.protocol === 'https:' || isSandboxHost(url.hostname, allowedHosts);
 }
 
 const optionalText = z
@@ -97,11 +111,12 @@ export const envSchema = z.object({
   WORKER_LOCK_DURATION_MS: optionalPositiveInt,
   WORKER_STALLED_INTERVAL_MS: optionalPositiveInt,
   /**
-   * Jobs each queue may start per minute across every worker process (a BullMQ limiter). Each job
-   * makes at most one SOAP call, so the six queues together stay under six times this; SFMC's soft
-   * guidance is 2,000 SOAP calls a minute per account.
+   * SOAP calls per minute for the whole SFMC account, shared in Redis by every queue and worker
+   * process (src/sfmc/budget.ts). Older SFMC docs recommend at most 2,000; poll checks may use 80%.
    */
-  QUEUE_JOBS_PER_MINUTE: optionalPositiveInt,
+  SFMC_CALLS_PER_MINUTE: positiveInt(1_800),
+  /** How long every call of the account waits after SFMC throttles (its HTTP 500 with no body). */
+  THROTTLE_PAUSE_MS: positiveInt(30_000),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9{}_-]+$/, 'may hold only letters, digits, {, }, _ and -')
@@ -168,7 +183,7 @@ export const envSchema = z.object({
   /** A bearer token /metrics then requires (the API's and a worker's); unset, /metrics is open. */
   METRICS_TOKEN: optionalText,
 }).superRefine((env, ctx) => {
-  const allowed = (env.SFMC_ALLOW_HTTP_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const allowed = allowedHttpHosts(env.SFMC_ALLOW_HTTP_HOSTS);
   for (const name of ENDPOINT_VARIABLES) {
     const value = env[name];
     if (value && !httpAllowed(value, allowed)) {
@@ -199,6 +214,8 @@ export interface SfmcConfig {
   /** Explicit SOAP endpoint; undefined with OAuth2 means "use soap_instance_url from the token". */
   soapUrl?: string;
   timeoutMs: number;
+  /** SFMC_ALLOW_HTTP_HOSTS: besides loopback, the hosts a token's soap_instance_url may name outside SFMC. */
+  allowHttpHosts?: string[];
 }
 
 export interface ApiConfig {
@@ -221,7 +238,9 @@ export interface Config {
   /** Set when REDIS_CLUSTER_NODES is: every connection is then a Redis Cluster client. */
   redisClusterNodes?: RedisNode[];
   /** BullMQ lock settings for `list-send worker`; undefined keeps BullMQ's defaults. */
-  worker: { lockDurationMs?: number; stalledIntervalMs?: number; jobsPerMinutePerQueue?: number };
+  worker: { lockDurationMs?: number; stalledIntervalMs?: number };
+  /** The account's SOAP call budget and the pause after SFMC throttles (both account-wide). */
+  budget: { callsPerMinute: number; throttlePauseMs: number };
   /** START_CONFIRM_GRACE_MS: start-import's wait for the import of an unanswered Perform start. */
   startConfirmGraceMs: number;
   queuePrefix: string;
@@ -299,6 +318,7 @@ function sfmcConfig(env: Env, problems: string[]): SfmcConfig | undefined {
       // An explicit SFMC_SOAP_URL wins; otherwise the token response names the tenant's endpoint.
       ...(env.SFMC_SOAP_URL ? { soapUrl: env.SFMC_SOAP_URL } : {}),
       timeoutMs: env.SFMC_TIMEOUT_MS,
+      ...(env.SFMC_ALLOW_HTTP_HOSTS ? { allowHttpHosts: allowedHttpHosts(env.SFMC_ALLOW_HTTP_HOSTS) } : {}),
     };
   }
   if (env.SFMC_USERNAME || env.SFMC_PASSWORD) {
@@ -387,9 +407,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
     worker: {
       ...(env.WORKER_LOCK_DURATION_MS !== undefined ? { lockDurationMs: env.WORKER_LOCK_DURATION_MS } : {}),
       ...(env.WORKER_STALLED_INTERVAL_MS !== undefined ? { stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS } : {}),
-      ...(env.QUEUE_JOBS_PER_MINUTE !== undefined ? { jobsPerMinutePerQueue: env.QUEUE_JOBS_PER_MINUTE } : {}),
     },
     startConfirmGraceMs: env.START_CONFIRM_GRACE_MS,
+    budget: { callsPerMinute: env.SFMC_CALLS_PER_MINUTE, throttlePauseMs: env.THROTTLE_PAUSE_MS },
     queuePrefix: env.QUEUE_PREFIX,
     ...(sfmc ? { sfmc } : {}),
     ...(sftp ? { sftp } : {}),

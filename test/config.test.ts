@@ -32,6 +32,12 @@ describe('loading configuration from the environment', () => {
     );
   });
 
+  it("passes SFMC_ALLOW_HTTP_HOSTS to the SOAP client, which checks the token's soap_instance_url with it", () => {
+    const base = { SFMC_AUTH_URL: 'http://sandbox:9443', SFMC_CLIENT_ID: 'a', SFMC_CLIENT_SECRET: 'b' };
+    expect(loadConfig({ ...base, SFMC_ALLOW_HTTP_HOSTS: ' Sandbox , other ' }).sfmc?.allowHttpHosts).toEqual(['sandbox', 'other']);
+    expect(loadConfig({ SFMC_SUBDOMAIN: 'mc1', SFMC_CLIENT_ID: 'a', SFMC_CLIENT_SECRET: 'b' }).sfmc?.allowHttpHosts).toBeUndefined();
+  });
+
   it('names the variable and never echoes a secret value', () => {
     const secret = 'very-secret-value-123';
     const list = problems({ SFMC_CLIENT_SECRET: secret, SFMC_TIMEOUT_MS: secret, SFMC_PASSWORD: secret });
@@ -44,11 +50,12 @@ describe('loading configuration from the environment', () => {
     expect(problems({ SFMC_CLIENT_ID: 'x', SFMC_SUBDOMAIN: 'a' })).toEqual(['SFMC_CLIENT_SECRET: required when SFMC_CLIENT_ID is set']);
   });
 
-  it('reads the per-queue job rate and refuses a non-positive one, naming it', () => {
+  it('reads the account-wide SOAP call budget and throttle pause, and refuses non-positive ones, naming them', () => {
     const base = { SFMC_SUBDOMAIN: 'mc123', SFMC_CLIENT_ID: 'id', SFMC_CLIENT_SECRET: 's' };
-    expect(loadConfig({ ...base, QUEUE_JOBS_PER_MINUTE: '1500' }).worker.jobsPerMinutePerQueue).toBe(1500);
-    expect(loadConfig(base).worker.jobsPerMinutePerQueue).toBeUndefined();
-    expect(problems({ ...base, QUEUE_JOBS_PER_MINUTE: '0' })[0]).toMatch(/^QUEUE_JOBS_PER_MINUTE: /);
+    expect(loadConfig(base).budget).toEqual({ callsPerMinute: 1800, throttlePauseMs: 30_000 });
+    expect(loadConfig({ ...base, SFMC_CALLS_PER_MINUTE: '600', THROTTLE_PAUSE_MS: '5000' }).budget).toEqual({ callsPerMinute: 600, throttlePauseMs: 5000 });
+    expect(problems({ ...base, SFMC_CALLS_PER_MINUTE: '0' })[0]).toMatch(/^SFMC_CALLS_PER_MINUTE: /);
+    expect(problems({ ...base, THROTTLE_PAUSE_MS: '-1' })[0]).toMatch(/^THROTTLE_PAUSE_MS: /);
   });
 
   it("reads start-import's grace after an unanswered Perform start, 5 minutes by default, and refuses a bad one, naming it", () => {

@@ -34,6 +34,8 @@ export class TokenIssuer {
     private readonly ttlSeconds: number,
     private readonly now: () => number,
     private readonly baseUrl: string,
+    /** What soap_instance_url says; default this sandbox (`${baseUrl}/`). */
+    private readonly soapInstanceUrl = `${baseUrl}/`,
   ) {}
 
   /**
@@ -79,7 +81,7 @@ export class TokenIssuer {
         token_type: 'Bearer',
         expires_in: this.ttlSeconds,
         scope: typeof scope === 'string' && scope !== '' ? scope : DEFAULT_SCOPE,
-        soap_instance_url: `${this.baseUrl}/`,
+        soap_instance_url: this.soapInstanceUrl,
         rest_instance_url: `${this.baseUrl}/`,
       },
     };

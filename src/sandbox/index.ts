@@ -94,7 +94,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
   const rt: Runtime = {
     now,
     store,
-    issuer: new TokenIssuer(credentials, options.tokenTtlSeconds ?? 1079, now, url),
+    issuer: new TokenIssuer(credentials, options.tokenTtlSeconds ?? 1079, now, url, options.soapInstanceUrl),
     faults,
     calls: new CallLog(now, options.logger),
     credentials,

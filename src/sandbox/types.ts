@@ -78,6 +78,11 @@ export interface SandboxOptions {
    * UNVERIFIED, so a lag can be modelled.
    */
   listSendDelayMs?: number;
+  /**
+   * The `soap_instance_url` the token endpoint hands out; default the sandbox's own URL. Tests set
+   * a forged one (another host, plain http) to check the client refuses to post its token there.
+   */
+  soapInstanceUrl?: string;
 }
 
 export type ImportOutcome = 'Completed' | 'Error';

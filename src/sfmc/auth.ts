@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import type { SfmcAuthConfig } from '../config.js';
+import { isSandboxHost, type SfmcAuthConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { badTokenResponse, classifyTokenResponse, classifyTransportError } from './classify.js';
 import { fueloauthHeader, wsseHeader } from './envelope.js';
@@ -86,6 +86,30 @@ const tokenResponseSchema = z.object({
   expires_in: z.number().positive(),
   soap_instance_url: z.string().min(1).optional(),
 });
+
+/** Where SFMC's tenant-specific endpoints live (`{subdomain}.soap.marketingcloudapis.com`). */
+const SFMC_API_DOMAIN = '.marketingcloudapis.com';
+
+export const SOAP_INSTANCE_URL_RULE =
+  'must use https:// on a host under .marketingcloudapis.com (plain http or another host only for loopback and SFMC_ALLOW_HTTP_HOSTS)';
+
+/**
+ * Whether a token response's soap_instance_url may receive the access token. SFMC documents it as
+ * `https://{subdomain}.soap.marketingcloudapis.com/` (access-token-s2s page; tenant-specific
+ * endpoints page), so anything else means a compromised or misdirected auth endpoint. The
+ * loopback / SFMC_ALLOW_HTTP_HOSTS exception is config.ts's rule for configured URLs, reused.
+ */
+export function soapInstanceUrlAllowed(value: string, allowHttpHosts: readonly string[] = []): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return false;
+  if (isSandboxHost(url.hostname, allowHttpHosts)) return true;
+  return url.protocol === 'https:' && url.hostname.toLowerCase().endsWith(SFMC_API_DOMAIN);
+}
 
 /** `https://x.soap.marketingcloudapis.com/` → `https://x.soap.marketingcloudapis.com/Service.asmx`. */
 export function soapUrlFromInstanceUrl(instanceUrl: string): string {
@@ -267,6 +291,8 @@ export interface AuthOptions {
   auth: SfmcAuthConfig;
   /** An explicit endpoint wins over the token's soap_instance_url; required for WS-Security. */
   soapUrl?: string;
+  /** Besides loopback, hosts a token's soap_instance_url may name outside SFMC (SFMC_ALLOW_HTTP_HOSTS). */
+  allowHttpHosts?: readonly string[];
   dispatcher: Dispatcher;
   timeoutMs: number;
   tokenStore?: TokenStore;
@@ -306,6 +332,16 @@ export function createAuth(options: AuthOptions): SfmcAuth {
     mode: 'oauth2',
     async authorize(opts) {
       const record = await provider.getToken(opts);
+      // Checked where it is used, so a URL from the shared token store is checked too. The URL is
+      // not quoted: whatever it holds came from outside.
+      if (options.soapUrl === undefined && record.soapUrl !== undefined && !soapInstanceUrlAllowed(record.soapUrl, options.allowHttpHosts)) {
+        throw new SfmcError(
+          'bad-response',
+          `the token response's soap_instance_url was refused: it ${SOAP_INSTANCE_URL_RULE}. No SOAP call was made with the token. ` +
+            'Check SFMC_AUTH_URL, or name the endpoint with SFMC_SOAP_URL or SFMC_SUBDOMAIN',
+          { kind: 'fatal', mayHaveTakenEffect: false, context: { operation: 'token' } },
+        );
+      }
       const soapUrl = options.soapUrl ?? record.soapUrl;
       if (!soapUrl) {
         throw new SfmcError(

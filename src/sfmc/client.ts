@@ -3,6 +3,7 @@ import { request as httpRequest, type Agent } from 'undici';
 import type { SfmcConfig } from '../config.js';
 import { redactEnvelope, type Logger } from '../logger.js';
 import { createAuth, type Authorization, type TokenStore } from './auth.js';
+import { BudgetExhaustedError, currentCallClass, type CallBudget } from './budget.js';
 import { badEnvelope, classifyTransportError } from './classify.js';
 import { buildEnvelope, parseEnvelope, type SoapBody } from './envelope.js';
 import { isSfmcError, SfmcError, type SfmcErrorCode } from './errors.js';
@@ -59,6 +60,8 @@ export interface SfmcClientOptions {
   refreshSkewMs?: number;
   /** Default 50 MB; a larger reply is refused as `bad-response`. */
   maxResponseBytes?: number;
+  /** The account's shared SOAP call budget; without it calls are not counted. */
+  budget?: CallBudget;
 }
 
 export interface RetrieveResult {
@@ -126,6 +129,7 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
   const auth = createAuth({
     auth: config.auth,
     soapUrl: config.soapUrl,
+    ...(config.allowHttpHosts ? { allowHttpHosts: config.allowHttpHosts } : {}),
     dispatcher,
     timeoutMs: config.timeoutMs,
     tokenStore: options.tokenStore,
@@ -214,6 +218,19 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
     return parseEnvelope(response.statusCode, headerValue(response.headers, 'content-type'), text, { operation: action });
   }
 
+  /**
+   * One unit of the account's budget for each SOAP call, taken here because every operation and
+   * every ContinueRequest page passes through `request()`; token requests do not. Taken after
+   * the token is in hand, right before the HTTP exchange, so a unit is not spent on a call that
+   * cannot go out. A refusal throws before anything is sent.
+   */
+  async function spend(action: SoapAction): Promise<void> {
+    if (!options.budget) return;
+    const callClass = currentCallClass();
+    const decision = await options.budget.take(callClass);
+    if (!decision.granted) throw new BudgetExhaustedError(action, callClass, decision.waitMs, decision.paused);
+  }
+
   /** The chokepoint. */
   async function request(action: SoapAction, body: XmlNode, opts: CallOptions & { objectType?: string } = {}): Promise<SoapBody> {
     const started = performance.now();
@@ -221,9 +238,18 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
     let attempts = 0;
     let tokenRefreshed = false;
     let authz: Authorization | undefined;
+    const report = () => {
+      const durationMs = Math.round(performance.now() - started);
+      logger?.debug(
+        { operation: action, objectType: opts.objectType, durationMs, outcome, attempts, ...(tokenRefreshed ? { tokenRefreshed } : {}) },
+        'sfmc call',
+      );
+      options.onCall?.({ operation: action, objectType: opts.objectType, durationMs, outcome });
+    };
     try {
       authz = await auth.authorize({ signal: opts.signal });
       rememberToken(authz.accessToken);
+      await spend(action);
       try {
         attempts++;
         return await send(action, body, authz, opts.signal);
@@ -233,6 +259,7 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
         authz = await auth.authorize({ forceRefresh: true, rejectToken: authz.accessToken, signal: opts.signal });
         rememberToken(authz.accessToken);
         tokenRefreshed = true;
+        await spend(action);
         attempts++;
         return await send(action, body, authz, opts.signal);
       }
@@ -245,12 +272,8 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
       outcome = isSfmcError(err) ? err.code : 'transport';
       throw scrub(err);
     } finally {
-      const durationMs = Math.round(performance.now() - started);
-      logger?.debug(
-        { operation: action, objectType: opts.objectType, durationMs, outcome, attempts, ...(tokenRefreshed ? { tokenRefreshed } : {}) },
-        'sfmc call',
-      );
-      options.onCall?.({ operation: action, objectType: opts.objectType, durationMs, outcome });
+      // A call the budget refused before sending anything was never made: not logged, not counted.
+      if (attempts > 0 || outcome !== 'budget-exhausted') report();
     }
   }
 

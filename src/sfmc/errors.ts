@@ -25,7 +25,9 @@ export type SfmcErrorCode =
   /** The OAuth2 token endpoint refused the credentials. */
   | 'auth-failed'
   /** OverallStatus said Error / Has Errors / Error: ..., see `context.errorCode`. */
-  | 'result-error';
+  | 'result-error'
+  /** Not sent: the account's SOAP call budget (budget.ts) is used up or paused. */
+  | 'budget-exhausted';
 
 /** What a caller should do about a failure. */
 export type ErrorKind = 'retryable' | 'fatal' | 'throttled' | 'auth-expired';

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import { requireSfmc } from '../config.js';
 import { observeSoapCall, observeStepEnd, observeWorkers, type Metrics } from '../metrics.js';
 import { createRedisConnection, redisTargetOf } from '../redis.js';
+import { budgetAccountOf, RedisCallBudget } from '../sfmc/budget.js';
 import { createSfmcClient } from '../sfmc/client.js';
 import { sharedTokenStore } from '../sfmc/token-store-redis.js';
 import { SftpUploader } from '../upload/sftp.js';
@@ -18,6 +19,7 @@ export interface ConfiguredWorkers {
  * Every step's worker as a configuration describes it: the Redis (or Redis Cluster) connection, one
  * OAuth2 token shared by every worker process of the account (stored encrypted in Redis), the SFTP
  * uploader when SFMC_SFTP_* is set (without it, runs with a `file` fail clearly in upload-file),
+ * one SOAP call budget per account shared the same way (SFMC_CALLS_PER_MINUTE, THROTTLE_PAUSE_MS),
  * and the worker settings. `list-send worker` and the demo both start their workers here.
  */
 export async function startConfiguredWorkers(
@@ -29,9 +31,17 @@ export async function startConfiguredWorkers(
   const sfmcConfig = requireSfmc(config);
   const connection = createRedisConnection(redisTargetOf(config), 'worker');
   const tokenStore = sharedTokenStore(sfmcConfig.auth, connection, config.queuePrefix);
+  // One budget per account, in Redis beside the queues: every worker process takes from the same one.
+  const budget = new RedisCallBudget({
+    redis: connection,
+    prefix: config.queuePrefix,
+    account: budgetAccountOf(sfmcConfig),
+    limit: config.budget.callsPerMinute,
+  });
   const sfmc = createSfmcClient({
     config: sfmcConfig,
     logger,
+    budget,
     ...(metrics ? { onCall: observeSoapCall(metrics) } : {}),
     ...(tokenStore ? { tokenStore } : {}),
   });
@@ -45,8 +55,9 @@ export async function startConfiguredWorkers(
     ...(metrics ? { onStepEnd: observeStepEnd(metrics) } : {}),
     ...(config.worker.lockDurationMs ? { lockDurationMs: config.worker.lockDurationMs } : {}),
     ...(config.worker.stalledIntervalMs ? { stalledIntervalMs: config.worker.stalledIntervalMs } : {}),
-    ...(config.worker.jobsPerMinutePerQueue ? { jobsPerMinutePerQueue: config.worker.jobsPerMinutePerQueue } : {}),
     settings: { startConfirmGraceMs: config.startConfirmGraceMs },
+    budget,
+    throttlePauseMs: config.budget.throttlePauseMs,
   });
   if (metrics) observeWorkers(metrics, pool);
   return {

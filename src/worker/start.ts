@@ -1,8 +1,9 @@
-import { Queue, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { QUEUE_NAMES, type QueueName } from '../../queues/catalog.js';
 import type { RedisLike } from '../redis.js';
 import { RunRegistry } from '../runs.js';
+import type { CallBudget, CallClass } from '../sfmc/budget.js';
 import type { SfmcApi } from '../sfmc/types.js';
 import type { SftpUploader } from '../upload/sftp.js';
 import { DEFAULT_STEP_SETTINGS, type StepSettings } from './context.js';
@@ -19,8 +20,12 @@ export interface WorkerPoolOptions {
   logger: Logger;
   /** Jobs one process runs at once per queue. Polls hold no slot while they wait. */
   concurrency?: number;
-  /** Jobs each queue may start per minute across all worker processes (each makes at most one SOAP call). */
-  jobsPerMinutePerQueue?: number;
+  /**
+   * The account's SOAP call budget, the same one `sfmc` takes its units from: a throttle from SFMC
+   * pauses it for every queue and process. Without it only the throttled job waits.
+   */
+  budget?: CallBudget;
+  /** How long the account pauses when SFMC throttles. Default 30 s (THROTTLE_PAUSE_MS). */
   throttlePauseMs?: number;
   settings?: Partial<StepSettings>;
   now?: () => number;
@@ -36,16 +41,27 @@ export interface WorkerPool {
   close(force?: boolean): Promise<void>;
 }
 
+/** Polls of a running import yield to the steps that move runs forward (see budget.ts). */
+const CALL_CLASS: Record<QueueName, CallClass> = {
+  'upload-file': 'progress',
+  'resolve-list': 'progress',
+  'create-import': 'progress',
+  'start-import': 'progress',
+  'poll-import': 'poll',
+  send: 'progress',
+};
+
+export const DEFAULT_THROTTLE_PAUSE_MS = 30_000;
+
 export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPool> {
   const now = options.now ?? Date.now;
   const settings = { ...DEFAULT_STEP_SETTINGS, ...options.settings };
-  const limiter = { max: options.jobsPerMinutePerQueue ?? 400, duration: 60_000 };
-  const queues: Queue[] = [];
   const runs = new RunRegistry(options.connection, options.prefix);
+  const { budget } = options;
+  // No BullMQ limiter: SFMC's limit is on SOAP calls per account, not on jobs per queue, so the
+  // SOAP client's shared budget decides, and an idle queue carries no rate-limit key.
+  const pauseAccount = budget ? (ms: number) => budget.pause(ms) : async () => {};
   const entries = QUEUE_NAMES.map((name) => {
-    // The queue handle is only used to set the shared rate limit when SFMC throttles.
-    const queue = new Queue(name, { connection: options.connection, prefix: options.prefix });
-    queues.push(queue);
     const processor = wrapStep(name, PROCESSORS[name] as never, {
       sfmc: options.sfmc,
       ...(options.uploader ? { uploader: options.uploader } : {}),
@@ -53,8 +69,9 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
       logger: options.logger,
       now,
       settings,
-      rateLimit: (ms) => queue.rateLimit(ms),
-      throttlePauseMs: options.throttlePauseMs ?? 30_000,
+      pauseAccount,
+      throttlePauseMs: options.throttlePauseMs ?? DEFAULT_THROTTLE_PAUSE_MS,
+      callClass: CALL_CLASS[name],
       maxThrottledVisits: 50,
       ...(options.onStepEnd ? { onStepEnd: options.onStepEnd } : {}),
     });
@@ -63,7 +80,6 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
       prefix: options.prefix,
       // An upload holds an SFTP connection throughout: no more uploads at once than connections allowed.
       concurrency: name === 'upload-file' ? Math.min(options.concurrency ?? 10, options.uploader?.maxConnections ?? 1) : (options.concurrency ?? 10),
-      limiter,
       ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
       ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
     });
@@ -76,7 +92,6 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
     workers,
     async close(force = false) {
       await Promise.all(Object.values(workers).map((w) => w.close(force)));
-      await Promise.all(queues.map((q) => q.close()));
     },
   };
 }

@@ -2,15 +2,18 @@ import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError,
 import type { Logger } from 'pino';
 import type { JobOf, JobResults, QueueName } from '../../queues/catalog.js';
 import { isRunError, RunError } from '../errors.js';
+import { isBudgetExhausted, runWithCallClass, type CallClass } from '../sfmc/budget.js';
 import { isSfmcError } from '../sfmc/errors.js';
 import { isSftpError } from '../upload/errors.js';
 import type { StepContext, StepProcessor } from './context.js';
 
 export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal'> {
   logger: Logger;
-  /** Pauses the whole queue (all workers) when SFMC throttles. */
-  rateLimit: (ms: number) => Promise<void>;
+  /** Closes the account's SOAP call budget (every queue, every worker process) when SFMC throttles. */
+  pauseAccount: (ms: number) => Promise<void>;
   throttlePauseMs: number;
+  /** The budget class of the SOAP calls this queue's steps make (budget.ts): polls yield to progress. */
+  callClass: CallClass;
   /** After this many throttled visits a job counts the next one as an ordinary failure. */
   maxThrottledVisits: number;
   onStepEnd?: (e: { queue: QueueName; outcome: 'completed' | 'delayed' | 'throttled' | 'retry' | 'failed'; durationMs: number; code?: string }) => void;
@@ -31,10 +34,21 @@ export function describeFailure(err: unknown): { code: string; message: string; 
 }
 
 /**
+ * Up to half the wait again (at most 2 s), so jobs refused together do not all come back at the
+ * same millisecond to race for the one unit that frees then.
+ */
+export function budgetDelayMs(retryAfterMs: number, random: () => number = Math.random): number {
+  return retryAfterMs + Math.floor(random() * Math.min(Math.max(retryAfterMs, 50) / 2, 2_000));
+}
+
+/**
  * The one wrapper around every processor: a logger bound to the run, start and end lines with
  * the duration, job log lines for Bull Board, and the translation of failures into BullMQ's
- * terms: fatal -> UnrecoverableError (no retry), throttled -> queue rate limit, else rethrow for
- * BullMQ's backoff. Nothing is swallowed: a swallowed error would mark the job completed.
+ * terms: fatal -> UnrecoverableError (no retry), budget used up -> delayed until a unit frees,
+ * throttled -> the account's budget paused and the job delayed, else rethrow for BullMQ's backoff.
+ * Waiting on budget or throttling never holds a worker slot nor uses an attempt (the step-job
+ * pattern: moveToDelayed + DelayedError). Nothing is swallowed: a swallowed error would mark the
+ * job completed.
  */
 export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, deps: WrapDeps): Processor {
   return async (raw: Job, token?: string, signal?: AbortSignal) => {
@@ -46,7 +60,7 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
     log.debug('step started');
     try {
       if (await deps.runs.isCancelled(job.data.runId)) throw new RunError('cancelled', 'the run was cancelled before this step');
-      const result: JobResults[N] = await step(job, { ...deps, log, token, signal });
+      const result: JobResults[N] = await runWithCallClass(deps.callClass, () => step(job, { ...deps, log, token, signal }));
       log.info({ durationMs: elapsed() }, 'step completed');
       deps.onStepEnd?.({ queue, outcome: 'completed', durationMs: elapsed() });
       return result;
@@ -55,14 +69,22 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
         deps.onStepEnd?.({ queue, outcome: 'delayed', durationMs: elapsed() });
         throw err;
       }
+      if (isBudgetExhausted(err)) {
+        const delayMs = budgetDelayMs(err.retryAfterMs);
+        log.debug({ code: err.code, delayMs }, 'no SOAP call budget; step delayed');
+        await job.moveToDelayed(deps.now() + delayMs, token);
+        deps.onStepEnd?.({ queue, outcome: 'delayed', durationMs: elapsed(), code: err.code });
+        throw new DelayedError();
+      }
       const failure = describeFailure(err);
       const text = `${failure.code}: ${failure.message}`;
       if (failure.throttled && job.attemptsStarted <= deps.maxThrottledVisits) {
-        log.warn({ code: failure.code, pauseMs: deps.throttlePauseMs }, 'SFMC is throttling; pausing the queue');
-        await job.log(`throttled by SFMC; queue paused for ${deps.throttlePauseMs} ms`);
-        await deps.rateLimit(deps.throttlePauseMs);
+        log.warn({ code: failure.code, pauseMs: deps.throttlePauseMs }, 'SFMC is throttling; pausing the account');
+        await job.log(`throttled by SFMC; every call of the account paused for ${deps.throttlePauseMs} ms`);
+        await deps.pauseAccount(deps.throttlePauseMs);
+        await job.moveToDelayed(deps.now() + deps.throttlePauseMs, token);
         deps.onStepEnd?.({ queue, outcome: 'throttled', durationMs: elapsed(), code: failure.code });
-        throw new RateLimitError();
+        throw new DelayedError();
       }
       const outcome = failure.fatal ? 'failed' : 'retry';
       log[failure.fatal ? 'error' : 'warn']({ code: failure.code, err, durationMs: elapsed() }, failure.fatal ? 'step failed' : 'step will be retried');

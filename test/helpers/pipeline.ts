@@ -6,6 +6,7 @@ import { createLogger } from '../../src/logger.js';
 import { createSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox, SandboxOptions } from '../../src/sandbox/index.js';
 import type { TokenStore } from '../../src/sfmc/auth.js';
+import { budgetAccountOf, RedisCallBudget } from '../../src/sfmc/budget.js';
 import { createSfmcClient } from '../../src/sfmc/client.js';
 import { SftpUploader } from '../../src/upload/sftp.js';
 import { startWorkers, type WorkerPool, type WorkerPoolOptions } from '../../src/worker/start.js';
@@ -29,6 +30,8 @@ export interface PipelineOptions {
   logLevel?: string;
   /** The SOAP client's token store for this prefix (default: its in-memory store). */
   tokenStore?: (prefix: string) => TokenStore;
+  /** The account's SOAP call budget in Redis, as production has it; default none. */
+  budget?: { calls: number; windowMs: number; pollShare?: number };
 }
 
 export interface Pipeline {
@@ -36,6 +39,7 @@ export interface Pipeline {
   producer: ListSendClient;
   pool: WorkerPool;
   prefix: string;
+  budget?: RedisCallBudget;
   logLines: () => Record<string, unknown>[];
   close(): Promise<void>;
 }
@@ -74,8 +78,23 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     { requireSfmc: true },
   );
   const logger = createLogger({ level: options.logLevel ?? 'debug', stream });
-  const sfmc = createSfmcClient({ config: requireSfmc(config), logger, ...(options.tokenStore ? { tokenStore: options.tokenStore(prefix) } : {}) });
   const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+  const budget = options.budget
+    ? new RedisCallBudget({
+        redis: connection,
+        prefix,
+        account: budgetAccountOf(requireSfmc(config)),
+        limit: options.budget.calls,
+        windowMs: options.budget.windowMs,
+        ...(options.budget.pollShare ? { pollShare: options.budget.pollShare } : {}),
+      })
+    : undefined;
+  const sfmc = createSfmcClient({
+    config: requireSfmc(config),
+    logger,
+    ...(options.tokenStore ? { tokenStore: options.tokenStore(prefix) } : {}),
+    ...(budget ? { budget } : {}),
+  });
   const steps = { attempts: options.attempts ?? 5, backoffMs: 20 };
   const pool = await startWorkers({
     connection,
@@ -85,6 +104,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     logger,
     concurrency: options.concurrency ?? 5,
     throttlePauseMs: options.throttlePauseMs ?? 50,
+    ...(budget ? { budget } : {}),
     settings: { startConfirmGraceMs: 200, ...options.settings },
   });
   const producer = new ListSendClient({ redisUrl: testRedisUrl(), prefix, steps });
@@ -93,6 +113,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     producer,
     pool,
     prefix,
+    ...(budget ? { budget } : {}),
     logLines: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
     async close() {
       await producer.close();
