@@ -89,7 +89,8 @@ async function findEarlierSend(
     }
   } catch (err) {
     const lastAttempt = attemptsMade + 1 >= attempts;
-    if (isSfmcError(err) && err.kind !== 'fatal' && !lastAttempt) throw err;
+    // Throttling and an exhausted call budget delay the job without using an attempt: never a verdict.
+    if (isSfmcError(err) && (err.kind === 'throttled' || (err.kind !== 'fatal' && !lastAttempt))) throw err;
     throw unknown(`looking it up failed: ${(err as Error).message}`);
   }
   const unconfirmed = candidates.filter((c) => c.listIds.length === 0).map((c) => c.send.id);
