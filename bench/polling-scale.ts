@@ -17,6 +17,7 @@ import {
   type ItemResult,
 } from './common.js';
 import { startChild } from './ipc.js';
+import { LARGE_BEFORE_ISSUE_10, LARGE_RUNS, largeRequestBytes, prefixMemory } from './request-bytes.js';
 import type { WorkerChildOptions, WorkerChildStats } from './worker-child.js';
 
 /**
@@ -41,6 +42,7 @@ export async function pollingAtScale(ctx: BenchContext): Promise<ItemResult> {
   const poll = ctx.quick ? { initialDelayMs: 1_000, maxDelayMs: 2_000 } : { initialDelayMs: 2_000, maxDelayMs: 10_000 };
   const concurrency = 10;
 
+  const large = await largeRequestBytes(ctx);
   return withPrefix(ctx, 'poll', async (prefix) => {
     const clock = new HeldClock();
     const sandbox = await createSandbox({ now: clock.now, import: { registerDelayMs: 1_000, durationMs: importMs } });
@@ -138,6 +140,13 @@ export async function pollingAtScale(ctx: BenchContext): Promise<ItemResult> {
               [`now (request once, in the run registry; ${n} runs)`, fixed(snap.keys / snap.waiting), `${fixed(perRunKeys / 1024, 2)} KB`, `${fixed(perRunUsed / 1024, 2)} KB`],
             ],
           },
+          {
+            head: [`a large request (${fixed(large.requestBytes / 1024, 2)} KB as JSON: 200 field maps), ${LARGE_RUNS} runs enqueued, no worker`, 'key bytes / run'],
+            rows: [
+              ['before (registry and all five step jobs carry the request; recorded)', `${fixed(LARGE_BEFORE_ISSUE_10.bytesPerRun / 1024, 2)} KB`],
+              ['now (request once, in the run registry)', `${fixed(large.bytesPerRun / 1024, 2)} KB`],
+            ],
+          },
         ],
         targets: [
           { name: `all ${n} runs finish`, target: `${n} Sends`, value: String(sent), met: sent >= n },
@@ -185,24 +194,6 @@ async function failedSteps(queues: Record<string, Queue>): Promise<number> {
 
 async function usedMemory(redis: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
-}
-
-/** Every key under the prefix and the bytes Redis says each takes (MEMORY USAGE, all samples). */
-async function prefixMemory(redis: Redis, prefix: string): Promise<{ count: number; bytes: number }> {
-  let cursor = '0';
-  let count = 0;
-  let bytes = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length === 0) continue;
-    const pipeline = redis.pipeline();
-    for (const key of keys) pipeline.memory('USAGE', key, 'SAMPLES', 0);
-    const results = (await pipeline.exec()) ?? [];
-    for (const [, value] of results) bytes += Number(value ?? 0);
-    count += keys.length;
-  } while (cursor !== '0');
-  return { count, bytes };
 }
 
 /** Epoch ms that stand still until `release()`, then run on from where they stood. */
