@@ -69,14 +69,29 @@ describe('storing a run in Redis', () => {
     expect(await redis.ttl(runs.key('failed'))).toBeGreaterThan(RETENTION_SECONDS - 60);
   });
 
+  it('lets a run expire when a step fails on its last attempt', async () => {
+    pipeline = await startPipeline({ label: 'storage-retries', attempts: 2 });
+    redis = new Redis(testRedisUrl());
+    const runs = new RunRegistry(redis, pipeline.prefix);
+    pipeline.sandbox.faults.inject({ operation: 'Retrieve', objectType: 'List', kind: 'server-fault', times: 2 });
+    await pipeline.producer.enqueue(seedRequest({ runId: 'retries' }));
+    const status = await pipeline.producer.waitUntilFinished('retries', { timeoutMs: 20_000 });
+    expect(stepOf(status, 'resolve-list')).toMatchObject({ state: 'failed', attemptsMade: 2 });
+    expect(await redis.ttl(runs.key('retries'))).toBeGreaterThan(RETENTION_SECONDS - 60);
+  });
+
   it('lets a cancelled run expire once a step has seen the cancel', async () => {
     const { p, redis, runs } = await start('storage-cancel', 600_000);
     await p.producer.enqueue(seedRequest({ runId: 'cancelled', ...fastPoll }));
     await until('poll-import waiting on the import', async () => ((await p.producer.status('cancelled'))?.steps.find((s) => s.step === 'poll-import' && s.state === 'delayed') ? true : undefined));
     expect(await redis.ttl(runs.key('cancelled'))).toBe(-1);
     expect(await p.producer.cancel('cancelled')).toBe('cancelled');
-    const status = await p.producer.waitUntilFinished('cancelled', { timeoutMs: 20_000 });
-    expect(stepOf(status, 'poll-import').error).toMatch(/^cancelled: /);
+    // waitUntilFinished returns as soon as no step is active; the mark comes with the next visit.
+    const failed = await until('poll-import to see the cancel', async () => {
+      const step = stepOf((await p.producer.status('cancelled'))!, 'poll-import');
+      return step.state === 'failed' ? step : undefined;
+    });
+    expect(failed.error).toMatch(/^cancelled: /);
     expect(await redis.ttl(runs.key('cancelled'))).toBeGreaterThan(RETENTION_SECONDS - 60);
   });
 
