@@ -125,7 +125,8 @@ async function simulateHour(ctx: BenchContext, store: StoreKind, scale: number, 
     const now = () => (clock ? clock.origin + (Date.now() - clock.origin) * clock.scale : Date.now());
     const sandbox = await createSandbox({ now, tokenTtlSeconds: TOKEN_TTL_S, import: { registerDelayMs: 10_000, durationMs: 60_000 } });
     const redis = workerRedis(ctx.redisUrl);
-    const producer = new ListSendClient({ redisUrl: ctx.redisUrl, prefix, steps: { attempts: 5, backoffMs: 1_000 } });
+    // The sandbox clock runs `scale` times fast, so real-time poll delays go below POLL_FLOOR_MS.
+    const producer = new ListSendClient({ redisUrl: ctx.redisUrl, prefix, steps: { attempts: 5, backoffMs: 1_000 }, pollFloorMs: 1 });
     const sendQueue = new Queue('send', { connection: redis, prefix });
     const children: ChildHandle<{ pid: number }>[] = [];
     try {

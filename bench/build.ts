@@ -9,11 +9,13 @@ import { projectRoot } from '../src/paths.js';
  * Worker processes whose memory is measured run compiled JavaScript, as `list-send worker` does
  * (it runs dist/): through tsx they would carry its loader, about 35 MB of RSS on this machine.
  * The bench compiles src/, queues/, processors/ and bench/ with tsc into a cache folder once per
- * run (never into dist/, which belongs to `npm run build`).
+ * run (never into dist/, which belongs to `npm run build`). The folder is inside this checkout, not
+ * under node_modules/: worktrees share one node_modules, and two benches would delete each other's
+ * tree. Inside the checkout, the compiled files still resolve packages through its node_modules.
  */
 
 const root = projectRoot(import.meta.url);
-export const BUILD_DIR = join(root, 'node_modules', '.cache', 'sfmc-list-send-bench');
+export const BUILD_DIR = join(root, '.scratch-bench-build');
 
 let building: Promise<string> | undefined;
 
@@ -31,7 +33,7 @@ export function compiledTree(): Promise<string> {
         include: ['src', 'queues', 'processors', 'bench'].map((d) => join(up, d)),
       }),
     );
-    // Below node_modules/ the project's "type": "module" does not reach: say it again here.
+    // Said again here, so the compiled files are ES modules whatever the folder's parents say.
     await writeFile(join(BUILD_DIR, 'package.json'), JSON.stringify({ type: 'module', private: true }));
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
     // Type errors elsewhere in a tree being worked on must not stop the bench: tsc still emits.

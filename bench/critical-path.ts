@@ -177,7 +177,8 @@ async function oneRun(ctx: BenchContext, k: number, settings: PollSettings): Pro
     const sfmc = createSfmcClient({ config: sandboxSfmcConfig(sandbox), onCall: (e) => calls.push(e) });
     const connection = workerRedis(ctx.redisUrl);
     const pool = await startWorkers({ connection, prefix, sfmc, logger: benchLogger(), concurrency: 10 });
-    const producer = new ListSendClient({ redisUrl: ctx.redisUrl, prefix, steps: { attempts: 5, backoffMs: 10_000 } });
+    // Scaled time: the request's delays are divided like the import's, below POLL_FLOOR_MS.
+    const producer = new ListSendClient({ redisUrl: ctx.redisUrl, prefix, steps: { attempts: 5, backoffMs: 10_000 }, pollFloorMs: 1 });
     try {
       const finished = new Promise<number>((resolve, reject) => {
         pool.workers.send.once('completed', () => resolve(performance.now()));

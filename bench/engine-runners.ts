@@ -112,7 +112,8 @@ async function startBare(redisUrl: string, prefix: string, pipelineOpts: boolean
   let seq = 0;
   const chain = (): FlowJob => {
     const id = `r${seq++}`;
-    const data = pipelineOpts ? benchRequest(id, ZERO_POLL) : { id };
+    // The pipeline's step jobs carry the runId only (the request is in the run registry).
+    const data = pipelineOpts ? { runId: id } : { id };
     let flow: FlowJob | undefined;
     CHAIN.forEach((q, i) => {
       const opts: JobsOptions = pipelineOpts ? { ...jobOptionsFor(q, STEPS), jobId: `${id}-${q}` } : {};
@@ -184,8 +185,9 @@ async function startPipeline(redisUrl: string, prefix: string, variant: Variant)
     sfmc = client;
     closers.push(() => client.close(), () => sandbox.close());
   }
+  // Polls at once: this item measures the engine, not SFMC's pace (POLL_FLOOR_MS lowered).
   const pool = await startWorkers({ connection, prefix, sfmc, logger: benchLogger(), concurrency: CONCURRENCY, ...(budget ? { budget } : {}) });
-  const producer = new ListSendClient({ redisUrl, prefix, steps: STEPS });
+  const producer = new ListSendClient({ redisUrl, prefix, steps: STEPS, pollFloorMs: 0 });
   const counter = completionCounter(sandboxCpu);
   pool.workers.send.on('completed', counter.onCompleted);
   for (const w of Object.values(pool.workers)) w.on('failed', counter.onFailed);

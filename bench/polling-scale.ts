@@ -17,6 +17,7 @@ import {
   type ItemResult,
 } from './common.js';
 import { startChild } from './ipc.js';
+import { LARGE_BEFORE_ISSUE_10, LARGE_RUNS, largeRequestBytes, prefixMemory } from './request-bytes.js';
 import type { WorkerChildOptions, WorkerChildStats } from './worker-child.js';
 
 /**
@@ -27,12 +28,21 @@ import type { WorkerChildOptions, WorkerChildStats } from './worker-child.js';
  * then, and the clock released: every import ends `importMs` later.
  */
 
+/**
+ * Recorded with this item before issue #10, when every step job carried a copy of the request and
+ * the registry a third: the same request (benchRequest, two field maps), 1,000 runs, 2026-12-01 on
+ * the 2-core machine of docs/BENCHMARKS.md. Kept so the report shows the change beside today's figure.
+ */
+const BEFORE_ISSUE_10 = { keysPerRun: 14.0, keyBytesPerRun: 15.42 * 1024, usedMemoryPerRun: 16.74 * 1024 };
+
 export async function pollingAtScale(ctx: BenchContext): Promise<ItemResult> {
   const n = ctx.quick ? 50 : 1_000;
   const importMs = ctx.quick ? 2_000 : 30_000;
-  const poll = ctx.quick ? { initialDelayMs: 500, maxDelayMs: 1_000 } : { initialDelayMs: 2_000, maxDelayMs: 10_000 };
+  // Quick runs poll at the least a request may ask for (POLL_FLOOR_MS).
+  const poll = ctx.quick ? { initialDelayMs: 1_000, maxDelayMs: 2_000 } : { initialDelayMs: 2_000, maxDelayMs: 10_000 };
   const concurrency = 10;
 
+  const large = await largeRequestBytes(ctx);
   return withPrefix(ctx, 'poll', async (prefix) => {
     const clock = new HeldClock();
     const sandbox = await createSandbox({ now: clock.now, import: { registerDelayMs: 1_000, durationMs: importMs } });
@@ -97,7 +107,7 @@ export async function pollingAtScale(ctx: BenchContext): Promise<ItemResult> {
           `${n} runs enqueued at once (16 enqueues in flight); poll initialDelayMs ${poll.initialDelayMs}, maxDelayMs ${poll.maxDelayMs}; no injected latency. The sandbox's clock stands still until all ${n} runs wait on their imports (after ${seconds(snap.atMs)} here), then runs on; each import ends ${seconds(importMs)} later.`,
           `One worker process (a child: \`startWorkers\` + SOAP client, concurrency ${concurrency} per queue); sandbox and producer in the bench process.`,
           `Worker RSS sampled every 50 ms in the child from the first enqueue to the last Send (and the OS high-water mark, which includes start-up). ${ctx.quick ? 'Quick runs start the child through tsx, whose loader adds about 35 MB.' : 'The child runs the tsc output (bench/build.ts), as `list-send worker` runs dist/: through tsx it would carry about 35 MB more.'}`,
-          'Redis memory taken when every run is waiting on its import: the sum of `MEMORY USAGE` over every key under the run\'s prefix (exact for this item, whatever else uses the Redis), and the change in INFO `used_memory` since before the first enqueue (noisy on a shared Redis). Completed steps are kept 30 days by design (their results are what later steps and `status` read), so an in-flight run also holds its finished steps.',
+          'Redis memory taken when every run is waiting on its import: the sum of `MEMORY USAGE` over every key under the run\'s prefix (exact for this item, whatever else uses the Redis), and the change in INFO `used_memory` since before the first enqueue (noisy on a shared Redis). Completed steps are kept 30 days by design (their results are what later steps and `status` read), so an in-flight run also holds its finished steps. The request is stored once per run, in the run registry (src/runs.ts); step jobs carry the runId only (issue #10).',
         ],
         tables: [
           {
@@ -118,6 +128,25 @@ export async function pollingAtScale(ctx: BenchContext): Promise<ItemResult> {
               ],
             ],
           },
+          {
+            head: ['Redis per in-flight run', 'keys / run', 'key bytes / run', 'Δ used_memory / run'],
+            rows: [
+              [
+                'before (jobs carry the request; recorded, 1,000 runs)',
+                fixed(BEFORE_ISSUE_10.keysPerRun),
+                `${fixed(BEFORE_ISSUE_10.keyBytesPerRun / 1024, 2)} KB`,
+                `${fixed(BEFORE_ISSUE_10.usedMemoryPerRun / 1024, 2)} KB`,
+              ],
+              [`now (request once, in the run registry; ${n} runs)`, fixed(snap.keys / snap.waiting), `${fixed(perRunKeys / 1024, 2)} KB`, `${fixed(perRunUsed / 1024, 2)} KB`],
+            ],
+          },
+          {
+            head: [`a large request (${fixed(large.requestBytes / 1024, 2)} KB as JSON: 200 field maps), ${LARGE_RUNS} runs enqueued, no worker`, 'key bytes / run'],
+            rows: [
+              ['before (registry and all five step jobs carry the request; recorded)', `${fixed(LARGE_BEFORE_ISSUE_10.bytesPerRun / 1024, 2)} KB`],
+              ['now (request once, in the run registry)', `${fixed(large.bytesPerRun / 1024, 2)} KB`],
+            ],
+          },
         ],
         targets: [
           { name: `all ${n} runs finish`, target: `${n} Sends`, value: String(sent), met: sent >= n },
@@ -135,7 +164,7 @@ export async function pollingAtScale(ctx: BenchContext): Promise<ItemResult> {
             target: '< 20 KB',
             value: `${fixed(perRunKeys / 1024, 2)} KB (Δ used_memory: ${fixed(perRunUsed / 1024, 2)} KB)`,
             met: perRunKeys < 20 * 1024,
-            ...(perRunKeys < 20 * 1024 ? {} : { why: 'each run keeps its finished steps (results, logs) for 30 days, and the request is copied into every step job' }),
+            ...(perRunKeys < 20 * 1024 ? {} : { why: 'each run keeps its finished steps (results, logs) for 30 days' }),
           },
         ],
         notes: [
@@ -165,24 +194,6 @@ async function failedSteps(queues: Record<string, Queue>): Promise<number> {
 
 async function usedMemory(redis: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
-}
-
-/** Every key under the prefix and the bytes Redis says each takes (MEMORY USAGE, all samples). */
-async function prefixMemory(redis: Redis, prefix: string): Promise<{ count: number; bytes: number }> {
-  let cursor = '0';
-  let count = 0;
-  let bytes = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length === 0) continue;
-    const pipeline = redis.pipeline();
-    for (const key of keys) pipeline.memory('USAGE', key, 'SAMPLES', 0);
-    const results = (await pipeline.exec()) ?? [];
-    for (const [, value] of results) bytes += Number(value ?? 0);
-    count += keys.length;
-  } while (cursor !== '0');
-  return { count, bytes };
 }
 
 /** Epoch ms that stand still until `release()`, then run on from where they stood. */

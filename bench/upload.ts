@@ -98,7 +98,8 @@ async function removeRemote(sandbox: Sandbox, name: string, bytes: number): Prom
 async function measure(ctx: BenchContext, prefix: string, localPath: string, bytes: number, rows: number): Promise<ItemResult> {
   const sandbox = await createSandbox({ import: { registerDelayMs: 0, durationMs: 0 } });
   const redis = workerRedis(ctx.redisUrl);
-  const producer = new ListSendClient({ redisUrl: ctx.redisUrl, prefix, steps: { attempts: 5, backoffMs: 1_000 } });
+  // Imports end at once in this sandbox: a first poll at 100 ms keeps the item about the upload.
+  const producer = new ListSendClient({ redisUrl: ctx.redisUrl, prefix, steps: { attempts: 5, backoffMs: 1_000 }, pollFloorMs: 100 });
   const uploadQueue = new Queue('upload-file', { connection: redis, prefix });
   const sendQueue = new Queue('send', { connection: redis, prefix });
   const sftp: SftpConfig = {

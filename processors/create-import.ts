@@ -32,10 +32,10 @@ function differences(existing: ImportDefinitionRecord, spec: ImportDefinitionSpe
  * lost reply finds it already there (43030) and reuses it when it is the same definition. With a
  * `file`, it runs only after upload-file put it in the Import folder, and reads the uploaded name.
  */
-export const createImport: StepProcessor<'create-import'> = async (job, { sfmc, signal }) => {
+export const createImport: StepProcessor<'create-import'> = async (job, { sfmc, signal, request }) => {
   const { listId } = await childResult(job, 'resolve-list');
-  const upload = job.data.request.file ? await childResult(job, 'upload-file') : undefined;
-  const spec = importDefinitionSpec(job.data.request, listId, upload?.fileSpec);
+  const upload = request.file ? await childResult(job, 'upload-file') : undefined;
+  const spec = importDefinitionSpec(request, listId, upload?.fileSpec);
   const fileSpec = spec.fileSpec;
   try {
     await sfmc.createImportDefinition(spec, { signal });

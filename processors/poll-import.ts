@@ -27,7 +27,7 @@ function counts(s: ImportResultsSummary) {
 export const pollImport: StepProcessor<'poll-import'> = async (job, ctx) => {
   const { sfmc, signal, now, token } = ctx;
   const { listId, taskId } = await childResult(job, 'start-import');
-  const { poll, import: imp } = job.data.request;
+  const { poll, import: imp } = ctx.request;
   const polls = job.data.polls ?? 0;
 
   const wait = async (pollsDone: number, status: string) => {

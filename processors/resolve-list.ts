@@ -2,8 +2,8 @@ import { RunError } from '../src/errors.js';
 import type { StepProcessor } from '../src/worker/context.js';
 
 /** Step 1: find the List the subscribers go into. ListName is not unique in SFMC, so several is an error. */
-export const resolveList: StepProcessor<'resolve-list'> = async (job, { sfmc, signal }) => {
-  const { list } = job.data.request;
+export const resolveList: StepProcessor<'resolve-list'> = async (job, { sfmc, signal, request }) => {
+  const { list } = request;
   if ('id' in list) {
     const found = await sfmc.retrieveListById(list.id, { signal });
     if (!found) throw new RunError('list-not-found', `no List with ID ${list.id} in this business unit`, { listId: list.id });

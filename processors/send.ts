@@ -13,7 +13,7 @@ import type { StepContext, StepProcessor } from '../src/worker/context.js';
 export const send: StepProcessor<'send'> = async (job, ctx) => {
   const { sfmc, signal, now } = ctx;
   const polled = await childResult(job, 'poll-import');
-  const emailId = job.data.request.email.id;
+  const emailId = ctx.request.email.id;
   const listId = polled.listId;
   const importCounts = {
     numberSuccessful: polled.numberSuccessful,

@@ -25,7 +25,7 @@ function resultOf(fileSpec: string, o: UploadOutcome): UploadFileResult {
  * send never run: no SOAP call that changes anything is made for a bad file.
  */
 export const uploadFile: StepProcessor<'upload-file'> = async (job, ctx) => {
-  const { request } = job.data;
+  const { request } = ctx;
   if (!request.file) throw new RunError('invalid-file', 'this run has no file to upload');
   if (!ctx.uploader) {
     throw new SftpError(

@@ -1,5 +1,4 @@
 import type { Job } from 'bullmq';
-import type { ListSendRequest } from '../src/request.js';
 
 /**
  * The catalog: every queue's name, payload and result, declared once. Producers and processors
@@ -25,10 +24,12 @@ export interface ImportCounts {
   totalRows: number;
 }
 
-/** What every step job carries: the validated request. It holds no secret. */
+/**
+ * What every step job carries: the runId only, plus its own step's progress fields. The request is
+ * kept once per run in the run registry (src/runs.ts) and handed to processors as `ctx.request`.
+ */
 export interface StepData {
   runId: string;
-  request: ListSendRequest;
 }
 
 export interface UploadFileData extends StepData {

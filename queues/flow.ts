@@ -20,7 +20,7 @@ export function runSteps(request: Pick<ListSendRequest, 'file'>): QueueName[] {
  * call that changes something.
  */
 export function buildRunFlow(request: ListSendRequest, settings: StepOptionSettings): FlowJob {
-  const data: StepData = { runId: request.runId, request };
+  const data: StepData = { runId: request.runId };
   const node = (queue: QueueName, children?: FlowJob[]): FlowJob => ({
     name: queue,
     queueName: queue,

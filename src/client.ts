@@ -60,6 +60,11 @@ export interface ListSendClientOptions {
   steps: StepOptionSettings;
   /** Share a connection; otherwise the client opens (and closes) its own, failing fast when Redis is down. */
   connection?: RedisLike;
+  /**
+   * Lowers the least poll delay a request may ask for (POLL_FLOOR_MS), for tests and benchmarks
+   * against the sandbox only. The API and the CLI never set it.
+   */
+  pollFloorMs?: number;
 }
 
 export interface EnqueueResult {
@@ -117,19 +122,20 @@ export class ListSendClient {
    * The flow's job ids derive from the runId, so even racing repeats add each step once.
    */
   async enqueue(input: unknown): Promise<EnqueueResult> {
-    const request = parseListSendRequest(input);
+    const request = parseListSendRequest(input, this.options.pollFloorMs === undefined ? {} : { pollFloorMs: this.options.pollFloorMs });
     const fingerprint = requestFingerprint(request);
     await this.ready();
-    const claimed = await this.runs.claim(request.runId, fingerprint, JSON.stringify(request));
+    const claim = await this.runs.claim(request.runId, fingerprint, JSON.stringify(request));
+    if (!claim.created && claim.fingerprint !== fingerprint) throw new RunConflictError(request.runId);
     const record = await this.runs.get(request.runId);
-    if (!claimed && record?.fingerprint !== fingerprint) throw new RunConflictError(request.runId);
     // Added once: after the retention period the step jobs are gone, and re-adding the flow
-    // then would run (and send) a finished run again.
-    if (!record?.flowAddedAt) {
+    // then would run (and send) a finished run again. A run whose hash has expired (it finished
+    // long ago; only its fingerprint is left) is not added again either.
+    if (record && !record.flowAddedAt) {
       await this.flows.add(buildRunFlow(request, this.options.steps));
       await this.runs.markFlowAdded(request.runId);
     }
-    return { runId: request.runId, created: claimed };
+    return { runId: request.runId, created: claim.created };
   }
 
   /** The request a run was enqueued with, as validated. */

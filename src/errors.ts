@@ -17,6 +17,8 @@ export type RunErrorCode =
   | 'file-unreadable'
   /** Cancelled by a producer before the Send. */
   | 'cancelled'
+  /** The run registry holds no request for the job's run (deleted, or expired after the run finished). */
+  | 'run-missing'
   /** A Create Send may have reached SFMC and SFMC cannot say whether it did. Never retried by itself. */
   | 'send-unknown';
 

@@ -20,9 +20,51 @@ const xmlSafe = (v: string) => !XML_UNSAFE.test(v);
 const text = (max: number) =>
   z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).refine(xmlSafe, XML_UNSAFE_MESSAGE);
 
+/**
+ * Caps: every array and string is bounded, so the largest valid request is about 15 KB
+ * (test/request-limits.test.ts builds it) and one token holder cannot fill Redis with a few
+ * requests. The run registry keeps one copy per run (src/runs.ts).
+ */
+export const REQUEST_LIMITS = {
+  fieldMaps: 200,
+  /** All sourceName and destinationName characters of one request together. */
+  fieldMapNameChars: 4_000,
+  filePath: 1_024,
+} as const;
+
+/**
+ * The least time between two ImportResultsSummary Retrieves of one run. Without it a request
+ * with initialDelayMs 0 polls SFMC back to back for as long as the import runs (issue #10).
+ */
+export const POLL_FLOOR_MS = 1_000;
+
+/**
+ * SFMC object IDs are xsd:int in the partner WSDL (APIObject.ID, ../shared/sfmc/partnerAPI.wsdl
+ * lines 33 and 63), so a List or Email ID is 1..2147483647. Given as a number or a string, it is
+ * the same decimal digits: no sign, no leading zero, no exponent. A JSON number above 2^53 cannot
+ * be exact, and it is above the xsd:int range anyway, so it is refused like any other too-large id.
+ */
+const OBJECT_ID = /^[1-9][0-9]{0,18}$/;
+const XSD_INT_MAX = 2_147_483_647;
 const numericId = z
-  .union([z.number().int().positive(), z.string().regex(/^\d+$/, 'must be a numeric id')])
-  .transform((v) => String(v));
+  .union([z.number(), z.string().max(19, 'must be at most 19 digits')])
+  .transform((v) => String(v))
+  .pipe(
+    z.string().superRefine((v, ctx) => {
+      // One problem per id: the range is checked only on well-formed digits.
+      if (!OBJECT_ID.test(v)) ctx.addIssue({ code: 'custom', message: 'must be a numeric id: a positive whole number of at most 19 digits, without sign, leading zero or exponent' });
+      else if (Number(v) > XSD_INT_MAX) ctx.addIssue({ code: 'custom', message: `must be at most ${XSD_INT_MAX} (SFMC IDs are xsd:int)` });
+    }),
+  );
+
+/**
+ * A file name in the Enhanced FTP Import folder, never a path: no separator, and no leading dot,
+ * so neither `.` nor `..` (the folder itself or its parent) nor a hidden file.
+ */
+const fileName = text(200).superRefine((v, ctx) => {
+  if (FILE_NAME_FORBIDDEN.test(v)) ctx.addIssue({ code: 'custom', message: 'must not contain \\ / : * < > | ? "' });
+  else if (v.startsWith('.')) ctx.addIssue({ code: 'custom', message: 'must not start with "." (it names a file in the Import folder, not . or ..)' });
+});
 
 export const runIdSchema = z
   .string()
@@ -40,10 +82,17 @@ const importSchema = z.strictObject({
   name: text(128).optional(),
   description: text(500).optional(),
   /** Required without `file`; with it, derived from the runId and the file's name unless given. */
-  fileSpec: text(200).refine((v) => !FILE_NAME_FORBIDDEN.test(v), 'must not contain \\ / : * < > | ? "').optional(),
+  fileSpec: fileName.optional(),
   fileType: z.enum(['CSV', 'TAB', 'Other']).default('CSV'),
   fieldMappingType: z.enum(['InferFromColumnHeadings', 'MapByOrdinal', 'ManualMap']).default('MapByOrdinal'),
-  fieldMaps: z.array(fieldMap).min(1, 'must map at least the email column').max(500),
+  fieldMaps: z
+    .array(fieldMap)
+    .min(1, 'must map at least the email column')
+    .max(REQUEST_LIMITS.fieldMaps, `must have at most ${REQUEST_LIMITS.fieldMaps} entries`)
+    .refine(
+      (maps) => maps.reduce((n, m) => n + ('sourceName' in m ? m.sourceName.length : 0) + m.destinationName.length, 0) <= REQUEST_LIMITS.fieldMapNameChars,
+      `names must total at most ${REQUEST_LIMITS.fieldMapNameChars} characters`,
+    ),
   updateType: z
     .enum(['AddAndUpdate', 'AddAndDoNotUpdate', 'UpdateButDoNotAdd', 'Merge', 'Overwrite', 'ColumnBased'])
     .default('AddAndUpdate'),
@@ -67,20 +116,25 @@ const importSchema = z.strictObject({
   allowEmpty: z.boolean().default(false),
 });
 
-const pollSchema = z
-  .strictObject({
-    initialDelayMs: z.number().int().min(0).max(3_600_000).default(2_000),
-    maxDelayMs: z.number().int().min(1).max(3_600_000).default(60_000),
-    timeoutMs: z.number().int().min(1).max(7 * 86_400_000).default(7_200_000),
-  })
-  .refine((p) => p.maxDelayMs >= p.initialDelayMs, { message: 'maxDelayMs must be >= initialDelayMs', path: ['maxDelayMs'] });
+const pollSchema = (floorMs: number) =>
+  z
+    .strictObject({
+      initialDelayMs: z.number().int().min(floorMs, `must be at least ${floorMs}`).max(3_600_000).default(2_000),
+      maxDelayMs: z.number().int().min(floorMs, `must be at least ${floorMs}`).max(3_600_000).default(60_000),
+      timeoutMs: z.number().int().min(1).max(7 * 86_400_000).default(7_200_000),
+    })
+    // Only between two delays that are each valid: one problem per field.
+    .refine((p) => p.initialDelayMs < floorMs || p.maxDelayMs < floorMs || p.maxDelayMs >= p.initialDelayMs, {
+      message: 'must be >= initialDelayMs',
+      path: ['maxDelayMs'],
+    });
 
 /** A local file the worker uploads to the Enhanced FTP Import folder before the import (step upload-file). */
 const fileSchema = z.strictObject({
-  path: text(4096).refine((v) => isAbsolute(v), 'must be an absolute path on the worker\'s machine'),
+  path: text(REQUEST_LIMITS.filePath).refine((v) => isAbsolute(v), 'must be an absolute path on the worker\'s machine'),
 });
 
-export const listSendRequestSchema = z.strictObject({
+const buildRequestSchema = (pollFloorMs: number) => z.strictObject({
   runId: runIdSchema.optional(),
   file: fileSchema.optional(),
   list: z.union([z.strictObject({ name: text(50) }), z.strictObject({ id: numericId })], {
@@ -88,7 +142,7 @@ export const listSendRequestSchema = z.strictObject({
   }),
   email: z.strictObject({ id: numericId }),
   import: importSchema,
-  poll: pollSchema.default({ initialDelayMs: 2_000, maxDelayMs: 60_000, timeoutMs: 7_200_000 }),
+  poll: pollSchema(pollFloorMs).default({ initialDelayMs: 2_000, maxDelayMs: 60_000, timeoutMs: 7_200_000 }),
 }).superRefine((r, ctx) => {
   if (!r.file && r.import.fileSpec === undefined) {
     ctx.addIssue({ code: 'custom', path: ['import', 'fileSpec'], message: 'is required unless "file" is given' });
@@ -98,10 +152,14 @@ export const listSendRequestSchema = z.strictObject({
   }
 });
 
+/** The schema every producer applies: the API and the CLI never lower the poll floor. */
+export const listSendRequestSchema = buildRequestSchema(POLL_FLOOR_MS);
+const lowFloorSchemas = new Map<number, typeof listSendRequestSchema>();
+
 export type ListSendRequestInput = z.input<typeof listSendRequestSchema>;
 type Parsed = z.output<typeof listSendRequestSchema>;
 
-/** A validated request with every derived field filled in: what the jobs carry. */
+/** A validated request with every derived field filled in: what the run registry keeps, once per run. */
 export type ListSendRequest = Omit<Parsed, 'runId' | 'import'> & {
   runId: string;
   import: Parsed['import'] & { customerKey: string; name: string; fileSpec: string };
@@ -153,8 +211,19 @@ export function deriveFileSpec(runId: string, localPath: string): string {
   return `${runId}-${name}`;
 }
 
-export function parseListSendRequest(input: unknown, makeRunId: () => string = generateRunId): ListSendRequest {
-  const result = listSendRequestSchema.safeParse(input);
+export interface ParseOptions {
+  makeRunId?: () => string;
+  /**
+   * Lowers POLL_FLOOR_MS, for tests and benchmarks that drive the sandbox, whose imports end in
+   * milliseconds. Producers built from the configuration (API, CLI) never set it.
+   */
+  pollFloorMs?: number;
+}
+
+export function parseListSendRequest(input: unknown, options: ParseOptions = {}): ListSendRequest {
+  const { makeRunId = generateRunId, pollFloorMs = POLL_FLOOR_MS } = options;
+  const schema = pollFloorMs === POLL_FLOOR_MS ? listSendRequestSchema : schemaWithFloor(pollFloorMs);
+  const result = schema.safeParse(input);
   if (!result.success) {
     throw new RequestValidationError(
       result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
@@ -173,6 +242,12 @@ export function parseListSendRequest(input: unknown, makeRunId: () => string = g
       fileSpec: parsed.import.fileSpec ?? deriveFileSpec(runId, parsed.file?.path ?? ''),
     },
   };
+}
+
+function schemaWithFloor(floorMs: number): typeof listSendRequestSchema {
+  let schema = lowFloorSchemas.get(floorMs);
+  if (!schema) lowFloorSchemas.set(floorMs, (schema = buildRequestSchema(floorMs)));
+  return schema;
 }
 
 /** A stable fingerprint of what a run was asked to do, to tell a repeat from a conflicting reuse of a runId. */

@@ -1,10 +1,41 @@
+import { RETENTION_SECONDS } from '../queues/options.js';
 import type { RedisLike } from './redis.js';
 
 /**
- * The run registry: one small Redis hash per runId, beside the queues under the same hash-tagged
- * prefix. It outlives the step jobs (which are kept only for the retention period), so a runId
- * can never start a second run, and it is where cancelling and sending meet atomically.
+ * The run registry, beside the queues under the same hash-tagged prefix (one Cluster slot):
+ *
+ * - `<prefix>:run:<runId>`, a hash: the validated request (the one copy of it: step jobs carry
+ *   only the runId), when it was created, and where cancelling and sending meet atomically. Once
+ *   the run has finished it expires with the step jobs' retention (markFinished).
+ * - `<prefix>:run-fingerprints`, a hash runId -> request fingerprint, the tombstone: written with
+ *   the run and never expiring (about 100 bytes a run), so a runId can never start a second run,
+ *   and a repeat of the same content still answers "same run" after the run's hash is gone.
+ * - `<prefix>:runs`, a sorted set of runIds by creation time, for listing.
  */
+
+// One script: the fingerprint and the run's hash are written together or not at all. Returns
+// nil when this call created the run, else the fingerprint the runId was first claimed with. A
+// run claimed before the fingerprint hash existed has its fingerprint in its own hash only.
+const CLAIM = `
+local known = redis.call('HGET', KEYS[2], ARGV[1])
+if known then return known end
+local older = redis.call('HGET', KEYS[1], 'fingerprint')
+if older then
+  redis.call('HSET', KEYS[2], ARGV[1], older)
+  return older
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[1], 'fingerprint', ARGV[2], 'createdAt', ARGV[3], 'request', ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
+return false`;
+
+// The first mark wins the finishedAt; every mark (re)sets the expiry, so a mark repeated by a
+// retried job only moves the expiry a little later. A missing hash stays missing.
+const MARK_FINISHED = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSETNX', KEYS[1], 'finishedAt', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1`;
 
 // Cancel wins only if the Send has not been claimed; the Send claims only if not cancelled.
 // Each is one script, so the two can never both succeed.
@@ -27,8 +58,13 @@ export interface RunRecord {
   flowAddedAt?: string;
   cancelledAt?: string;
   sendClaimedAt?: string;
+  /** Set when the run finished (completed, failed or cancelled); the hash then expires. */
+  finishedAt?: string;
   request?: string;
 }
+
+/** `created`, or the fingerprint the runId was already claimed with (the same content or not). */
+export type ClaimOutcome = { created: true } | { created: false; fingerprint: string };
 
 export class RunRegistry {
   constructor(
@@ -44,16 +80,23 @@ export class RunRegistry {
     return `${this.prefix}:runs`;
   }
 
-  /** True when this call created the run; false when the runId was already taken. */
-  async claim(runId: string, fingerprint: string, request: string, now = new Date()): Promise<boolean> {
-    const key = this.key(runId);
-    if ((await this.redis.hsetnx(key, 'fingerprint', fingerprint)) !== 1) return false;
-    await this.redis
-      .multi()
-      .hset(key, 'createdAt', now.toISOString(), 'request', request)
-      .zadd(this.indexKey, now.getTime(), runId)
-      .exec();
-    return true;
+  get fingerprintsKey(): string {
+    return `${this.prefix}:run-fingerprints`;
+  }
+
+  /** Creates the run with its request, unless the runId was claimed before (then says with what). */
+  async claim(runId: string, fingerprint: string, request: string, now = new Date()): Promise<ClaimOutcome> {
+    const keys = [this.key(runId), this.fingerprintsKey, this.indexKey];
+    const known = (await this.redis.eval(CLAIM, keys.length, ...keys, runId, fingerprint, now.toISOString(), request, now.getTime())) as string | null;
+    return known === null ? { created: true } : { created: false, fingerprint: known };
+  }
+
+  /**
+   * The run has finished: its hash (request included) expires with the step jobs' retention, and
+   * the fingerprint stays. Repeatable. False when the hash was already gone.
+   */
+  async markFinished(runId: string, now = new Date(), ttlSeconds = RETENTION_SECONDS): Promise<boolean> {
+    return ((await this.redis.eval(MARK_FINISHED, 1, this.key(runId), now.toISOString(), ttlSeconds)) as number) === 1;
   }
 
   async get(runId: string): Promise<RunRecord | undefined> {

@@ -51,7 +51,7 @@ describe('validating a list-send request', () => {
   });
 
   it('refuses a poll.maxDelayMs below initialDelayMs', () => {
-    expect(problemsOf(seedRequest({ poll: { initialDelayMs: 1000, maxDelayMs: 10, timeoutMs: 1000 } }))).toEqual(['poll.maxDelayMs']);
+    expect(problemsOf(seedRequest({ poll: { initialDelayMs: 2000, maxDelayMs: 1500, timeoutMs: 1000 } }))).toEqual(['poll.maxDelayMs']);
   });
 
   it('keeps derived CustomerKeys within 36 characters and distinct', () => {

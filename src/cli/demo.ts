@@ -64,7 +64,7 @@ export async function demoCommand(): Promise<number> {
       runId: `demo-${Date.now()}`,
       file: { path: subscribers },
       import: imp,
-      poll: { initialDelayMs: 500, maxDelayMs: 2_000, timeoutMs: 60_000 },
+      poll: { initialDelayMs: 1_000, maxDelayMs: 2_000, timeoutMs: 60_000 },
     };
     const { runId } = await producer.enqueue(request);
     say(`\nEnqueued run ${runId} (examples/seed-list-send.json): List "Sample_List", Email 123`);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { JobOf, JobResults, QueueName } from '../../queues/catalog.js';
+import type { ListSendRequest } from '../request.js';
 import type { RunRegistry } from '../runs.js';
 import type { SfmcApi } from '../sfmc/types.js';
 import type { SftpUploader } from '../upload/sftp.js';
@@ -10,6 +11,8 @@ export interface StepContext {
   /** Enhanced FTP for upload-file; undefined when this worker has no SFTP configuration. */
   uploader?: SftpUploader;
   runs: RunRegistry;
+  /** The run's validated request, read from the run registry once per job visit by the wrapper. */
+  request: ListSendRequest;
   log: Logger;
   /** The job's lock token: needed to move the job to delayed without losing the lock check. */
   token: string | undefined;

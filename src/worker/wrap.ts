@@ -3,11 +3,13 @@ import type { Logger } from 'pino';
 import type { JobOf, JobResults, QueueName } from '../../queues/catalog.js';
 import { isRunError, RunError } from '../errors.js';
 import { isBudgetExhausted, runWithCallClass, type CallClass } from '../sfmc/budget.js';
+import type { ListSendRequest } from '../request.js';
+import type { RunRegistry } from '../runs.js';
 import { isSfmcError } from '../sfmc/errors.js';
 import { isSftpError } from '../upload/errors.js';
 import type { StepContext, StepProcessor } from './context.js';
 
-export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal'> {
+export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal' | 'request'> {
   logger: Logger;
   /** Closes the account's SOAP call budget (every queue, every worker process) when SFMC throttles. */
   pauseAccount: (ms: number) => Promise<void>;
@@ -59,8 +61,11 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
     const elapsed = () => deps.now() - started;
     log.debug('step started');
     try {
-      if (await deps.runs.isCancelled(job.data.runId)) throw new RunError('cancelled', 'the run was cancelled before this step');
-      const result: JobResults[N] = await runWithCallClass(deps.callClass, () => step(job, { ...deps, log, token, signal }));
+      const request = await loadRequest(deps.runs, job.data.runId);
+      const result: JobResults[N] = await runWithCallClass(deps.callClass, () => step(job, { ...deps, request, log, token, signal }));
+      // The run's last step: its registry entry may now expire. Before returning, so a crash
+      // here leaves the job active, to be run again and marked then.
+      if (queue === 'send') await deps.runs.markFinished(job.data.runId);
       log.info({ durationMs: elapsed() }, 'step completed');
       deps.onStepEnd?.({ queue, outcome: 'completed', durationMs: elapsed() });
       return result;
@@ -86,6 +91,9 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
         deps.onStepEnd?.({ queue, outcome: 'throttled', durationMs: elapsed(), code: failure.code });
         throw new DelayedError();
       }
+      const final = failure.fatal || attempt >= (job.opts.attempts ?? 1);
+      // A failed step fails the whole run (failParentOnFailure): its registry entry may expire.
+      if (final) await markFinishedQuietly(deps.runs, job.data.runId, log);
       const outcome = failure.fatal ? 'failed' : 'retry';
       log[failure.fatal ? 'error' : 'warn']({ code: failure.code, err, durationMs: elapsed() }, failure.fatal ? 'step failed' : 'step will be retried');
       await job.log(`${failure.fatal ? 'failed' : `attempt ${attempt} failed`}: ${text}`);
@@ -94,4 +102,29 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
       throw new Error(text, { cause: err });
     }
   };
+}
+
+/**
+ * The run's request, once per job visit (step jobs carry only the runId), and the cancel check in
+ * the same read. No request means the registry entry was deleted or has expired: the run cannot go on.
+ */
+async function loadRequest(runs: RunRegistry, runId: string): Promise<ListSendRequest> {
+  const record = await runs.get(runId);
+  if (!record?.request) {
+    throw new RunError('run-missing', `the run registry has no request for run ${runId} (deleted, or expired after the run finished)`, { runId });
+  }
+  if (record.cancelledAt) throw new RunError('cancelled', 'the run was cancelled before this step');
+  return JSON.parse(record.request) as ListSendRequest;
+}
+
+/**
+ * On the way out of a failing step the step's own error is what matters: a Redis error here is
+ * logged, not thrown. A lost mark leaves the entry without expiry (a few KB kept, nothing wrong).
+ */
+async function markFinishedQuietly(runs: RunRegistry, runId: string, log: Logger): Promise<void> {
+  try {
+    await runs.markFinished(runId);
+  } catch (err) {
+    log.warn({ err }, 'could not mark the run finished; its registry entry keeps no expiry');
+  }
 }

@@ -14,6 +14,9 @@ import { deletePrefix, testRedisUrl, uniquePrefix } from './redis.js';
 
 export { seedRequest } from './requests.js';
 
+/** The least poll delay the test producers accept (see ListSendClientOptions.pollFloorMs). */
+export const TEST_POLL_FLOOR_MS = 10;
+
 export type AuthMode = 'oauth2' | 'oauth2-soap-from-token' | 'wsse';
 
 export interface PipelineOptions {
@@ -107,7 +110,9 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     ...(budget ? { budget } : {}),
     settings: { startConfirmGraceMs: 200, ...options.settings },
   });
-  const producer = new ListSendClient({ redisUrl: testRedisUrl(), prefix, steps });
+  // Tests of polling itself ask for faster polls than a real request may: the floor's own tests
+  // are in test/request-limits.test.ts.
+  const producer = new ListSendClient({ redisUrl: testRedisUrl(), prefix, steps, pollFloorMs: TEST_POLL_FLOOR_MS });
   return {
     sandbox,
     producer,

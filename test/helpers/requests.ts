@@ -1,6 +1,9 @@
 import type { ListSendRequestInput } from '../../src/request.js';
 
-/** Fast timings: imports finish in a few hundred ms and polls start at 30 ms. */
+/**
+ * Imports in the sandbox finish in a few hundred ms; the first poll comes at the least delay a
+ * request may ask for (POLL_FLOOR_MS), so the request is valid for every producer, API and CLI too.
+ */
 export function seedRequest(overrides: Partial<ListSendRequestInput> = {}): ListSendRequestInput {
   return {
     list: { name: 'Sample_List' },
@@ -13,7 +16,7 @@ export function seedRequest(overrides: Partial<ListSendRequestInput> = {}): List
       ],
       notification: { responseType: 'email', responseAddress: 'help@example.com' },
     },
-    poll: { initialDelayMs: 30, maxDelayMs: 120, timeoutMs: 20_000 },
+    poll: { initialDelayMs: 1_000, maxDelayMs: 2_000, timeoutMs: 20_000 },
     ...overrides,
   };
 }

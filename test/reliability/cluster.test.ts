@@ -111,7 +111,7 @@ describe('a list send on a three-master Redis Cluster with two worker processes'
     const [only] = holding as [(typeof holding)[number]];
     expect(new Set(only.slots)).toEqual(new Set([only.tagSlot]));
     const kinds = only.keys.map((k) => k.slice(prefix.length + 1).split(':')[0]);
-    expect([...new Set(kinds)].sort()).toEqual([...QUEUE_NAMES, 'run', 'runs', 'sfmc-budget', 'sfmc-token'].sort());
+    expect([...new Set(kinds)].sort()).toEqual([...QUEUE_NAMES, 'run', 'run-fingerprints', 'runs', 'sfmc-budget', 'sfmc-token'].sort());
 
     // A cluster client reads the run registry like a single Redis.
     const cluster = new Cluster(nodes.map((n) => ({ host: '127.0.0.1', port: n.port })));

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ListSendClient, type RunStatus } from '../../src/client.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { seedRequest } from '../helpers/pipeline.js';
+import { seedRequest, TEST_POLL_FLOOR_MS } from '../helpers/pipeline.js';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { FAST_TAKEOVER, killAllWorkers, sandboxEnv, spawnWorker, startRedisServer, type RedisServer } from './processes.js';
 import { callsTo, stepOf, until } from './support.js';
@@ -40,7 +40,7 @@ describe('worker processes that die or stop mid-run', () => {
     sandbox = await createSandbox({ import: { registerDelayMs: 40, durationMs: options.importMs ?? 250 } });
     prefix = uniquePrefix(label);
     const redisUrl = options.redisUrl ?? testRedisUrl();
-    producer = new ListSendClient({ redisUrl, prefix, steps: STEPS });
+    producer = new ListSendClient({ redisUrl, prefix, steps: STEPS, pollFloorMs: TEST_POLL_FLOOR_MS });
     const env = { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, SFMC_TIMEOUT_MS: '5000', ...(options.fastTakeover === false ? {} : FAST_TAKEOVER), ...sandboxEnv(sandbox) };
     return { sandbox, producer, env };
   }

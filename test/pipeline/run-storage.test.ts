@@ -1,0 +1,108 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { QUEUE_NAMES, stepJobId } from '../../queues/catalog.js';
+import { RETENTION_SECONDS } from '../../queues/options.js';
+import { RunConflictError } from '../../src/client.js';
+import { RunRegistry } from '../../src/runs.js';
+import { startPipeline, seedRequest, type Pipeline } from '../helpers/pipeline.js';
+import { testRedisUrl } from '../helpers/redis.js';
+import { stepOf, until } from '../reliability/support.js';
+
+/**
+ * Issue #10: a run's request is stored once, in the run registry; step jobs carry only the runId.
+ * A finished run's entry expires with the jobs' retention and leaves a fingerprint behind.
+ */
+describe('storing a run in Redis', () => {
+  let pipeline: Pipeline | undefined;
+  let redis: Redis | undefined;
+  afterEach(async () => {
+    await pipeline?.close();
+    redis?.disconnect();
+    [pipeline, redis] = [undefined, undefined];
+  });
+
+  async function start(label: string, importMs?: number) {
+    pipeline = await startPipeline({ label, ...(importMs ? { sandbox: { import: { durationMs: importMs } } } : {}) });
+    redis = new Redis(testRedisUrl());
+    return { p: pipeline, redis, runs: new RunRegistry(redis, pipeline.prefix) };
+  }
+
+  const fastPoll = { poll: { initialDelayMs: 20, maxDelayMs: 50, timeoutMs: 60_000 } };
+
+  it('keeps the request in the registry only, and lets a finished run expire to its fingerprint', async () => {
+    const { p, redis, runs } = await start('storage');
+    const request = seedRequest({ runId: 'stored' });
+    await p.producer.enqueue(request);
+    const status = await p.producer.waitUntilFinished('stored', { timeoutMs: 20_000 });
+    expect(status.state).toBe('completed');
+
+    const key = runs.key('stored');
+    const stored = JSON.parse((await redis.hget(key, 'request')) ?? '{}') as { runId?: string; email?: unknown };
+    expect(stored).toMatchObject({ runId: 'stored', email: { id: '123' } });
+    for (const queue of QUEUE_NAMES.filter((q) => q !== 'upload-file')) {
+      const data = JSON.parse((await redis.hget(`${p.prefix}:${queue}:${stepJobId('stored', queue)}`, 'data')) ?? 'null') as Record<string, unknown>;
+      expect(data, queue).toMatchObject({ runId: 'stored' });
+      expect(data, queue).not.toHaveProperty('request');
+    }
+
+    const ttl = await redis.ttl(key);
+    expect(ttl).toBeGreaterThan(RETENTION_SECONDS - 60);
+    expect(ttl).toBeLessThanOrEqual(RETENTION_SECONDS);
+    expect(await redis.hget(key, 'finishedAt')).toMatch(/^\d{4}-/);
+    expect(await redis.ttl(runs.fingerprintsKey)).toBe(-1);
+
+    // The entry has expired (deleted here rather than waited for); the fingerprint remains.
+    await redis.del(key);
+    await expect(p.producer.enqueue(seedRequest({ runId: 'stored', email: { id: 124 } }))).rejects.toBeInstanceOf(RunConflictError);
+    expect(await p.producer.enqueue(request)).toEqual({ runId: 'stored', created: false });
+    expect(await redis.exists(key)).toBe(0);
+    // The jobs are still there, so the status still reads the finished run, and nothing ran again.
+    expect((await p.producer.status('stored'))?.state).toBe('completed');
+    expect(p.sandbox.state.sends).toHaveLength(1);
+  });
+
+  it('lets a failed run expire too', async () => {
+    const { p, redis, runs } = await start('storage-failed');
+    await p.producer.enqueue(seedRequest({ runId: 'failed', list: { name: 'Missing' } }));
+    const status = await p.producer.waitUntilFinished('failed', { timeoutMs: 20_000 });
+    expect(status.state).toBe('failed');
+    expect(await redis.ttl(runs.key('failed'))).toBeGreaterThan(RETENTION_SECONDS - 60);
+  });
+
+  it('lets a run expire when a step fails on its last attempt', async () => {
+    pipeline = await startPipeline({ label: 'storage-retries', attempts: 2 });
+    redis = new Redis(testRedisUrl());
+    const runs = new RunRegistry(redis, pipeline.prefix);
+    pipeline.sandbox.faults.inject({ operation: 'Retrieve', objectType: 'List', kind: 'server-fault', times: 2 });
+    await pipeline.producer.enqueue(seedRequest({ runId: 'retries' }));
+    const status = await pipeline.producer.waitUntilFinished('retries', { timeoutMs: 20_000 });
+    expect(stepOf(status, 'resolve-list')).toMatchObject({ state: 'failed', attemptsMade: 2 });
+    expect(await redis.ttl(runs.key('retries'))).toBeGreaterThan(RETENTION_SECONDS - 60);
+  });
+
+  it('lets a cancelled run expire once a step has seen the cancel', async () => {
+    const { p, redis, runs } = await start('storage-cancel', 600_000);
+    await p.producer.enqueue(seedRequest({ runId: 'cancelled', ...fastPoll }));
+    await until('poll-import waiting on the import', async () => ((await p.producer.status('cancelled'))?.steps.find((s) => s.step === 'poll-import' && s.state === 'delayed') ? true : undefined));
+    expect(await redis.ttl(runs.key('cancelled'))).toBe(-1);
+    expect(await p.producer.cancel('cancelled')).toBe('cancelled');
+    // waitUntilFinished returns as soon as no step is active; the mark comes with the next visit.
+    const failed = await until('poll-import to see the cancel', async () => {
+      const step = stepOf((await p.producer.status('cancelled'))!, 'poll-import');
+      return step.state === 'failed' ? step : undefined;
+    });
+    expect(failed.error).toMatch(/^cancelled: /);
+    expect(await redis.ttl(runs.key('cancelled'))).toBeGreaterThan(RETENTION_SECONDS - 60);
+  });
+
+  it('fails the run, naming the cause, when its registry entry is gone before a step', async () => {
+    const { p, redis, runs } = await start('storage-missing', 600_000);
+    await p.producer.enqueue(seedRequest({ runId: 'gone', ...fastPoll }));
+    await until('poll-import waiting on the import', async () => ((await p.producer.status('gone'))?.steps.find((s) => s.step === 'poll-import' && s.state === 'delayed') ? true : undefined));
+    await redis.del(runs.key('gone'));
+    const status = await p.producer.waitUntilFinished('gone', { timeoutMs: 20_000 });
+    expect(status.state).toBe('failed');
+    expect(status.error).toMatch(/^poll-import: run-missing: the run registry has no request for run gone/);
+    expect(p.sandbox.state.sends).toHaveLength(0);
+  });
+});
