@@ -73,7 +73,7 @@ describe('a run whose file fails pre-validation', () => {
     pipeline = await startPipeline({ label: 'bad-missing' });
     const { runId } = await pipeline.producer.enqueue(fileRequest('bad-missing', join(folder.dir, 'nowhere.csv')));
     const status = await pipeline.producer.waitUntilFinished(runId, { timeoutMs: 20_000 });
-    expect(status.error).toMatch(/^upload-file: file-unreadable: cannot read .*nowhere\.csv on the worker: ENOENT/);
+    expect(status.error).toMatch(/^upload-file: file-unreadable: cannot read file\.path .*nowhere\.csv on the worker: no such file inside UPLOAD_DIR/);
     expect(status.steps.find((s) => s.step === 'upload-file')?.attemptsMade).toBe(1);
     expect(pipeline.sandbox.sftp.authAttempts()).toEqual([]);
   });
