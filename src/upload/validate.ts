@@ -205,7 +205,11 @@ export class CsvValidator {
   private pendingBlankCount = 0;
   private readonly report: ValidationReport;
 
-  constructor(private readonly rules: CsvRules) {
+  /** With `stopWhenDoomed`, checking stops at the very problem that dooms the run, mid-chunk. */
+  constructor(
+    private readonly rules: CsvRules,
+    private readonly options: { stopWhenDoomed?: boolean } = {},
+  ) {
     this.maxReported = rules.maxReported ?? 20;
     const limit = rules.maxDistinctEmails ?? 5_000_000;
     this.emails = new HashSet64(limit, rules.expectedBytes === undefined ? undefined : slotsForBytes(rules.expectedBytes, limit));
@@ -334,6 +338,7 @@ export class CsvValidator {
       return;
     }
     this.flushBlank();
+    if (this.stopped) return;
     this.report.rows += 1;
     const problems: [ProblemKind, string][] = [];
     if (record.length < this.required.columns) {
@@ -353,6 +358,13 @@ export class CsvValidator {
     }
     if (problems.length > 0) this.report.badRows += 1;
     for (const [kind, message] of problems) this.problem(line, kind, message);
+    if (problems.length > 0) this.stopIfDoomed(line);
+  }
+
+  private stopIfDoomed(line: number): void {
+    if (!this.options.stopWhenDoomed || !this.doomed || this.stopped) return;
+    this.stopped = true;
+    this.report.stoppedAtLine = line;
   }
 
   private readHeader(record: string[], line: number): void {
@@ -383,9 +395,11 @@ export class CsvValidator {
     // A skipped header still counts as one of the header lines.
     if (this.recordIndex++ < this.rules.headerLines) return;
     this.flushBlank();
+    if (this.stopped) return;
     this.report.rows += 1;
     this.report.badRows += 1;
     this.problem(line, 'malformed-csv', `malformed CSV: ${CSV_ERROR_TEXT[code] ?? code}`);
+    this.stopIfDoomed(line);
   }
 
   private flushBlank(): void {
@@ -394,8 +408,10 @@ export class CsvValidator {
     for (const line of this.pendingBlank) this.problem(line, 'empty-row', 'empty row');
     if (extra > 0) this.count('empty-row', extra);
     this.report.badRows += this.pendingBlankCount;
+    const first = this.pendingBlank[0];
     this.pendingBlank = [];
     this.pendingBlankCount = 0;
+    if (first !== undefined) this.stopIfDoomed(first);
   }
 
   private problem(line: number, kind: ProblemKind, message: string): void {
@@ -478,7 +494,7 @@ export class ValidatingStream extends Transform {
     private readonly options: { stopWhenDoomed?: boolean; onChunk?: (bytes: number) => void } = {},
   ) {
     super({ highWaterMark: 256 * 1024 });
-    this.validator = new CsvValidator(rules);
+    this.validator = new CsvValidator(rules, { stopWhenDoomed: options.stopWhenDoomed === true });
   }
 
   report(): ValidationReport {
