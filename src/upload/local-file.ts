@@ -69,7 +69,7 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
  */
 export async function openUploadFile(path: string, limits: { dir: string; maxBytes: number }): Promise<OpenedUploadFile> {
   const refused = checkUploadPath(path, limits.dir);
-  if (refused) throw new RunError('file-not-allowed', `file.path ${refused}`, { path });
+  if (refused) throw new RunError('file-not-allowed', `file.path ${path} ${refused}`, { path });
   let root: string;
   try {
     root = await realpath(limits.dir);
