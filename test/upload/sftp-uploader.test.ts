@@ -104,6 +104,27 @@ describe('uploading over SFTP', () => {
     expect(sb.sftp.log().map((e) => e.op)).toContain('remove');
   });
 
+  it.each(['.', '..', 'a/b.csv', '../x.csv'])('refuses the FileSpec %s before any write, rename or delete on the server', async (fileSpec) => {
+    await start();
+    const err = await caught(upload(new SftpUploader(configFor(sb), log, LIMITS), { fileSpec }));
+    expect(err).toMatchObject({ code: 'invalid-file', message: 'import.fileSpec must be a plain file name in /Import' });
+    expect(sb.sftp.log().map((e) => e.op)).toEqual(['auth']);
+  });
+
+  it('refuses every file when the worker has no UPLOAD_DIR, without connecting', async () => {
+    await start();
+    const err = await caught(upload(new SftpUploader(configFor(sb), log, { maxBytes: 1024, timeoutMs: 1_000 })));
+    expect(err).toMatchObject({ code: 'sftp-not-configured', kind: 'fatal', message: expect.stringMatching(/no UPLOAD_DIR/) });
+    expect(sb.sftp.authAttempts()).toEqual([]);
+  });
+
+  it('refuses a file larger than UPLOAD_MAX_BYTES, from fstat, without connecting', async () => {
+    await start();
+    const err = await caught(upload(new SftpUploader(configFor(sb), log, { ...LIMITS, maxBytes: 1_000 })));
+    expect(err).toMatchObject({ code: 'file-too-large', message: expect.stringMatching(/has \d+ bytes, more than UPLOAD_MAX_BYTES \(1000\)$/) });
+    expect(sb.sftp.authAttempts()).toEqual([]);
+  });
+
   it('refuses a server whose host key does not match, before sending the password', async () => {
     await start();
     const err = await caught(upload(new SftpUploader(configFor(sb, { hostFingerprint: `SHA256:${'B'.repeat(43)}` }), log, LIMITS)));
