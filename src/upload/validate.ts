@@ -12,8 +12,10 @@ import { HashSet64 } from './hash-set.js';
  * Row problems (malformed quoting, too few columns, a missing or invalid email, an empty row)
  * fail the run unless the request says `import.allowErrors: true`. A repeated email is only
  * counted (`duplicateEmails`) unless `import.failOnDuplicateEmails: true` makes it a row problem:
- * SFMC counts repeats itself (NumberDuplicated), and with Subscriber Keys one email may rightly
- * belong to several subscribers (issue #11). File problems
+ * SFMC counts repeats itself (NumberDuplicated, "number of duplicated records resulting from an
+ * import": developer.salesforce.com/docs/marketing/marketing-cloud/guide/importresultssummary.html;
+ * whether by email or by Subscriber Key is not documented), and with Subscriber Keys one email may
+ * rightly belong to several subscribers (issue #11). File problems
  * (not UTF-8, a record that never ends, a header without a mapped column, no data rows) fail it
  * always: SFMC could not import such a file sensibly, and the check stops at the first one.
  */
