@@ -226,6 +226,7 @@ export class SftpUploader {
     const { client } = session;
     // A cancelled run, the deadline or a shutdown also ends a wait on a server that stopped answering.
     const lost = Promise.race([session.lost, abortedBy(o.signal)]);
+    lost.catch(() => undefined);
     const finalPath = this.remotePath(o.fileSpec);
     const partPath = this.remotePath(partName(o.fileSpec, o.attempt));
     const step = async <T>(what: Promise<T>): Promise<T> => {
