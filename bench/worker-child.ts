@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { SfmcConfig, SftpConfig } from '../src/config.js';
 import { MemoryTokenStore, type TokenStore } from '../src/sfmc/auth.js';
 import { budgetAccountOf, RedisCallBudget } from '../src/sfmc/budget.js';
@@ -97,7 +99,8 @@ const pool = await startWorkers({
   sfmc,
   logger,
   concurrency: o.concurrency,
-  ...(o.sftp ? { uploader: new SftpUploader(o.sftp, logger) } : {}),
+  // The bench writes its files under the temporary folder: that is its UPLOAD_DIR.
+  ...(o.sftp ? { uploader: new SftpUploader(o.sftp, logger, { dir: realpathSync(tmpdir()), maxBytes: 64 * 1024 ** 3, timeoutMs: 86_400_000 }) } : {}),
   ...(budget ? { budget } : {}),
   onStepEnd: (e) => {
     if (e.outcome !== 'completed') return;

@@ -18,11 +18,19 @@ function resultOf(fileSpec: string, o: UploadOutcome): UploadFileResult {
   };
 }
 
+/** How often a running upload asks whether its run was cancelled, whether or not bytes flow. */
+export const CANCEL_CHECK_EVERY_MS = 1_000;
+
 /**
  * Step 0 (runs beside resolve-list, before create-import): stream the request's file through the
  * CSV pre-validation to the Enhanced FTP Import folder under a temporary name, then rename it to
  * the run's FileSpec. A file with problems fails the run here, so create-import, start-import and
  * send never run: no SOAP call that changes anything is made for a bad file.
+ *
+ * The upload stops when the run is cancelled (checked on a timer, so also when no byte moves), at
+ * UPLOAD_TIMEOUT_MS, and when the worker shuts down (the job's signal; the job is then retried).
+ * The problem list, which quotes offending values (at most 60 characters each) from a file inside
+ * UPLOAD_DIR, goes to the job log only; errors carry counts, kinds and line numbers.
  */
 export const uploadFile: StepProcessor<'upload-file'> = async (job, ctx) => {
   const { request } = ctx;
@@ -36,13 +44,16 @@ export const uploadFile: StepProcessor<'upload-file'> = async (job, ctx) => {
   }
   const fileSpec = request.import.fileSpec;
   const localPath = request.file.path;
+  const { timeoutMs } = ctx.uploader.limits;
 
-  // A cancelled run stops uploading at the next progress tick; the job's own signal stops it too.
   const stop = new AbortController();
-  ctx.signal?.addEventListener('abort', () => stop.abort(ctx.signal?.reason), { once: true });
+  const onShutdown = () =>
+    stop.abort(new Error(`the upload was interrupted (${String(ctx.signal?.reason ?? 'worker stopping')}); another attempt starts it again`));
+  if (ctx.signal?.aborted) onShutdown();
+  ctx.signal?.addEventListener('abort', onShutdown, { once: true });
+  const deadline = setTimeout(() => stop.abort(new RunError('upload-timeout', `the upload took longer than UPLOAD_TIMEOUT_MS (${timeoutMs} ms)`)), timeoutMs);
   let checking = false;
-  const onProgress = (p: { bytes: number; totalBytes: number }) => {
-    void job.updateProgress({ uploadedBytes: p.bytes, totalBytes: p.totalBytes }).catch(() => undefined);
+  const cancelCheck = setInterval(() => {
     if (checking) return;
     checking = true;
     ctx.runs
@@ -52,21 +63,34 @@ export const uploadFile: StepProcessor<'upload-file'> = async (job, ctx) => {
       })
       .catch(() => undefined)
       .finally(() => (checking = false));
+  }, CANCEL_CHECK_EVERY_MS);
+  const onProgress = (p: { bytes: number; totalBytes: number }) => {
+    void job.updateProgress({ uploadedBytes: p.bytes, totalBytes: p.totalBytes }).catch(() => undefined);
   };
 
-  const outcome = await ctx.uploader.upload({
-    localPath,
-    fileSpec,
-    attempt: job.attemptsMade + 1,
-    rules: rulesFor(request),
-    ...(job.data.uploaded ? { previous: { bytes: job.data.uploaded.bytes } } : {}),
-    beforePublish: async (o) => {
-      await job.updateData({ ...job.data, uploaded: resultOf(fileSpec, o) });
-    },
-    onProgress,
-    signal: stop.signal,
-    log: ctx.log,
-  });
+  let outcome: UploadOutcome;
+  try {
+    outcome = await ctx.uploader.upload({
+      localPath,
+      fileSpec,
+      attempt: job.attemptsMade + 1,
+      rules: rulesFor(request),
+      ...(job.data.uploaded ? { previous: { bytes: job.data.uploaded.bytes } } : {}),
+      beforePublish: async (o) => {
+        await job.updateData({ ...job.data, uploaded: resultOf(fileSpec, o) });
+      },
+      onRejected: async (report) => {
+        await job.log(`the file fails the run: ${describeReport(report, localPath)}`);
+      },
+      onProgress,
+      signal: stop.signal,
+      log: ctx.log,
+    });
+  } finally {
+    clearTimeout(deadline);
+    clearInterval(cancelCheck);
+    ctx.signal?.removeEventListener('abort', onShutdown);
+  }
 
   if (outcome.reused && job.data.uploaded) {
     await job.log(`${outcome.remotePath} was uploaded whole by an earlier attempt; reusing it`);
@@ -76,6 +100,9 @@ export const uploadFile: StepProcessor<'upload-file'> = async (job, ctx) => {
   if (outcome.report && result.problems > 0) {
     // allowErrors: the problems go to SFMC with the file; the job log keeps the list.
     await job.log(`allowErrors is set; uploading despite ${describeReport(outcome.report, localPath)}`);
+  }
+  if (outcome.report && outcome.report.duplicateEmails > 0) {
+    await job.log(`${outcome.report.duplicateEmails} rows repeat an earlier row's email; SFMC counts them as NumberDuplicated (import.failOnDuplicateEmails makes them fail the run)`);
   }
   await job.log(`uploaded ${localPath} as ${result.remotePath}: ${result.bytes} bytes, ${result.rows} data rows`);
   return result;

@@ -4,7 +4,8 @@ import { buildRunFlow, runSteps } from '../queues/flow.js';
 import type { StepOptionSettings } from '../queues/options.js';
 import type { RedisNode } from './config.js';
 import { createRedisConnection, redisTargetOf, type RedisLike } from './redis.js';
-import { parseListSendRequest, requestFingerprint, type ListSendRequest } from './request.js';
+import { parseListSendRequest, requestFingerprint, RequestValidationError, type ListSendRequest } from './request.js';
+import { checkUploadPath } from './upload/local-file.js';
 import { RunEvents, type StepEvent } from './run-events.js';
 import { RunRegistry, type CancelOutcome } from './runs.js';
 
@@ -65,6 +66,11 @@ export interface ListSendClientOptions {
    * against the sandbox only. The API and the CLI never set it.
    */
   pollFloorMs?: number;
+  /**
+   * When given, a run's `file.path` must lie inside `dir` (UPLOAD_DIR), checked without touching the
+   * file; with no `dir` runs with a file are refused. The worker checks again, on disk.
+   */
+  upload?: { dir?: string | undefined };
 }
 
 export interface EnqueueResult {
@@ -123,6 +129,10 @@ export class ListSendClient {
    */
   async enqueue(input: unknown): Promise<EnqueueResult> {
     const request = parseListSendRequest(input, this.options.pollFloorMs === undefined ? {} : { pollFloorMs: this.options.pollFloorMs });
+    if (request.file && this.options.upload) {
+      const refused = checkUploadPath(request.file.path, this.options.upload.dir);
+      if (refused) throw new RequestValidationError([{ path: 'file.path', message: refused }]);
+    }
     const fingerprint = requestFingerprint(request);
     await this.ready();
     const claim = await this.runs.claim(request.runId, fingerprint, JSON.stringify(request));

@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -182,6 +183,15 @@ export const envSchema = z.object({
   DASHBOARD_LOGIN_FAILURES_PER_MINUTE: positiveInt(10),
   /** A bearer token /metrics then requires (the API's and a worker's); unset, /metrics is open. */
   METRICS_TOKEN: optionalText,
+  /**
+   * The one local folder runs may upload from (issue #10): a run's `file.path` must resolve inside
+   * it. Producers refuse other paths; a worker without it refuses every run with a file.
+   */
+  UPLOAD_DIR: optionalText.refine((v) => v === undefined || isAbsolute(v), { message: 'must be an absolute path' }),
+  /** Largest file an upload reads (default 5 GiB); checked before reading and enforced while reading. */
+  UPLOAD_MAX_BYTES: positiveInt(5 * 1024 ** 3),
+  /** The upload step's deadline (default 2 h); at most 24 h, as an upload holds an SFTP connection throughout. */
+  UPLOAD_TIMEOUT_MS: positiveInt(2 * 3_600_000).pipe(z.number().max(86_400_000, 'must be at most 86400000 (24 h)')),
 }).superRefine((env, ctx) => {
   const allowed = allowedHttpHosts(env.SFMC_ALLOW_HTTP_HOSTS);
   for (const name of ENDPOINT_VARIABLES) {
@@ -252,6 +262,15 @@ export interface Config {
   api: ApiConfig;
   /** The worker's own /metrics port; undefined means the worker serves none. */
   metricsPort?: number;
+  /** Where runs may upload from, and the upload step's limits (UPLOAD_*). */
+  upload: UploadLimits;
+}
+
+export interface UploadLimits {
+  /** UPLOAD_DIR; undefined means runs with a `file` are refused. */
+  dir?: string;
+  maxBytes: number;
+  timeoutMs: number;
 }
 
 /** Shortest bearer token accepted: a guessable token is no better than none. */
@@ -417,6 +436,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
     logLevel: env.LOG_LEVEL,
     api,
     ...(env.METRICS_PORT !== undefined ? { metricsPort: env.METRICS_PORT } : {}),
+    upload: { ...(env.UPLOAD_DIR ? { dir: env.UPLOAD_DIR } : {}), maxBytes: env.UPLOAD_MAX_BYTES, timeoutMs: env.UPLOAD_TIMEOUT_MS },
   };
 }
 

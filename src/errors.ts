@@ -15,6 +15,12 @@ export type RunErrorCode =
   | 'invalid-file'
   /** The file to upload cannot be read on the worker's machine. */
   | 'file-unreadable'
+  /** The file is outside UPLOAD_DIR, or not a regular file (issue #10). */
+  | 'file-not-allowed'
+  /** The file is larger than UPLOAD_MAX_BYTES. */
+  | 'file-too-large'
+  /** The upload took longer than UPLOAD_TIMEOUT_MS. */
+  | 'upload-timeout'
   /** Cancelled by a producer before the Send. */
   | 'cancelled'
   /** The run registry holds no request for the job's run (deleted, or expired after the run finished). */

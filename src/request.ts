@@ -107,6 +107,8 @@ const importSchema = z.strictObject({
   subscriberImportType: z.enum(['Email', 'SMS']).optional(),
   /** The ImportDefinition's AllowErrors, and, with `file`, lets rows that fail pre-validation through. */
   allowErrors: z.boolean().optional(),
+  /** With `file`: a repeated email fails the pre-validation (by default it is only counted; SFMC reports NumberDuplicated). */
+  failOnDuplicateEmails: z.boolean().optional(),
   headerLines: z.number().int().min(0).max(100).optional(),
   delimiter: z.string().min(1).max(5).refine(xmlSafe, XML_UNSAFE_MESSAGE).optional(),
   standardQuotedStrings: z.boolean().optional(),

@@ -13,6 +13,7 @@ export function producerFor(config: Config): ListSendClient {
     ...(config.redisClusterNodes ? { clusterNodes: config.redisClusterNodes } : {}),
     prefix: config.queuePrefix,
     steps: config.steps,
+    upload: { dir: config.upload.dir },
   });
 }
 

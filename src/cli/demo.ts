@@ -12,8 +12,6 @@ import { producerFor } from './commands.js';
 import { EXIT } from './io.js';
 import { describeStepEvent } from './progress.js';
 
-
-
 /**
  * `npm run demo`: everything in one process against the built-in sandbox. Redis, the sandbox,
  * the workers, then the seed's example request with a generated file to upload, watched until its Send is created.
@@ -47,6 +45,8 @@ export async function demoCommand(): Promise<number> {
       SFMC_SFTP_USERNAME: sandbox.credentials.username,
       SFMC_SFTP_PASSWORD: sandbox.credentials.password,
       SFMC_SFTP_HOST_FINGERPRINT: sandbox.sftp.fingerprint,
+      // The demo's own folder is the only one its runs may upload from.
+      UPLOAD_DIR: work,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     },
     { requireSfmc: true },

@@ -76,6 +76,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     prefix: config.queuePrefix,
     steps: config.steps,
     connection: redis,
+    upload: { dir: config.upload.dir },
   });
   const queues = QUEUE_NAMES.map((name) => new Queue(name, { connection: redis, prefix: config.queuePrefix }));
   for (const queue of queues) queue.on('error', (err) => logger.debug({ err, queue: queue.name }, 'queue connection error'));

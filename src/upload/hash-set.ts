@@ -1,7 +1,8 @@
 /**
  * A set of 64-bit hashes in one open-addressing table (two Uint32 words per slot), for spotting
- * repeated values in files of any length without keeping the values. It grows by doubling when
- * it is 3/4 full, so it costs 8 bytes per slot: 10.7 to 21.3 bytes per distinct value, 11-21 MB
+ * repeated values in files of any length without keeping the values. Callers that know how many
+ * values to expect size it once (`initialSlots`, e.g. from the file's size), so it seldom has to grow;
+ * otherwise it grows by doubling when it is 3/4 full, so it costs 8 bytes per slot: 10.7 to 21.3 bytes per distinct value, 11-21 MB
  * per million (plus a short-lived second table while it grows). A `limit` bounds it: past that
  * many distinct values `add` stops remembering new ones and says so.
  *

@@ -1,15 +1,15 @@
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import type { Writable } from 'node:stream';
+import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import SftpClient from 'ssh2-sftp-client';
-import type { SftpConfig } from '../config.js';
+import type { SftpConfig, UploadLimits } from '../config.js';
 import { RunError } from '../errors.js';
 import { hostKeyFingerprint } from './fingerprint.js';
 import { classifySftpFailure, SftpError, type SftpFailure } from './errors.js';
-import { describeReport, failsRun, ValidatingStream, type CsvRules, type ValidationReport } from './validate.js';
+import { openUploadFile, type OpenedUploadFile } from './local-file.js';
+import { failsRun, summarizeReport, ValidatingStream, ValidationStopped, type CsvRules, type ValidationReport } from './validate.js';
 
 /**
  * Uploads subscriber files to SFMC's Enhanced FTP over SFTP (ssh2-sftp-client), one connection
@@ -21,6 +21,10 @@ import { describeReport, failsRun, ValidatingStream, type CsvRules, type Validat
  * final name: SFMC (which imports by exact FileSpec) never sees half a file. A retry first deletes
  * the temporary files earlier attempts left. Memory stays flat: the stream holds a few buffers
  * (256 KiB reads, 1 MiB of writes in flight) and the validator 8 bytes per distinct email.
+ *
+ * The local file must be a regular file inside UPLOAD_DIR (see local-file.ts); exactly the bytes
+ * fstat reported when it was opened are read, never more than UPLOAD_MAX_BYTES. Checking stops,
+ * and the transfer is aborted, as soon as the file is known to fail the run.
  */
 
 export interface UploadFileOptions {
@@ -34,6 +38,8 @@ export interface UploadFileOptions {
   previous?: { bytes: number };
   /** Called before the final rename with what will be returned, so a retry can recognise the file. */
   beforePublish?: (outcome: UploadOutcome) => Promise<void>;
+  /** Called with the report of a file that fails the run, before the error is thrown (for the job log). */
+  onRejected?: (report: ValidationReport) => Promise<void>;
   onProgress?: (p: { bytes: number; totalBytes: number }) => void;
   signal?: AbortSignal;
   log: Logger;
@@ -87,6 +93,8 @@ export class SftpUploader {
   constructor(
     readonly config: SftpConfig,
     private readonly logger: Logger,
+    /** UPLOAD_DIR and the upload limits; without `dir` every upload is refused. */
+    readonly limits: UploadLimits = { maxBytes: 5 * 1024 ** 3, timeoutMs: 2 * 3_600_000 },
   ) {
     this.slots = new Semaphore(config.maxConnections);
   }
@@ -100,22 +108,44 @@ export class SftpUploader {
   }
 
   async upload(options: UploadFileOptions): Promise<UploadOutcome> {
-    let totalBytes: number;
-    try {
-      totalBytes = (await stat(options.localPath)).size;
-    } catch (err) {
-      throw unreadable(options.localPath, err);
+    const { dir, maxBytes } = this.limits;
+    if (!dir) {
+      throw new SftpError('sftp-not-configured', 'this worker has no UPLOAD_DIR: set it to the folder runs may upload from; runs with a file are refused', 'fatal');
     }
-    const release = await this.slots.acquire();
+    // Opened before a slot is taken: a refused file never holds an SFTP connection.
+    const file = await openUploadFile(options.localPath, { dir, maxBytes });
+    let release: (() => void) | undefined;
     let session: Session | undefined;
     try {
-      session = await this.connect();
-      return await this.transfer(session, options, totalBytes);
+      const aborted = abortedBy(options.signal);
+      const slot = this.slots.acquire();
+      // A slot granted after an abort is handed straight back.
+      void slot.then((r) => (options.signal?.aborted ? r() : undefined));
+      release = await Promise.race([slot, aborted]);
+      const connecting = this.connect();
+      session = await Promise.race([connecting, aborted]).catch((err: unknown) => {
+        void connecting.then((late) => closeClient(late.client), () => undefined);
+        throw err;
+      });
+      return await this.transfer(session, options, file);
     } finally {
+      await file.handle.close().catch(() => undefined);
       // Closed before the slot is given back, so the limit holds for open connections.
-      await session?.client.end().catch(() => undefined);
-      release();
+      if (session) await closeClient(session.client);
+      release?.();
     }
+  }
+
+  /**
+   * Defence in depth against a FileSpec like `..` or `a/b` (the request schema refuses them): every
+   * remote path written, renamed or deleted must sit directly in the configured Import folder.
+   */
+  private remotePath(name: string): string {
+    const path = posix.join(this.config.dir, name);
+    if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\\') || posix.dirname(path) !== this.config.dir) {
+      throw new RunError('invalid-file', `import.fileSpec must be a plain file name in ${this.config.dir}`);
+    }
+    return path;
   }
 
   private warnOnce(): void {
@@ -185,28 +215,33 @@ export class SftpUploader {
         },
       });
     } catch (error) {
-      await client.end().catch(() => undefined);
+      await closeClient(client);
       throw failure('connect', error);
     }
     raw = undefined;
     return { client, lost, failure };
   }
 
-  private async transfer(session: Session, o: UploadFileOptions, totalBytes: number): Promise<UploadOutcome> {
+  private async transfer(session: Session, o: UploadFileOptions, file: OpenedUploadFile): Promise<UploadOutcome> {
     const { client } = session;
-    const finalPath = posix.join(this.config.dir, o.fileSpec);
-    const partPath = posix.join(this.config.dir, partName(o.fileSpec, o.attempt));
+    // A cancelled run, the deadline or a shutdown also ends a wait on a server that stopped answering.
+    const lost = Promise.race([session.lost, abortedBy(o.signal)]);
+    lost.catch(() => undefined);
+    const finalPath = this.remotePath(o.fileSpec);
+    const partPath = this.remotePath(partName(o.fileSpec, o.attempt));
     const step = async <T>(what: Promise<T>): Promise<T> => {
       try {
-        return await Promise.race([what, session.lost]);
+        return await Promise.race([what, lost]);
       } catch (err) {
+        if (o.signal?.aborted && err === o.signal.reason) throw err;
         throw err instanceof SftpError || err instanceof RunError ? err : session.failure('transfer', err);
       }
     };
     const sizeOf = async (path: string): Promise<number | undefined> => {
       try {
-        return (await Promise.race([client.stat(path), session.lost])).size;
+        return (await Promise.race([client.stat(path), lost])).size;
       } catch (err) {
+        if (o.signal?.aborted && err === o.signal.reason) throw err;
         if ((err as { code?: unknown }).code === 'ENOENT') return undefined;
         throw session.failure('transfer', err);
       }
@@ -220,13 +255,16 @@ export class SftpUploader {
     // A clean start: whatever earlier attempts of this file left half-written goes first.
     const prefix = `.${o.fileSpec}.part-`;
     const stale = await step(client.list(this.config.dir, (item) => item.name.startsWith(prefix)));
-    for (const item of stale) await step(client.delete(posix.join(this.config.dir, item.name), true));
+    for (const item of stale) await step(client.delete(this.remotePath(item.name), true));
     if (stale.length > 0) o.log.info({ files: stale.map((s) => s.name) }, 'deleted temporary files of earlier attempts');
 
-    const report = await this.stream(session, o, partPath, totalBytes);
+    const report = await this.stream(session, o, partPath, file);
     if (failsRun(report, o.rules)) {
-      await step(client.delete(partPath, true));
-      throw new RunError('invalid-file', describeReport(report, o.localPath), { totals: report.totals, problemCount: report.problemCount });
+      await step(client.delete(partPath, true)).catch(() => undefined);
+      await o.onRejected?.(report);
+      // Counts, kinds and line numbers only: this message becomes the failedReason, the stack
+      // trace and a worker log line, and must never quote the file (issue #10).
+      throw new RunError('invalid-file', summarizeReport(report, o.localPath), { totals: report.totals, problemCount: report.problemCount });
     }
     const remoteSize = await sizeOf(partPath);
     if (remoteSize !== report.bytes) {
@@ -245,14 +283,18 @@ export class SftpUploader {
   }
 
   /** Local file -> validator -> remote temporary file, with backpressure all the way. */
-  private async stream(session: Session, o: UploadFileOptions, partPath: string, totalBytes: number): Promise<ValidationReport> {
+  private async stream(session: Session, o: UploadFileOptions, partPath: string, file: OpenedUploadFile): Promise<ValidationReport> {
     let localError: unknown;
-    const source = createReadStream(o.localPath, { highWaterMark: 256 * 1024 });
+    const totalBytes = file.size;
+    // Exactly the bytes fstat saw: a file that grows while it is read is cut there, never read on.
+    const source: Readable =
+      totalBytes === 0 ? Readable.from([]) : file.handle.createReadStream({ start: 0, end: totalBytes - 1, highWaterMark: 256 * 1024, autoClose: false });
     source.once('error', (err) => (localError = err));
+    const capped = byteCap(this.limits.maxBytes);
     let sent = 0;
     let lastProgress = 0;
-    const validating = new ValidatingStream(o.rules, {
-      stopForwardingOnProblem: true,
+    const validating = new ValidatingStream({ ...o.rules, expectedBytes: totalBytes }, {
+      stopWhenDoomed: true,
       onChunk: (n) => {
         sent += n;
         const now = Date.now();
@@ -277,11 +319,14 @@ export class SftpUploader {
     // A connection that ends between two writes fails the pipeline at once instead of leaving it waiting.
     void session.lost.catch((err: unknown) => (remote as unknown as Writable).destroy(err instanceof Error ? err : new Error(String(err))));
     try {
-      await Promise.all([pipeline(source, validating, remote, ...(o.signal ? [{ signal: o.signal }] : [])), closed]);
+      await Promise.all([pipeline(source, capped, validating, remote, ...(o.signal ? [{ signal: o.signal }] : [])), closed]);
     } catch (err) {
       source.destroy();
       remote.destroy();
+      // The run is bound to fail: nothing more is read or sent; the caller deletes the part file.
+      if (err instanceof ValidationStopped) return err.report;
       if (o.signal?.aborted && o.signal.reason instanceof Error) throw o.signal.reason;
+      if (err instanceof RunError) throw err;
       if (localError) throw unreadable(o.localPath, localError);
       throw session.failure('transfer', err);
     }
@@ -290,8 +335,48 @@ export class SftpUploader {
   }
 }
 
+const END_GRACE_MS = 2_000;
+
+/**
+ * Ends a connection politely, or destroys its socket when the server does not answer within
+ * END_GRACE_MS: a server that stopped answering must not keep an aborted upload (and its slot,
+ * and a stopping worker) waiting.
+ */
+async function closeClient(client: SftpClient): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const ended = await Promise.race([
+    client.end().then(() => true, () => true),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), END_GRACE_MS))),
+  ]);
+  clearTimeout(timer);
+  if (!ended) (client as unknown as { client?: { destroy(): void } }).client?.destroy();
+}
+
+/** Rejects with the signal's reason once it aborts; never settles without a signal. */
+function abortedBy(signal: AbortSignal | undefined): Promise<never> {
+  const p = new Promise<never>((_resolve, reject) => {
+    if (!signal) return;
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+  p.catch(() => undefined);
+  return p;
+}
+
 function unreadable(path: string, err: unknown): RunError {
-  return new RunError('file-unreadable', `cannot read ${path} on the worker: ${(err as Error).message}`, { path });
+  return new RunError('file-unreadable', `cannot read ${path} on the worker (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { path });
+}
+
+/** Passes bytes through until more than `max` went by, then fails: UPLOAD_MAX_BYTES while reading. */
+function byteCap(max: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      seen += chunk.length;
+      if (seen > max) callback(new RunError('file-too-large', `the file grew past UPLOAD_MAX_BYTES (${max}) while it was read`));
+      else callback(null, chunk);
+    },
+  });
 }
 
 /** The message a person sees; names the account and the setting to check, never a secret. */

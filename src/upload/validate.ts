@@ -9,8 +9,13 @@ import { HashSet64 } from './hash-set.js';
  * report of what SFMC would stumble on. Nothing is held per row except an 8-byte hash of each
  * distinct email (see HashSet64), so memory is flat whatever the file's size.
  *
- * Row problems (malformed quoting, too few columns, a missing or invalid email, an empty row, a
- * repeated email) fail the run unless the request says `import.allowErrors: true`. File problems
+ * Row problems (malformed quoting, too few columns, a missing or invalid email, an empty row)
+ * fail the run unless the request says `import.allowErrors: true`. A repeated email is only
+ * counted (`duplicateEmails`) unless `import.failOnDuplicateEmails: true` makes it a row problem:
+ * SFMC counts repeats itself (NumberDuplicated, "number of duplicated records resulting from an
+ * import": developer.salesforce.com/docs/marketing/marketing-cloud/guide/importresultssummary.html;
+ * whether by email or by Subscriber Key is not documented), and with Subscriber Keys one email may
+ * rightly belong to several subscribers (issue #11). File problems
  * (not UTF-8, a record that never ends, a header without a mapped column, no data rows) fail it
  * always: SFMC could not import such a file sensibly, and the check stops at the first one.
  */
@@ -51,6 +56,10 @@ export interface CsvRules {
   maxDistinctEmails?: number;
   /** A longer record is a file problem (an unclosed quote would otherwise swallow the file). Default 1 MiB. */
   maxRecordBytes?: number;
+  /** A repeated email is a row problem; otherwise it is only counted in `duplicateEmails`. */
+  failOnDuplicateEmails?: boolean;
+  /** The file's size when known: sizes the duplicate check's table once, with no doubling on the way. */
+  expectedBytes?: number;
 }
 
 export interface ValidationReport {
@@ -74,6 +83,10 @@ export interface ValidationReport {
   trailingBlankLines: number;
   /** False when more distinct emails than maxDistinctEmails were seen: later repeats went unnoticed. */
   duplicateCheckComplete: boolean;
+  /** Rows whose email an earlier row already had (problems too with failOnDuplicateEmails). */
+  duplicateEmails: number;
+  /** True when checking stopped early because the run was already bound to fail: the rest was not read. */
+  abandoned?: boolean;
 }
 
 /** The column delimiter SFMC uses for a FileType. */
@@ -96,6 +109,7 @@ export function rulesFor(request: Pick<ListSendRequest, 'import'>): CsvRules {
     fieldMaps: imp.fieldMaps,
     allowErrors: imp.allowErrors === true,
     allowEmpty: imp.allowEmpty === true,
+    failOnDuplicateEmails: imp.failOnDuplicateEmails === true,
   };
 }
 
@@ -147,6 +161,22 @@ export function describeReport(report: ValidationReport, fileName: string): stri
   return [head, ...listed, ...more].join('\n');
 }
 
+/**
+ * The report for an Error message, failedReason, stack trace or worker log line: counts, kinds
+ * and line numbers only, never a value from the file (describeReport quotes invalid emails).
+ */
+export function summarizeReport(report: ValidationReport, fileName: string): string {
+  const n = report.problemCount;
+  const lines = [...new Set(report.problems.map((p) => p.line))].slice(0, 10);
+  return (
+    `${fileName}: ${n} problem${n === 1 ? '' : 's'} in ${report.rows} data row${report.rows === 1 ? '' : 's'} ` +
+    `(${describeTotals(report.totals)})` +
+    (lines.length > 0 ? `; first at line${lines.length === 1 ? '' : 's'} ${lines.join(', ')}` : '') +
+    (report.stoppedAtLine !== undefined ? `; checking stopped at line ${report.stoppedAtLine}` : '') +
+    '; the job log lists them'
+  );
+}
+
 const CSV_ERROR_TEXT: Record<string, string> = {
   CSV_QUOTE_NOT_CLOSED: 'a quoted field is not closed before the end of the file',
   CSV_INVALID_CLOSING_QUOTE: 'a closing quote is followed by something other than a delimiter or line end',
@@ -177,9 +207,14 @@ export class CsvValidator {
   private pendingBlankCount = 0;
   private readonly report: ValidationReport;
 
-  constructor(private readonly rules: CsvRules) {
+  /** With `stopWhenDoomed`, checking stops at the very problem that dooms the run, mid-chunk. */
+  constructor(
+    private readonly rules: CsvRules,
+    private readonly options: { stopWhenDoomed?: boolean } = {},
+  ) {
     this.maxReported = rules.maxReported ?? 20;
-    this.emails = new HashSet64(rules.maxDistinctEmails ?? 5_000_000);
+    const limit = rules.maxDistinctEmails ?? 5_000_000;
+    this.emails = new HashSet64(limit, rules.expectedBytes === undefined ? undefined : slotsForBytes(rules.expectedBytes, limit));
     this.report = {
       bytes: 0,
       rows: 0,
@@ -191,6 +226,7 @@ export class CsvValidator {
       fileProblem: false,
       trailingBlankLines: 0,
       duplicateCheckComplete: true,
+      duplicateEmails: 0,
     };
     let columns = 0;
     const byName: { name: string; destination: string }[] = [];
@@ -247,6 +283,22 @@ export class CsvValidator {
     return this.report.fileProblem || (this.report.problemCount > 0 && !this.rules.allowErrors);
   }
 
+  /**
+   * Stops checking now, without reading the rest: the run is bound to fail anyway (issue #10:
+   * reading on after that only costs time, and an endless input would never end).
+   */
+  abandon(): ValidationReport {
+    if (!this.stopped) {
+      this.stopped = true;
+      this.report.stoppedAtLine ??= this.lastRecordEndLine || 1;
+    }
+    this.report.abandoned = true;
+    this.report.duplicateCheckComplete = false;
+    if (this.emailColumn !== undefined) this.report.emailColumn = this.emailColumn;
+    this.parser.destroy();
+    return this.report;
+  }
+
   /** Finishes the checks and returns the report. */
   async end(): Promise<ValidationReport> {
     if (!this.stopped) {
@@ -288,6 +340,7 @@ export class CsvValidator {
       return;
     }
     this.flushBlank();
+    if (this.stopped) return;
     this.report.rows += 1;
     const problems: [ProblemKind, string][] = [];
     if (record.length < this.required.columns) {
@@ -300,12 +353,20 @@ export class CsvValidator {
       } else if (!isPlausibleEmail(email)) {
         problems.push(['invalid-email', `invalid email ${quote(email)}`]);
       } else if (this.emails.addString(email.toLowerCase())) {
+        this.report.duplicateEmails += 1;
         // The address itself stays out: reports end up in logs and in Redis for 30 days.
-        problems.push(['duplicate-email', 'duplicate email (an earlier row has the same address)']);
+        if (this.rules.failOnDuplicateEmails) problems.push(['duplicate-email', 'duplicate email (an earlier row has the same address)']);
       }
     }
     if (problems.length > 0) this.report.badRows += 1;
     for (const [kind, message] of problems) this.problem(line, kind, message);
+    if (problems.length > 0) this.stopIfDoomed(line);
+  }
+
+  private stopIfDoomed(line: number): void {
+    if (!this.options.stopWhenDoomed || !this.doomed || this.stopped) return;
+    this.stopped = true;
+    this.report.stoppedAtLine = line;
   }
 
   private readHeader(record: string[], line: number): void {
@@ -336,9 +397,11 @@ export class CsvValidator {
     // A skipped header still counts as one of the header lines.
     if (this.recordIndex++ < this.rules.headerLines) return;
     this.flushBlank();
+    if (this.stopped) return;
     this.report.rows += 1;
     this.report.badRows += 1;
     this.problem(line, 'malformed-csv', `malformed CSV: ${CSV_ERROR_TEXT[code] ?? code}`);
+    this.stopIfDoomed(line);
   }
 
   private flushBlank(): void {
@@ -347,8 +410,10 @@ export class CsvValidator {
     for (const line of this.pendingBlank) this.problem(line, 'empty-row', 'empty row');
     if (extra > 0) this.count('empty-row', extra);
     this.report.badRows += this.pendingBlankCount;
+    const first = this.pendingBlank[0];
     this.pendingBlank = [];
     this.pendingBlankCount = 0;
+    if (first !== undefined) this.stopIfDoomed(first);
   }
 
   private problem(line: number, kind: ProblemKind, message: string): void {
@@ -367,6 +432,19 @@ export class CsvValidator {
     this.report.stoppedAtLine = line;
     this.stopped = true;
   }
+}
+
+/** Bytes per row assumed when sizing the duplicate check: bench/upload.ts measured about 60-70 for realistic rows. */
+export const BYTES_PER_ROW_ESTIMATE = 64;
+
+/**
+ * Table slots for a file of this size: one email per BYTES_PER_ROW_ESTIMATE bytes, capped by the
+ * limit, at the set's 3/4 load. A file of shorter rows still grows the table by doubling; a
+ * higher estimate would allocate the largest table for every big file.
+ */
+export function slotsForBytes(bytes: number, limit: number): number {
+  const emails = Math.min(limit, Math.ceil(bytes / BYTES_PER_ROW_ESTIMATE));
+  return Math.ceil((emails * 4) / 3) + 1;
 }
 
 function quote(value: string): string {
@@ -400,27 +478,29 @@ export function firstInvalidUtf8Offset(buf: Buffer): number {
   return buf.length;
 }
 
+/** The error a `stopWhenDoomed` ValidatingStream fails its pipeline with; `report` says why. */
+export class ValidationStopped extends Error {
+  override name = 'ValidationStopped';
+  constructor(readonly report: ValidationReport) {
+    super(`checking stopped at line ${report.stoppedAtLine ?? 0}: the run is bound to fail`);
+  }
+}
+
 /**
- * A pass-through stream that validates what flows through it. With `stopForwardingOnProblem`
- * the bytes stop flowing downstream at the first problem that will fail the run (validation
- * goes on to the end for the report), so a doomed upload does not send the rest of the file.
+ * A pass-through stream that validates what flows through it. With `stopWhenDoomed` the stream
+ * fails its pipeline with ValidationStopped at the first problem that will fail the run, before
+ * passing that chunk on: the source stops being read and the destination is aborted at once.
  */
 export class ValidatingStream extends Transform {
   readonly validator: CsvValidator;
-  private forwarding = true;
   private reportValue: ValidationReport | undefined;
 
   constructor(
     rules: CsvRules,
-    private readonly options: { stopForwardingOnProblem?: boolean; onChunk?: (bytes: number) => void } = {},
+    private readonly options: { stopWhenDoomed?: boolean; onChunk?: (bytes: number) => void } = {},
   ) {
     super({ highWaterMark: 256 * 1024 });
-    this.validator = new CsvValidator(rules);
-  }
-
-  /** True while every byte seen so far was passed on. */
-  get forwardedEverything(): boolean {
-    return this.forwarding;
+    this.validator = new CsvValidator(rules, { stopWhenDoomed: options.stopWhenDoomed === true });
   }
 
   report(): ValidationReport {
@@ -431,8 +511,12 @@ export class ValidatingStream extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
     this.validator.write(chunk);
     this.options.onChunk?.(chunk.length);
-    if (this.forwarding && this.options.stopForwardingOnProblem && this.validator.doomed) this.forwarding = false;
-    callback(null, this.forwarding ? chunk : undefined);
+    if (this.options.stopWhenDoomed && this.validator.doomed) {
+      this.reportValue = this.validator.abandon();
+      callback(new ValidationStopped(this.reportValue));
+      return;
+    }
+    callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {

@@ -11,7 +11,7 @@ import { startWorkers, type WorkerPool } from './start.js';
 
 export interface ConfiguredWorkers {
   pool: WorkerPool;
-  /** Stops the workers (see WorkerPool.close), then the SOAP client and the Redis connection. */
+  /** Aborts active uploads, stops the workers (see WorkerPool.close), then the SOAP client and the Redis connection. */
   close(force?: boolean): Promise<void>;
 }
 
@@ -49,7 +49,7 @@ export async function startConfiguredWorkers(
     connection,
     prefix: config.queuePrefix,
     sfmc,
-    ...(config.sftp ? { uploader: new SftpUploader(config.sftp, logger) } : {}),
+    ...(config.sftp ? { uploader: new SftpUploader(config.sftp, logger, config.upload) } : {}),
     logger,
     concurrency: options.concurrency,
     ...(metrics ? { onStepEnd: observeStepEnd(metrics) } : {}),
@@ -60,9 +60,15 @@ export async function startConfiguredWorkers(
     throttlePauseMs: config.budget.throttlePauseMs,
   });
   if (metrics) observeWorkers(metrics, pool);
+  if (config.sftp && !config.upload.dir) {
+    logger.warn('UPLOAD_DIR is not set: every run with a file fails (set it to the folder runs may upload from)');
+  }
   return {
     pool,
     async close(force = false) {
+      // An upload can wait on a stalled SFTP server for a long time: it is aborted, not waited for,
+      // and its job retried later from the start. Other steps are short and are waited for.
+      pool.workers['upload-file'].cancelAllJobs('the worker is stopping');
       await pool.close(force);
       await sfmc.close();
       connection.disconnect();

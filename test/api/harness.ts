@@ -62,6 +62,8 @@ export interface ApiHarnessOptions {
   prefix?: string;
   deps?: Partial<Pick<AppDeps, 'tokens' | 'insecure' | 'dashboard' | 'rateLimitPerMinute' | 'loginFailuresPerMinute' | 'metricsToken' | 'secrets'>>;
   metrics?: Metrics;
+  /** The producer checks `file.path` against this UPLOAD_DIR, as `list-send serve` does. */
+  uploadDir?: string;
 }
 
 /** The API on a private prefix of the test Redis, wired as `list-send serve` wires it, without listening. */
@@ -69,7 +71,13 @@ export function startApi(options: ApiHarnessOptions): ApiHarness {
   const redisUrl = options.redisUrl ?? testRedisUrl();
   const prefix = options.prefix ?? uniquePrefix(options.label);
   const redis = createRedis(redisUrl, 'producer');
-  const producer = new ListSendClient({ redisUrl, prefix, steps: { attempts: 3, backoffMs: 20 }, connection: redis });
+  const producer = new ListSendClient({
+    redisUrl,
+    prefix,
+    steps: { attempts: 3, backoffMs: 20 },
+    connection: redis,
+    ...(options.uploadDir !== undefined ? { upload: { dir: options.uploadDir } } : {}),
+  });
   const queues = QUEUE_NAMES.map((name) => new Queue(name, { connection: redis, prefix }));
   for (const q of queues) q.on('error', () => {});
   const logs = captureLogs();

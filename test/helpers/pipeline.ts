@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { ListSendClient } from '../../src/client.js';
@@ -77,7 +79,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     },
   });
   const config = loadConfig(
-    { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, SFMC_TIMEOUT_MS: '5000', ...sfmcEnv(sandbox, options.auth ?? 'oauth2'), ...sftpEnv(sandbox), ...options.env },
+    // Test files live in folders under the temporary folder: that is the workers' UPLOAD_DIR.
+    { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, SFMC_TIMEOUT_MS: '5000', UPLOAD_DIR: realpathSync(tmpdir()), ...sfmcEnv(sandbox, options.auth ?? 'oauth2'), ...sftpEnv(sandbox), ...options.env },
     { requireSfmc: true },
   );
   const logger = createLogger({ level: options.logLevel ?? 'debug', stream });
@@ -103,7 +106,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     connection,
     prefix,
     sfmc,
-    ...(config.sftp ? { uploader: new SftpUploader(config.sftp, logger) } : {}),
+    ...(config.sftp ? { uploader: new SftpUploader(config.sftp, logger, config.upload) } : {}),
     logger,
     concurrency: options.concurrency ?? 5,
     throttlePauseMs: options.throttlePauseMs ?? 50,

@@ -16,7 +16,7 @@ import { until } from './support.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Environment variables of the service: none of the test runner's own may leak into a worker. */
-const SERVICE_ENV = /^(REDIS_|QUEUE_|SFMC_|STEP_|WORKER_|API_|DASHBOARD_|METRICS_|LOG_LEVEL$)/;
+const SERVICE_ENV = /^(REDIS_|QUEUE_|SFMC_|STEP_|WORKER_|API_|DASHBOARD_|METRICS_|UPLOAD_|LOG_LEVEL$)/;
 
 export interface WorkerProcess {
   readonly pid: number;

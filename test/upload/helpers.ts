@@ -1,12 +1,14 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { QueueName } from '../../queues/catalog.js';
+import { Queue } from 'bullmq';
+import { stepJobId, type QueueName } from '../../queues/catalog.js';
 import type { ListSendClient, StepStatus } from '../../src/client.js';
 import { SAMPLE_FIELD_MAPS } from '../../src/dev/sample-file.js';
 import type { ListSendRequestInput } from '../../src/request.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { seedRequest } from '../helpers/requests.js';
+import { testRedisUrl } from '../helpers/redis.js';
 
 /** A temporary folder for source files, removed by the returned function. */
 export function tempFolder(label: string): { dir: string; remove: () => void } {
@@ -47,5 +49,15 @@ export async function waitForStep(
     if (status?.steps.find((s) => s.step === step)?.state === state) return;
     if (Date.now() > until) throw new Error(`${step} of ${runId} did not become ${state}: ${JSON.stringify(status?.steps)}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The job log lines (Bull Board's "Logs" tab) of one step of a run. */
+export async function jobLogs(prefix: string, runId: string, step: QueueName): Promise<string[]> {
+  const queue = new Queue(step, { connection: { url: testRedisUrl() }, prefix });
+  try {
+    return (await queue.getJobLogs(stepJobId(runId, step))).logs;
+  } finally {
+    await queue.close();
   }
 }

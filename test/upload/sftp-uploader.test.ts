@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SftpConfig } from '../../src/config.js';
@@ -14,6 +15,7 @@ import { tempFolder } from './helpers.js';
 
 const RULES: CsvRules = { fileType: 'CSV', headerLines: 1, fieldMaps: SAMPLE_FIELD_MAPS, allowErrors: false, allowEmpty: false };
 const log = createLogger({ level: 'silent' });
+const LIMITS = { dir: tmpdir(), maxBytes: 1024 ** 3, timeoutMs: 60_000 };
 
 function configFor(sb: Sandbox, overrides: Partial<SftpConfig> = {}): SftpConfig {
   return {
@@ -52,7 +54,7 @@ describe('uploading over SFTP', () => {
 
   it('writes a temporary name, checks the size on the server, then renames it', async () => {
     await start();
-    const outcome = await upload(new SftpUploader(configFor(sb), log));
+    const outcome = await upload(new SftpUploader(configFor(sb), log, LIMITS));
     expect(outcome).toMatchObject({ remotePath: '/Import/run-1-subscribers.csv', bytes: statSync(source).size, reused: false });
     expect(outcome.report).toMatchObject({ rows: 3_000, problemCount: 0 });
     expect(sb.sftp.log().map((e) => [e.op, e.path])).toEqual([
@@ -69,14 +71,14 @@ describe('uploading over SFTP', () => {
     writeFileSync(join(sb.sftp.importDir, '.run-1-subscribers.csv.part-1'), 'half a fi');
     writeFileSync(join(sb.sftp.importDir, '.run-1-subscribers.csv.part-2'), 'half');
     writeFileSync(join(sb.sftp.importDir, 'someone-else.csv'), 'kept');
-    await upload(new SftpUploader(configFor(sb), log), { attempt: 3 });
+    await upload(new SftpUploader(configFor(sb), log, LIMITS), { attempt: 3 });
     expect(readdirSync(sb.sftp.importDir).sort()).toEqual(['run-1-subscribers.csv', 'someone-else.csv']);
   });
 
   it('reuses the file an earlier attempt published whole, without sending it again', async () => {
     await start();
     writeFileSync(join(sb.sftp.importDir, 'run-1-subscribers.csv'), readFileSync(source));
-    const outcome = await upload(new SftpUploader(configFor(sb), log), { attempt: 2, previous: { bytes: statSync(source).size } });
+    const outcome = await upload(new SftpUploader(configFor(sb), log, LIMITS), { attempt: 2, previous: { bytes: statSync(source).size } });
     expect(outcome).toMatchObject({ reused: true, bytes: statSync(source).size });
     expect(sb.sftp.log().filter((e) => e.op === 'open')).toEqual([]);
   });
@@ -84,7 +86,7 @@ describe('uploading over SFTP', () => {
   it('replaces an older file under the final name (SFTP rename does not overwrite)', async () => {
     await start();
     writeFileSync(join(sb.sftp.importDir, 'run-1-subscribers.csv'), 'an old file');
-    await upload(new SftpUploader(configFor(sb), log));
+    await upload(new SftpUploader(configFor(sb), log, LIMITS));
     expect(readFileSync(join(sb.sftp.importDir, 'run-1-subscribers.csv')).equals(readFileSync(source))).toBe(true);
   });
 
@@ -92,17 +94,40 @@ describe('uploading over SFTP', () => {
     await start();
     const bad = join(folder.dir, 'bad.csv');
     await writeSampleFile(bad, { rows: 20_000, invalidEvery: 2 });
-    const err = await caught(upload(new SftpUploader(configFor(sb), log), { localPath: bad }));
+    const err = await caught(upload(new SftpUploader(configFor(sb), log, LIMITS), { localPath: bad }));
     expect(err).toBeInstanceOf(RunError);
-    expect(err).toMatchObject({ code: 'invalid-file', context: { problemCount: 10_000 } });
+    expect(err).toMatchObject({ code: 'invalid-file', context: { problemCount: 1 } });
     expect(readdirSync(sb.sftp.importDir)).toEqual([]);
-    const written = Number(/(\d+) bytes written/.exec(sb.sftp.log().find((e) => e.op === 'close')?.detail ?? '')?.[1]);
+    // The transfer is aborted at the first problem: its handle may close with the connection, unlogged.
+    const written = Number(/(\d+) bytes written/.exec(sb.sftp.log().find((e) => e.op === 'close')?.detail ?? '')?.[1] ?? 0);
     expect(written).toBeLessThan(statSync(bad).size / 10);
+    expect(sb.sftp.log().map((e) => e.op)).toContain('remove');
+  });
+
+  it.each(['.', '..', 'a/b.csv', '../x.csv'])('refuses the FileSpec %s before any write, rename or delete on the server', async (fileSpec) => {
+    await start();
+    const err = await caught(upload(new SftpUploader(configFor(sb), log, LIMITS), { fileSpec }));
+    expect(err).toMatchObject({ code: 'invalid-file', message: 'import.fileSpec must be a plain file name in /Import' });
+    expect(sb.sftp.log().map((e) => e.op)).toEqual(['auth']);
+  });
+
+  it('refuses every file when the worker has no UPLOAD_DIR, without connecting', async () => {
+    await start();
+    const err = await caught(upload(new SftpUploader(configFor(sb), log, { maxBytes: 1024, timeoutMs: 1_000 })));
+    expect(err).toMatchObject({ code: 'sftp-not-configured', kind: 'fatal', message: expect.stringMatching(/no UPLOAD_DIR/) });
+    expect(sb.sftp.authAttempts()).toEqual([]);
+  });
+
+  it('refuses a file larger than UPLOAD_MAX_BYTES, from fstat, without connecting', async () => {
+    await start();
+    const err = await caught(upload(new SftpUploader(configFor(sb), log, { ...LIMITS, maxBytes: 1_000 })));
+    expect(err).toMatchObject({ code: 'file-too-large', message: expect.stringMatching(/has \d+ bytes, more than UPLOAD_MAX_BYTES \(1000\)$/) });
+    expect(sb.sftp.authAttempts()).toEqual([]);
   });
 
   it('refuses a server whose host key does not match, before sending the password', async () => {
     await start();
-    const err = await caught(upload(new SftpUploader(configFor(sb, { hostFingerprint: `SHA256:${'B'.repeat(43)}` }), log)));
+    const err = await caught(upload(new SftpUploader(configFor(sb, { hostFingerprint: `SHA256:${'B'.repeat(43)}` }), log, LIMITS)));
     expect(err).toBeInstanceOf(SftpError);
     expect(err).toMatchObject({ code: 'sftp-host-key-mismatch', kind: 'fatal' });
     expect(sb.sftp.authAttempts()).toEqual([]);
@@ -110,20 +135,20 @@ describe('uploading over SFTP', () => {
 
   it('fails with sftp-auth-failed, fatal, after one attempt with a wrong password', async () => {
     await start();
-    const err = await caught(upload(new SftpUploader(configFor(sb, { auth: { password: 'wrong' } }), log)));
+    const err = await caught(upload(new SftpUploader(configFor(sb, { auth: { password: 'wrong' } }), log, LIMITS)));
     expect(err).toMatchObject({ code: 'sftp-auth-failed', kind: 'fatal' });
     expect(sb.sftp.authAttempts()).toHaveLength(1);
   });
 
   it('fails with sftp-no-such-path, fatal, when the folder does not exist', async () => {
     await start();
-    const err = await caught(upload(new SftpUploader(configFor(sb, { dir: '/Nowhere' }), log)));
+    const err = await caught(upload(new SftpUploader(configFor(sb, { dir: '/Nowhere' }), log, LIMITS)));
     expect(err).toMatchObject({ code: 'sftp-no-such-path', kind: 'fatal' });
   });
 
   it('fails with file-unreadable, without connecting, when the local file is missing', async () => {
     await start();
-    const err = await caught(upload(new SftpUploader(configFor(sb), log), { localPath: join(folder.dir, 'missing.csv') }));
+    const err = await caught(upload(new SftpUploader(configFor(sb), log, LIMITS), { localPath: join(folder.dir, 'missing.csv') }));
     expect(err).toMatchObject({ code: 'file-unreadable' });
     expect(sb.sftp.authAttempts()).toEqual([]);
   });
@@ -132,7 +157,7 @@ describe('uploading over SFTP', () => {
     await start();
     const port = sb.sftp.port;
     await sb.close();
-    const err = await caught(upload(new SftpUploader(configFor(sb, { port }), log)));
+    const err = await caught(upload(new SftpUploader(configFor(sb, { port }), log, LIMITS)));
     expect(err).toMatchObject({ code: 'sftp-connect-failed', kind: 'retryable' });
     await start();
   });
@@ -142,13 +167,13 @@ describe('uploading over SFTP', () => {
     const keyPath = join(folder.dir, 'id_ed25519');
     writeFileSync(keyPath, keys.private, { mode: 0o600 });
     await start({ sftpAuthorizedKeys: [keys.public] });
-    await upload(new SftpUploader(configFor(sb, { auth: { privateKeyPath: keyPath } }), log));
+    await upload(new SftpUploader(configFor(sb, { auth: { privateKeyPath: keyPath } }), log, LIMITS));
     expect(sb.sftp.authAttempts().map((a) => [a.method, a.ok])).toEqual([['publickey', true]]);
   });
 
   it('opens no more connections at once than allowed', async () => {
     await start();
-    const uploader = new SftpUploader(configFor(sb, { maxConnections: 1 }), log);
+    const uploader = new SftpUploader(configFor(sb, { maxConnections: 1 }), log, LIMITS);
     await Promise.all([1, 2, 3].map((n) => upload(uploader, { fileSpec: `f${n}.csv` })));
     // With one connection, each upload's open-close-rename finishes before the next login.
     const ops = sb.sftp.log().map((e) => e.op);
@@ -159,7 +184,7 @@ describe('uploading over SFTP', () => {
     const dataDir = join(folder.dir, 'data');
     mkdirSync(dataDir);
     await start({ dataDir });
-    await upload(new SftpUploader(configFor(sb), log));
+    await upload(new SftpUploader(configFor(sb), log, LIMITS));
     expect(readdirSync(join(dataDir, 'Import'))).toEqual(['run-1-subscribers.csv']);
   });
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { sampleCounts, writeSampleFile } from '../../src/dev/sample-file.js';
 import { startPipeline, type Pipeline } from '../helpers/pipeline.js';
-import { fileRequest, importFiles, tempFolder } from './helpers.js';
+import { fileRequest, importFiles, jobLogs, tempFolder } from './helpers.js';
 
 describe('a run that uploads its subscriber file', () => {
   const folder = tempFolder('ok');
@@ -61,8 +61,9 @@ describe('a run that uploads its subscriber file', () => {
     expect(status.state).toBe('completed');
     expect(status.steps.find((s) => s.step === 'upload-file')?.result).toMatchObject({
       rows: 1_000,
-      problems: expected.invalid + expected.duplicated,
-      problemTotals: { 'invalid-email': expected.invalid, 'duplicate-email': expected.duplicated },
+      // Repeated emails are counted by SFMC (numberDuplicated), not by the pre-check (issue #11).
+      problems: expected.invalid,
+      problemTotals: { 'invalid-email': expected.invalid },
     });
     expect(status.result?.import).toEqual({
       totalRows: 1_000,
@@ -71,5 +72,24 @@ describe('a run that uploads its subscriber file', () => {
       numberSuccessful: 1_000 - expected.invalid - expected.duplicated,
     });
     expect(pipeline.sandbox.calls().find((c) => c.operation === 'Create' && c.objectType === 'ImportDefinition')).toBeDefined();
+  });
+
+  it('counts repeated emails without failing the run; failOnDuplicateEmails makes them fatal', async () => {
+    pipeline = await startPipeline({ label: 'upload-dups' });
+    const shape = { rows: 400, duplicateEvery: 40 };
+    const source = join(folder.dir, 'repeats.csv');
+    await writeSampleFile(source, shape);
+    const expected = sampleCounts(shape);
+
+    const { runId } = await pipeline.producer.enqueue(fileRequest('upload-dups', source));
+    const status = await pipeline.producer.waitUntilFinished(runId, { timeoutMs: 20_000 });
+    expect(status.state).toBe('completed');
+    expect(status.steps.find((s) => s.step === 'upload-file')?.result).toMatchObject({ problems: 0 });
+    expect(status.result?.import).toMatchObject({ numberDuplicated: expected.duplicated });
+    expect((await jobLogs(pipeline.prefix, runId, 'upload-file')).join('\n')).toContain(`${expected.duplicated} rows repeat an earlier row's email`);
+
+    const strict = await pipeline.producer.enqueue(fileRequest('upload-dups-strict', source, { failOnDuplicateEmails: true }));
+    const failed = await pipeline.producer.waitUntilFinished(strict.runId, { timeoutMs: 20_000 });
+    expect(failed.error).toMatch(/^upload-file: invalid-file: .*repeats\.csv: 1 problem in \d+ data rows \(duplicate email: 1\); first at line \d+; checking stopped/);
   });
 });

@@ -9,6 +9,9 @@ import {
   failsRun,
   isPlausibleEmail,
   rulesFor,
+  slotsForBytes,
+  summarizeReport,
+  ValidationStopped,
   type CsvRules,
   type ValidationReport,
 } from '../../src/upload/validate.js';
@@ -89,8 +92,8 @@ describe('validating a subscriber CSV', () => {
     expect(r.rows).toBe(2);
   });
 
-  it('reports an email seen before, whatever its case', async () => {
-    const r = await check(lines(HEADER, '1,a,b,c,Ann@Example.com', '2,a,b,c,bo@example.com', '3,a,b,c,ann@example.COM'));
+  it('reports an email seen before, whatever its case, with failOnDuplicateEmails', async () => {
+    const r = await check(lines(HEADER, '1,a,b,c,Ann@Example.com', '2,a,b,c,bo@example.com', '3,a,b,c,ann@example.COM'), { failOnDuplicateEmails: true });
     expect(r.problems).toEqual([{ line: 4, kind: 'duplicate-email', message: 'duplicate email (an earlier row has the same address)' }]);
   });
 
@@ -150,10 +153,11 @@ describe('validating a subscriber CSV', () => {
     expect(failsRun(r, { allowErrors: true })).toBe(false);
   });
 
-  it('stops passing bytes on once the run is bound to fail, and still reports to the end', async () => {
+  it('stops reading once the run is bound to fail: the pipeline fails with the report so far', async () => {
     const text = lines(HEADER, '1,a,b,c,a@example.com', '2,a,b,c,bad', ...Array.from({ length: 2000 }, (_, i) => `${i + 3},a,b,c,x${i}@example.com`));
-    const stream = new ValidatingStream(RULES, { stopForwardingOnProblem: true });
+    const stream = new ValidatingStream(RULES, { stopWhenDoomed: true });
     let passed = 0;
+    let read = 0;
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
         passed += chunk.length;
@@ -162,12 +166,48 @@ describe('validating a subscriber CSV', () => {
     });
     const source = Readable.from((function* () {
       const buf = Buffer.from(text);
-      for (let i = 0; i < buf.length; i += 64) yield buf.subarray(i, i + 64);
+      for (let i = 0; i < buf.length; i += 64) {
+        read += 64;
+        yield buf.subarray(i, i + 64);
+      }
     })());
-    await pipeline(source, stream, sink);
-    expect(stream.forwardedEverything).toBe(false);
+    const err = await pipeline(source, stream, sink).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationStopped);
     expect(passed).toBeLessThan(200);
-    expect(stream.report()).toMatchObject({ rows: 2002, problemCount: 1, bytes: Buffer.byteLength(text) });
+    expect(read).toBeLessThan(1024);
+    expect(stream.report()).toMatchObject({ rows: 2, problemCount: 1, abandoned: true, stoppedAtLine: 3 });
+  });
+
+  it('with allowErrors reads to the end and passes every byte on', async () => {
+    const text = lines(HEADER, '1,a,b,c,bad', ...Array.from({ length: 500 }, (_, i) => `${i + 2},a,b,c,x${i}@example.com`));
+    const stream = new ValidatingStream({ ...RULES, allowErrors: true }, { stopWhenDoomed: true });
+    let passed = 0;
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        passed += chunk.length;
+        done();
+      },
+    });
+    await pipeline(Readable.from([Buffer.from(text)]), stream, sink);
+    expect(passed).toBe(Buffer.byteLength(text));
+    expect(stream.report()).toMatchObject({ rows: 501, problemCount: 1 });
+  });
+
+  it('counts a repeated email without failing the run, unless failOnDuplicateEmails', async () => {
+    const text = lines(HEADER, '1,a,b,c,Ann@Example.com', '2,a,b,c,ann@example.com');
+    const warned = await check(text);
+    expect(warned).toMatchObject({ problemCount: 0, duplicateEmails: 1 });
+    expect(failsRun(warned, { allowErrors: false })).toBe(false);
+    const fatal = await check(text, { failOnDuplicateEmails: true });
+    expect(fatal).toMatchObject({ problemCount: 1, duplicateEmails: 1 });
+    expect(failsRun(fatal, { allowErrors: false })).toBe(true);
+  });
+
+  it('summarises a report for errors with counts and line numbers, never a value from the file', async () => {
+    const r = await check(lines(HEADER, '1,a,b,c,SECRET=hunter2', '2,a,b,c,ok@example.com', '3,a,b,c,TOKEN=abc'));
+    const summary = summarizeReport(r, 'subscribers.csv');
+    expect(summary).toBe('subscribers.csv: 2 problems in 3 data rows (invalid email: 2); first at lines 2, 4; the job log lists them');
+    expect(describeReport(r, 'subscribers.csv')).toContain('SECRET=hunter2');
   });
 });
 
@@ -192,6 +232,17 @@ describe('remembering hashes of distinct values', () => {
     expect(set.size).toBe(10_000);
     // Growth keeps the table at most 3/4 full: 8 bytes a slot.
     expect(set.bytes).toBeLessThanOrEqual((10_000 / 0.375) * 8);
+  });
+
+  it('sized from the file, holds one email per 64 bytes without growing', () => {
+    const bytes = 64 * 50_000;
+    const set = new HashSet64(5_000_000, slotsForBytes(bytes, 5_000_000));
+    const before = set.bytes;
+    for (let i = 0; i < 50_000; i++) set.addString(`u${i}@example.com`);
+    expect(set.bytes).toBe(before);
+    expect(set.size).toBe(50_000);
+    // The limit caps the table whatever the file's size: at most 5M emails at 3/4 load.
+    expect(slotsForBytes(1024 ** 4, 5_000_000)).toBeLessThanOrEqual(Math.ceil((5_000_000 * 4) / 3) + 1);
   });
 
   it('stops remembering new values at its limit and says so', () => {

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+/** UPLOAD_DIR, UPLOAD_MAX_BYTES and UPLOAD_TIMEOUT_MS (issue #10). */
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('configuring uploads', () => {
+  it('defaults to no folder, 5 GiB and 2 hours', () => {
+    expect(loadConfig({}).upload).toEqual({ maxBytes: 5 * 1024 ** 3, timeoutMs: 7_200_000 });
+  });
+
+  it('reads the folder and the limits', () => {
+    expect(loadConfig({ UPLOAD_DIR: '/srv/uploads', UPLOAD_MAX_BYTES: '1000', UPLOAD_TIMEOUT_MS: '60000' }).upload).toEqual({
+      dir: '/srv/uploads',
+      maxBytes: 1000,
+      timeoutMs: 60_000,
+    });
+  });
+
+  it('refuses a relative folder, a non-positive size and a deadline past 24 h, naming the variable', () => {
+    expect(problems({ UPLOAD_DIR: 'uploads' })).toEqual(['UPLOAD_DIR: must be an absolute path']);
+    expect(problems({ UPLOAD_MAX_BYTES: '0' })).toEqual(['UPLOAD_MAX_BYTES: must be positive']);
+    expect(problems({ UPLOAD_TIMEOUT_MS: '90000000' })).toEqual(['UPLOAD_TIMEOUT_MS: must be at most 86400000 (24 h)']);
+    expect(problems({ UPLOAD_TIMEOUT_MS: 'soon' })).toEqual(['UPLOAD_TIMEOUT_MS: must be a number']);
+  });
+});
