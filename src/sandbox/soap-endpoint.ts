@@ -10,12 +10,12 @@ import {
   soapActionOf,
   xsiTypeOf,
 } from './envelope.js';
-import { API_FAULT_MESSAGES } from './faults.js';
+import { API_FAULT_MESSAGES, DATABASE_STATUS, RATE_LIMITED } from './faults.js';
 import type { OperationContext, OperationOutcome } from './operations/context.js';
 import { handleCreate } from './operations/create.js';
 import { handlePerform } from './operations/perform.js';
 import { handleRetrieve } from './operations/retrieve.js';
-import { BAD_GATEWAY_HTML, faultEnvelope, responseEnvelope, type EnvelopeContext, type FaultSpec } from './responses.js';
+import { BAD_GATEWAY_HTML, faultEnvelope, responseEnvelope, retrieveResponse, type EnvelopeContext, type FaultSpec } from './responses.js';
 import { answerAfterCommit, dropConnection, send, type Reply, type Runtime } from './runtime.js';
 import type { AuthMode, CallRecord, SoapOperation } from './types.js';
 
@@ -103,7 +103,18 @@ export function handleSoap(rt: Runtime, req: IncomingMessage, res: ServerRespons
         rt.calls.add({ ...info, httpStatus: null, result: 'dropped', ...injected });
         return dropConnection(req, true);
       case 'throttle':
-        return reply({ status: 500, contentType: 'text/plain', body: '' }, 'error', injected);
+        if (rule.bare) return reply({ status: 500, contentType: 'text/plain', body: '' }, 'error', injected);
+        return fault({ kind: 'server', code: RATE_LIMITED.code, message: RATE_LIMITED.message }, injected);
+      case 'db-timeout':
+      case 'db-deadlock': {
+        // HTTP 200: SFMC passes its database's failure through as the Retrieve's OverallStatus.
+        const overallStatus = DATABASE_STATUS[rule.kind];
+        const body = retrieveResponse(overallStatus, rt.store.newRequestId(), []);
+        return reply({ status: 200, contentType: XML, body: responseEnvelope('RetrieveResponse', body, envCtx) }, 'ok', {
+          overallStatus,
+          ...injected,
+        });
+      }
       case 'server-fault': {
         const code = rule.apiFaultCode ?? 2;
         const message = rule.faultString ?? API_FAULT_MESSAGES[code] ?? 'An unexpected error occurred';

@@ -146,7 +146,9 @@ export type FaultKind =
   | 'reset'
   | 'token-expired'
   | 'throttle'
-  | 'drop-after-commit';
+  | 'drop-after-commit'
+  | 'db-timeout'
+  | 'db-deadlock';
 
 export interface FaultRule {
   operation: FaultOperation;
@@ -167,6 +169,8 @@ export interface FaultRule {
   faultString?: string;
   /** `sftp` + `reset`: cut the connection once this many bytes of the file were written (default 0). */
   afterBytes?: number;
+  /** `throttle`: an empty text/plain 500 instead of SFMC's documented `Rate Limited` fault envelope. */
+  bare?: boolean;
 }
 
 export interface ActiveFaultRule extends FaultRule {
