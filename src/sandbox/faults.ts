@@ -49,7 +49,7 @@ const TOKEN_KINDS: readonly FaultKind[] = ['server-fault', 'html-502', 'delay', 
 
 export const faultRuleSchema = z
   .object({
-    operation: z.enum(['Create', 'Retrieve', 'Perform', 'token', 'sftp']),
+    operation: z.enum(['Create', 'Retrieve', 'Perform', 'Delete', 'token', 'sftp']),
     objectType: z.string().min(1).optional(),
     onCall: z.number().int().min(1).optional(),
     times: z.number().int().min(1).optional(),

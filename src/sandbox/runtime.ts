@@ -17,6 +17,7 @@ export interface Runtime {
   credentials: SandboxCredentials;
   pageSize: number;
   dataDir?: string;
+  duplicateKeyErrorCode: 43030 | 1;
   /** First schema error of a standalone Body child, or undefined when it is valid. */
   validateBody?: (xml: string) => string | undefined;
   soapUrl: string;

@@ -13,6 +13,7 @@ import {
 import { API_FAULT_MESSAGES, DATABASE_STATUS, RATE_LIMITED } from './faults.js';
 import type { OperationContext, OperationOutcome } from './operations/context.js';
 import { handleCreate } from './operations/create.js';
+import { handleDelete } from './operations/delete.js';
 import { handlePerform } from './operations/perform.js';
 import { handleRetrieve } from './operations/retrieve.js';
 import { BAD_GATEWAY_HTML, faultEnvelope, responseEnvelope, retrieveResponse, type EnvelopeContext, type FaultSpec } from './responses.js';
@@ -25,6 +26,7 @@ const HANDLERS: Record<SoapOperation, (ctx: OperationContext, msg: unknown) => O
   Create: handleCreate,
   Retrieve: handleRetrieve,
   Perform: handlePerform,
+  Delete: handleDelete,
 };
 
 type CallInfo = Omit<CallRecord, 'seq' | 'time' | 'httpStatus' | 'result'>;
@@ -134,7 +136,13 @@ export function handleSoap(rt: Runtime, req: IncomingMessage, res: ServerRespons
 
   let outcome: OperationOutcome;
   try {
-    const ctx: OperationContext = { store: rt.store, now, pageSize: rt.pageSize, dataDir: rt.dataDir };
+    const ctx: OperationContext = {
+      store: rt.store,
+      now,
+      pageSize: rt.pageSize,
+      dataDir: rt.dataDir,
+      duplicateKeyErrorCode: rt.duplicateKeyErrorCode,
+    };
     outcome = HANDLERS[action](ctx, msg);
   } catch (err) {
     rt.logger?.error({ err }, 'sandbox operation failed');
@@ -149,9 +157,14 @@ export function handleSoap(rt: Runtime, req: IncomingMessage, res: ServerRespons
   answerAfterCommit(rt, req, res, rule, ok, (r, result) => rt.calls.add({ ...info, httpStatus: r, result, ...done }));
 }
 
-/** Retrieve: ObjectType; Create/Perform: the xsi:type of the first object. */
+/** Retrieve: ObjectType; Create/Delete/Perform: the xsi:type of the first object. */
 function objectTypeOf(action: SoapOperation, msg: unknown): string | undefined {
   if (action === 'Retrieve') return textOf(child(child(msg, 'RetrieveRequest'), 'ObjectType'));
-  if (action === 'Create') return xsiTypeOf(child(msg, 'Objects'));
+  if (action === 'Create' || action === 'Delete') return xsiTypeOf(firstOf(child(msg, 'Objects')));
   return xsiTypeOf(child(child(msg, 'Definitions'), 'Definition'));
+}
+
+/** Objects is [1..n]: the parser gives an array when there are several. */
+function firstOf(value: unknown): unknown {
+  return Array.isArray(value) ? value[0] : value;
 }

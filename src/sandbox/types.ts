@@ -20,6 +20,7 @@ export interface SeedList {
 export interface SeedEmail {
   id: string | number;
   name: string;
+  subject?: string;
 }
 
 export interface SeedData {
@@ -49,6 +50,14 @@ export interface SandboxOptions {
   import?: ImportTiming;
   /** Retrieve page size; SFMC uses 2500. */
   pageSize?: number;
+  /**
+   * What a Create of an ImportDefinition answers when its CustomerKey is taken. SFMC documents both
+   * 43030 "ImportDefinition Exists" (43000-43999 page) and the generic 1 "Name already exists ...
+   * the partner key is already used" (0-99 page); which one a given account returns is UNVERIFIED.
+   * Default 43030. Whether SFMC also refuses a second definition with the same Name under another
+   * key is UNVERIFIED; the sandbox does not refuse it.
+   */
+  duplicateKeyErrorCode?: 43030 | 1;
   /** Validate every request Body against the partner WSDL schema (default: when the WSDL is found). */
   schemaCheck?: boolean;
   /** Injectable clock (epoch ms); drives token expiry, import progress and send dates. */
@@ -86,6 +95,7 @@ export interface ListState {
 export interface EmailState {
   id: string;
   name: string;
+  subject?: string;
 }
 
 export interface ImportDefinitionState {
@@ -134,7 +144,7 @@ export interface SandboxStateSnapshot {
   sends: SendState[];
 }
 
-export type SoapOperation = 'Create' | 'Retrieve' | 'Perform';
+export type SoapOperation = 'Create' | 'Retrieve' | 'Perform' | 'Delete';
 /** `sftp`: a file opened for writing on the SFTP server. */
 export type FaultOperation = SoapOperation | 'token' | 'sftp';
 
@@ -251,7 +261,7 @@ export interface Sandbox {
   faults: FaultsApi;
   setImportBehaviour(behaviour: ImportBehaviour & { customerKey?: string }): void;
   addList(list: { id?: string | number; name: string }): ListState;
-  addEmail(email: { id?: string | number; name: string }): EmailState;
+  addEmail(email: { id?: string | number; name: string; subject?: string }): EmailState;
   reset(): void;
   close(): Promise<void>;
 }
