@@ -44,8 +44,12 @@ const importSchema = z.strictObject({
   fileType: z.enum(['CSV', 'TAB', 'Other']).default('CSV'),
   fieldMappingType: z.enum(['InferFromColumnHeadings', 'MapByOrdinal', 'ManualMap']).default('MapByOrdinal'),
   fieldMaps: z.array(fieldMap).min(1, 'must map at least the email column').max(500),
+  // A List import takes only these three (ImportDefinition docs): Merge is reserved, Overwrite is for
+  // data extensions, ColumnBased needs a ControlColumn this service does not send.
   updateType: z
-    .enum(['AddAndUpdate', 'AddAndDoNotUpdate', 'UpdateButDoNotAdd', 'Merge', 'Overwrite', 'ColumnBased'])
+    .enum(['AddAndUpdate', 'AddAndDoNotUpdate', 'UpdateButDoNotAdd'], {
+      error: 'must be AddAndUpdate, AddAndDoNotUpdate or UpdateButDoNotAdd for a List import (Merge is reserved, Overwrite is for data extensions, ColumnBased needs a control column)',
+    })
     .default('AddAndUpdate'),
   notification: z
     .strictObject({
@@ -65,6 +69,8 @@ const importSchema = z.strictObject({
   deleteFile: z.boolean().optional(),
   /** A Completed import with zero successful rows fails the run unless this is true. */
   allowEmpty: z.boolean().default(false),
+  /** Keep the run's ImportDefinition in SFMC after the import completes (deleted by default). */
+  keepDefinition: z.boolean().default(false),
 });
 
 const pollSchema = z
