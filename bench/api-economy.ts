@@ -155,7 +155,7 @@ async function simulateHour(ctx: BenchContext, store: StoreKind, scale: number, 
       const calls = sandbox.calls();
       const stats = await Promise.all(children.map((c) => c.call<WorkerChildStats>('stats')));
       const inHour = (c: CallRecord) => Date.parse(c.time) < hourEnd;
-      const soap = calls.filter((c) => c.operation === 'Create' || c.operation === 'Retrieve' || c.operation === 'Perform');
+      const soap = calls.filter((c) => c.operation !== undefined && c.operation !== 'token' && c.operation !== 'sftp');
       const byType: Record<string, number> = {};
       for (const c of soap) byType[`${c.operation} ${c.objectType ?? ''}`.trim()] = (byType[`${c.operation} ${c.objectType ?? ''}`.trim()] ?? 0) + 1;
       return {
