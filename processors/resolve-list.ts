@@ -9,6 +9,10 @@ import type { StepContext, StepProcessor } from '../src/worker/context.js';
  */
 export const resolveList: StepProcessor<'resolve-list'> = async (job, ctx) => {
   const list = await findList(job, ctx);
+  if (!ctx.settings.checkEmail) {
+    await job.log(`Email ID ${job.data.request.email.id} not checked (SFMC_CHECK_EMAIL=false)`);
+    return list;
+  }
   const email = await checkEmail(job, ctx);
   return { ...list, email };
 };

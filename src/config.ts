@@ -154,6 +154,12 @@ export const envSchema = z.object({
   DASHBOARD_PASSWORD: optionalText,
   /** `list-send worker`: serve the worker's /metrics on this port (off when unset). */
   METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), portNumber.optional()),
+  /**
+   * `list-send worker`: resolve-list Retrieves the request's Email before anything changes (`true`,
+   * the default). `false` skips the check, for an account whose SOAP Retrieve of Email does not see
+   * its emails (the docs say SOAP covers Classic emails; Content Builder emails are UNVERIFIED).
+   */
+  SFMC_CHECK_EMAIL: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
 }).superRefine((env, ctx) => {
   const allowed = (env.SFMC_ALLOW_HTTP_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
   for (const name of ENDPOINT_VARIABLES) {
@@ -212,6 +218,8 @@ export interface Config {
   api: ApiConfig;
   /** The worker's own /metrics port; undefined means the worker serves none. */
   metricsPort?: number;
+  /** SFMC_CHECK_EMAIL: resolve-list checks the Email exists (undefined means true). */
+  checkEmail?: boolean;
 }
 
 /** Shortest bearer token accepted: a guessable token is no better than none. */
@@ -363,6 +371,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
     logLevel: env.LOG_LEVEL,
     api,
     ...(env.METRICS_PORT !== undefined ? { metricsPort: env.METRICS_PORT } : {}),
+    checkEmail: env.SFMC_CHECK_EMAIL === 'true',
   };
 }
 

@@ -50,4 +50,11 @@ describe('loading configuration from the environment', () => {
     expect(loadConfig(base).worker.jobsPerMinutePerQueue).toBeUndefined();
     expect(problems({ ...base, QUEUE_JOBS_PER_MINUTE: '0' })[0]).toMatch(/^QUEUE_JOBS_PER_MINUTE: /);
   });
+
+  it('checks the Email unless SFMC_CHECK_EMAIL is false, and refuses other values, naming it', () => {
+    const base = { SFMC_SUBDOMAIN: 'mc123', SFMC_CLIENT_ID: 'id', SFMC_CLIENT_SECRET: 's' };
+    expect(loadConfig(base).checkEmail).toBe(true);
+    expect(loadConfig({ ...base, SFMC_CHECK_EMAIL: 'false' }).checkEmail).toBe(false);
+    expect(problems({ ...base, SFMC_CHECK_EMAIL: 'no' })).toEqual(['SFMC_CHECK_EMAIL: must be true or false']);
+  });
 });

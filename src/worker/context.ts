@@ -26,11 +26,14 @@ export interface StepSettings {
   sendLookbackMs: number;
   /** How long after an unconfirmed Perform start to wait for SFMC to show the import. */
   startConfirmGraceMs: number;
+  /** resolve-list Retrieves the Email before anything changes (SFMC_CHECK_EMAIL). */
+  checkEmail: boolean;
 }
 
 export const DEFAULT_STEP_SETTINGS: StepSettings = {
   sendLookbackMs: 10 * 60_000,
   startConfirmGraceMs: 5 * 60_000,
+  checkEmail: true,
 };
 
 export type StepProcessor<N extends QueueName> = (job: JobOf<N>, ctx: StepContext) => Promise<JobResults[N]>;

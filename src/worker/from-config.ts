@@ -46,6 +46,7 @@ export async function startConfiguredWorkers(
     ...(config.worker.lockDurationMs ? { lockDurationMs: config.worker.lockDurationMs } : {}),
     ...(config.worker.stalledIntervalMs ? { stalledIntervalMs: config.worker.stalledIntervalMs } : {}),
     ...(config.worker.jobsPerMinutePerQueue ? { jobsPerMinutePerQueue: config.worker.jobsPerMinutePerQueue } : {}),
+    ...(config.checkEmail === false ? { settings: { checkEmail: false } } : {}),
   });
   if (metrics) observeWorkers(metrics, pool);
   return {

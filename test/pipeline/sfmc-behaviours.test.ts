@@ -97,6 +97,16 @@ describe('a wrong Email ID', () => {
   });
 });
 
+describe('a worker with SFMC_CHECK_EMAIL=false', () => {
+  it('does not Retrieve the Email and leaves it out of resolve-list\'s result', async () => {
+    pipeline = await startPipeline({ label: 'no-email-check', settings: { checkEmail: false } });
+    const status = await runToEnd(pipeline, 'no-email-check');
+    expect(status.state).toBe('completed');
+    expect(stepOf(status, 'resolve-list')?.result).toEqual({ listId: '123', listName: 'Sample_List' });
+    expect(pipeline.sandbox.calls().filter((c) => c.objectType === 'Email')).toHaveLength(0);
+  });
+});
+
 describe('the run\'s ImportDefinition after the import completes', () => {
   it('is deleted by CustomerKey (SOAP Delete) and the result says so', async () => {
     pipeline = await startPipeline({ label: 'cleanup' });
