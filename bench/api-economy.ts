@@ -22,7 +22,7 @@ import type { Clock, WorkerChildOptions, WorkerChildStats } from './worker-child
  * Item 4: what the pipeline asks of SFMC's API. Four worker processes share one account for a
  * simulated hour while runs keep arriving; the sandbox's clock and the workers' token clocks run
  * `scale` times faster than real time (BullMQ's own timers stay real: they do not touch the API).
- * Counted in the sandbox: SOAP calls per run (against one per step plus the polls) and token
+ * Counted in the sandbox: SOAP calls per run (against the steps' own calls plus the polls) and token
  * requests, once with the per-process in-memory token store and once with the Redis store that
  * `list-send worker` uses.
  */
@@ -31,8 +31,11 @@ const HOUR_MS = 3_600_000;
 /** Worker processes sharing the account (2 in a quick run: each start costs seconds). */
 const PROCESSES_FULL = 4;
 const TOKEN_TTL_S = 1079;
-/** The SOAP calls a run makes besides its polls: Retrieve List, Create ImportDefinition, Perform start, Create Send. */
-const CALLS_PER_RUN_BESIDES_POLLS = 4;
+/**
+ * The SOAP calls a run makes besides its polls: Retrieve List, Retrieve Email, Create
+ * ImportDefinition, Perform start, Delete ImportDefinition (clean-up), Create Send.
+ */
+const CALLS_PER_RUN_BESIDES_POLLS = 6;
 
 type StoreKind = 'memory' | 'redis';
 
@@ -64,10 +67,10 @@ export async function apiEconomy(ctx: BenchContext): Promise<ItemResult> {
     return [
       {
         name: `SOAP calls per run (${r.store} token store)`,
-        target: 'one per step + the polls',
+        target: "the steps' calls + the polls",
         value: `${fixed(r.soap.total / r.runs, 2)} = ${CALLS_PER_RUN_BESIDES_POLLS} + ${fixed(r.soap.polls / r.runs, 2)} polls; ${extra} extra`,
         met: extra === 0,
-        ...(extra === 0 ? {} : { why: 'calls beyond one per step and the polls: retries or re-entry checks (see the table)' }),
+        ...(extra === 0 ? {} : { why: "calls beyond the steps' own and the polls: retries or re-entry checks (see the table)" }),
       },
       {
         name: `token requests in the hour, ${processes} processes (${r.store} token store)`,
@@ -153,7 +156,7 @@ async function simulateHour(ctx: BenchContext, store: StoreKind, scale: number, 
       const calls = sandbox.calls();
       const stats = await Promise.all(children.map((c) => c.call<WorkerChildStats>('stats')));
       const inHour = (c: CallRecord) => Date.parse(c.time) < hourEnd;
-      const soap = calls.filter((c) => c.operation === 'Create' || c.operation === 'Retrieve' || c.operation === 'Perform');
+      const soap = calls.filter((c) => c.operation !== undefined && c.operation !== 'token' && c.operation !== 'sftp');
       const byType: Record<string, number> = {};
       for (const c of soap) byType[`${c.operation} ${c.objectType ?? ''}`.trim()] = (byType[`${c.operation} ${c.objectType ?? ''}`.trim()] ?? 0) + 1;
       return {

@@ -137,8 +137,10 @@ function stubSfmc(): SfmcApi {
   return {
     retrieveListsByName: async (name) => [{ id: '123', name }],
     retrieveListById: async (id) => ({ id }),
+    retrieveEmailById: async (id) => ({ id, name: 'Stub Email', subject: 'Stub subject' }),
     createImportDefinition: async () => ({ objectId: String(next++) }),
     retrieveImportDefinition: async () => undefined,
+    deleteImportDefinition: async () => ({ deleted: true }),
     startImportDefinition: async () => ({ taskId: String(next++) }),
     retrieveImportResults: async (taskId) => ({
       taskResultId: taskId,

@@ -5,16 +5,25 @@ import type { ImportDefinitionRecord, ImportDefinitionSpec } from '../src/sfmc/t
 import { childResult } from '../src/worker/child-result.js';
 import type { StepProcessor } from '../src/worker/context.js';
 
-const IMPORT_DEFINITION_EXISTS = 43030;
+/**
+ * The codes a Create of a taken CustomerKey can answer: 43030 "ImportDefinition Exists"
+ * (43000-43999 page) and the generic 1 "Name already exists ... the partner key is already used in
+ * the account" (0-99 error page). Which one SFMC sends for an ImportDefinition is unverified.
+ */
+const KEY_IN_USE = new Set([43030, 1]);
 
 export function importDefinitionSpec(request: ListSendRequest, listId: string, fileSpec = request.import.fileSpec): ImportDefinitionSpec {
-  const { allowEmpty: _allowEmpty, ...imp } = request.import;
+  const { allowEmpty: _allowEmpty, keepDefinition: _keepDefinition, ...imp } = request.import;
   // An uploaded file was checked with 1 header line unless told otherwise: SFMC is told the same.
   const headerLines = imp.headerLines ?? (request.file ? 1 : undefined);
   return { ...imp, fileSpec, ...(headerLines !== undefined ? { headerLines } : {}), listId };
 }
 
-/** Fields read back that must agree for an existing definition to be this run's own. */
+/**
+ * Fields read back that must agree for an existing definition to be this run's own. Only what a
+ * Retrieve of ImportDefinition returns is compared (the client asks for DestinationObject.ID,
+ * FileSpec, FileType, FieldMappingType, UpdateType); a property SFMC leaves out is not a difference.
+ */
 function differences(existing: ImportDefinitionRecord, spec: ImportDefinitionSpec): string[] {
   const pairs: [string, string | undefined, string][] = [
     ['DestinationObject.ID', existing.listId, spec.listId],
@@ -28,34 +37,55 @@ function differences(existing: ImportDefinitionRecord, spec: ImportDefinitionSpe
 }
 
 /**
- * Step 2: create the ImportDefinition under a CustomerKey derived from the runId. A retry after a
- * lost reply finds it already there (43030) and reuses it when it is the same definition. With a
- * `file`, it runs only after upload-file put it in the Import folder, and reads the uploaded name.
+ * Step 2: create the ImportDefinition under a CustomerKey derived from the runId. On re-entry (a
+ * retry after a lost reply, a stalled job) it first looks the definition up by CustomerKey, and
+ * reuses it when it is the same; a first attempt that meets a taken key (43030 or 1) does the same
+ * lookup. With a `file`, it runs only after upload-file put it in the Import folder.
  */
 export const createImport: StepProcessor<'create-import'> = async (job, { sfmc, signal, request }) => {
   const { listId } = await childResult(job, 'resolve-list');
   const upload = request.file ? await childResult(job, 'upload-file') : undefined;
   const spec = importDefinitionSpec(request, listId, upload?.fileSpec);
   const fileSpec = spec.fileSpec;
+  const reuse = async (existing: ImportDefinitionRecord) => {
+    const diff = differences(existing, spec);
+    if (diff.length > 0) {
+      throw new RunError(
+        'import-definition-mismatch',
+        `ImportDefinition ${spec.customerKey} already exists and differs from this run's: ${diff.join('; ')}`,
+        { customerKey: spec.customerKey, differences: diff },
+      );
+    }
+    await job.log(`ImportDefinition ${spec.customerKey} already existed with the same settings; reusing it`);
+    return { listId, customerKey: spec.customerKey, fileSpec, reused: true };
+  };
+
+  // attemptsStarted counts stalled re-entries too, which attemptsMade (failures only) misses.
+  const reentry = job.attemptsMade > 0 || (job.attemptsStarted ?? 1) > 1;
+  if (reentry) {
+    const earlier = await sfmc.retrieveImportDefinition(spec.customerKey, { signal });
+    if (earlier) return reuse(earlier);
+  }
+
+  let inUseCode: number;
   try {
     await sfmc.createImportDefinition(spec, { signal });
     await job.log(`ImportDefinition ${spec.customerKey} created for List ${listId}, file ${fileSpec}`);
     return { listId, customerKey: spec.customerKey, fileSpec, reused: false };
   } catch (err) {
-    if (!isSfmcError(err) || err.context.errorCode !== IMPORT_DEFINITION_EXISTS) throw err;
+    const code = isSfmcError(err) ? err.context.errorCode : undefined;
+    if (code === undefined || !KEY_IN_USE.has(code)) throw err;
+    inUseCode = code;
   }
   const existing = await sfmc.retrieveImportDefinition(spec.customerKey, { signal });
   if (!existing) {
-    throw new RunError('import-definition-mismatch', `SFMC says ImportDefinition ${spec.customerKey} exists but it cannot be retrieved`);
-  }
-  const diff = differences(existing, spec);
-  if (diff.length > 0) {
+    // Code 1 also reads "Name already exists": another definition may hold this run's name.
+    const hint = inUseCode === 1 ? `; another ImportDefinition may already be named "${spec.name}" (set import.name to a unique one)` : '';
     throw new RunError(
       'import-definition-mismatch',
-      `ImportDefinition ${spec.customerKey} already exists and differs from this run's: ${diff.join('; ')}`,
-      { customerKey: spec.customerKey, differences: diff },
+      `SFMC refused ImportDefinition ${spec.customerKey} as existing (ErrorCode ${inUseCode}) but no definition with that CustomerKey can be retrieved${hint}`,
+      { customerKey: spec.customerKey, errorCode: inUseCode },
     );
   }
-  await job.log(`ImportDefinition ${spec.customerKey} already existed with the same settings; reusing it`);
-  return { listId, customerKey: spec.customerKey, fileSpec, reused: true };
+  return reuse(existing);
 };

@@ -1,8 +1,10 @@
 import { DelayedError } from 'bullmq';
+import type { DefinitionCleanup } from '../queues/catalog.js';
 import { RunError } from '../src/errors.js';
+import { isSfmcError } from '../src/sfmc/errors.js';
 import type { ImportResultsSummary } from '../src/sfmc/types.js';
 import { childResult } from '../src/worker/child-result.js';
-import type { StepProcessor } from '../src/worker/context.js';
+import type { StepContext, StepProcessor } from '../src/worker/context.js';
 
 /** Exponential backoff between polls: initial, 2x, 4x ... capped at maxDelayMs. */
 export function pollDelayMs(pollsDone: number, poll: { initialDelayMs: number; maxDelayMs: number }): number {
@@ -20,38 +22,74 @@ function counts(s: ImportResultsSummary) {
 }
 
 /**
+ * A failed status check that says nothing about the import: SFMC's database timing out or
+ * deadlocking (FuelSDK-PHP issue #129), a server fault, a dropped connection. The import runs on in
+ * SFMC whatever the check did, so the next scheduled check is the retry. Fatal errors (a permission,
+ * a malformed request) fail the run; throttling goes to the worker, which pauses the whole queue.
+ */
+function isNoNews(err: unknown): boolean {
+  return isSfmcError(err) && err.kind === 'retryable';
+}
+
+/**
  * Step 4: wait for the import without holding a worker slot. Each visit makes one Retrieve; if the
  * import is still running the job stores its progress, moves itself to delayed and gives the
- * slot back (the step-job pattern). Polling does not use up the step's retry attempts.
+ * slot back (the step-job pattern). Polling does not use up the step's retry attempts, and neither
+ * does a check that failed transiently: until poll.timeoutMs only a fatal answer fails the run.
+ * Once the import completed, the run's ImportDefinition is deleted (unless import.keepDefinition).
  */
 export const pollImport: StepProcessor<'poll-import'> = async (job, ctx) => {
   const { sfmc, signal, now, token } = ctx;
-  const { listId, taskId } = await childResult(job, 'start-import');
+  const { listId, taskId, customerKey } = await childResult(job, 'start-import');
   const { poll, import: imp } = ctx.request;
   const polls = job.data.polls ?? 0;
+  const failedChecks = job.data.failedChecks ?? 0;
 
-  const wait = async (pollsDone: number, status: string) => {
+  const wait = async (pollsDone: number, status: string, failure?: string) => {
     const firstPollAt = job.data.firstPollAt ?? new Date(now()).toISOString();
+    const failed = failure === undefined ? failedChecks : failedChecks + 1;
+    const record = { polls: pollsDone, firstPollAt, lastStatus: status, failedChecks: failed };
     // Persist first: once moveToDelayed returns the lock is gone, and a crash would lose the count.
-    await job.updateData({ ...job.data, polls: pollsDone, firstPollAt, lastStatus: status });
-    await job.updateProgress({ polls: pollsDone, status });
+    await job.updateData({ ...job.data, ...record, ...(failure !== undefined ? { lastCheckError: failure } : {}) });
+    await job.updateProgress({ polls: pollsDone, status, failedChecks: failed });
     const delay = pollDelayMs(pollsDone, poll);
-    await job.log(`import task ${taskId}: ${status}; next check in ${delay} ms`);
+    await job.log(`import task ${taskId}: ${failure === undefined ? status : `check failed (${failure}), no news`}; next check in ${delay} ms`);
     await job.moveToDelayed(now() + delay, token);
     throw new DelayedError();
   };
 
   // The first visit only schedules the first check: right after start SFMC has nothing to report.
   if (job.data.firstPollAt === undefined) return wait(0, 'Started');
+  const elapsed = () => now() - Date.parse(job.data.firstPollAt as string);
+  const lastStatus = job.data.lastStatus ?? 'Started';
 
-  const summary = await sfmc.retrieveImportResults(taskId, { signal });
+  let summary: ImportResultsSummary | undefined;
+  try {
+    summary = await sfmc.retrieveImportResults(taskId, { signal });
+  } catch (err) {
+    // A cancelled job (its signal aborted) stops here; it is not a failed check.
+    if (!isNoNews(err) || signal?.aborted) throw err;
+    const message = (err as Error).message;
+    ctx.log.warn({ taskId, failedChecks: failedChecks + 1, code: isSfmcError(err) ? err.code : undefined }, 'import status check failed; treated as no news');
+    if (elapsed() >= poll.timeoutMs) {
+      throw new RunError(
+        'poll-timeout',
+        `import task ${taskId} still ${lastStatus} after ${elapsed()} ms (poll.timeoutMs ${poll.timeoutMs}); the last check failed: ${message}`,
+        { taskId, status: lastStatus, failedChecks: failedChecks + 1 },
+      );
+    }
+    return wait(polls + 1, lastStatus, message);
+  }
+
   const status = summary?.importStatus ?? 'NotRegistered';
   if (summary && status === 'Completed') {
+    const definition = await cleanUp(customerKey, imp.keepDefinition === true, ctx);
+    if (definition.warning) await job.log(`warning: ${definition.warning}`);
     if (summary.numberSuccessful === 0 && !imp.allowEmpty) {
       throw new RunError('import-empty', `import task ${taskId} completed with 0 successful rows (${summary.numberErrors} errors); nothing to send to`, counts(summary));
     }
     await job.log(`import task ${taskId} completed: ${summary.numberSuccessful} of ${summary.totalRows} rows imported`);
-    return { listId, taskId, importStatus: status, polls: polls + 1, ...counts(summary) };
+    return { listId, taskId, importStatus: status, polls: polls + 1, failedChecks, definition, ...counts(summary) };
   }
   if (summary && status === 'Error') {
     const c = counts(summary);
@@ -61,9 +99,25 @@ export const pollImport: StepProcessor<'poll-import'> = async (job, ctx) => {
       c,
     );
   }
-  const elapsed = now() - Date.parse(job.data.firstPollAt);
-  if (elapsed >= poll.timeoutMs) {
-    throw new RunError('poll-timeout', `import task ${taskId} still ${status} after ${elapsed} ms (poll.timeoutMs ${poll.timeoutMs})`, { taskId, status });
+  if (elapsed() >= poll.timeoutMs) {
+    throw new RunError('poll-timeout', `import task ${taskId} still ${status} after ${elapsed()} ms (poll.timeoutMs ${poll.timeoutMs})`, { taskId, status });
   }
   return wait(polls + 1, status);
 };
+
+/**
+ * One ImportDefinition per run would pile up in the account forever, so the completed run's is
+ * deleted. One attempt, never retried and never fatal: a definition left behind costs nothing but
+ * clutter, and the import it served is already done.
+ */
+async function cleanUp(customerKey: string, keep: boolean, { sfmc, signal, log }: StepContext): Promise<DefinitionCleanup> {
+  if (keep) return { customerKey, outcome: 'kept' };
+  try {
+    const { deleted } = await sfmc.deleteImportDefinition(customerKey, { signal });
+    return { customerKey, outcome: deleted ? 'deleted' : 'absent' };
+  } catch (err) {
+    const warning = `ImportDefinition ${customerKey} could not be deleted (${(err as Error).message}); it stays in SFMC and can be deleted by hand`;
+    log.warn({ customerKey, code: isSfmcError(err) ? err.code : undefined }, 'ImportDefinition clean-up failed');
+    return { customerKey, outcome: 'failed', warning };
+  }
+}

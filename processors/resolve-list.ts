@@ -1,8 +1,23 @@
+import type { JobOf, ResolveListResult } from '../queues/catalog.js';
 import { RunError } from '../src/errors.js';
-import type { StepProcessor } from '../src/worker/context.js';
+import type { StepContext, StepProcessor } from '../src/worker/context.js';
 
-/** Step 1: find the List the subscribers go into. ListName is not unique in SFMC, so several is an error. */
-export const resolveList: StepProcessor<'resolve-list'> = async (job, { sfmc, signal, request }) => {
+/**
+ * Step 1: find the List the subscribers go into, and check the Email exists. ListName is not unique
+ * in SFMC, so several is an error. A wrong Email ID would otherwise surface only at Create Send,
+ * after the import has already changed the List; here it fails the run before anything changes.
+ */
+export const resolveList: StepProcessor<'resolve-list'> = async (job, ctx) => {
+  const list = await findList(job, ctx);
+  if (!ctx.settings.checkEmail) {
+    await job.log(`Email ID ${ctx.request.email.id} not checked (SFMC_CHECK_EMAIL=false)`);
+    return list;
+  }
+  const email = await checkEmail(job, ctx);
+  return { ...list, email };
+};
+
+async function findList(job: JobOf<'resolve-list'>, { sfmc, signal, request }: StepContext): Promise<Omit<ResolveListResult, 'email'>> {
   const { list } = request;
   if ('id' in list) {
     const found = await sfmc.retrieveListById(list.id, { signal });
@@ -25,4 +40,18 @@ export const resolveList: StepProcessor<'resolve-list'> = async (job, { sfmc, si
   const [only] = lists as [(typeof lists)[number]];
   await job.log(`List "${list.name}" is ID ${only.id}`);
   return { listId: only.id, listName: list.name };
-};
+}
+
+async function checkEmail(job: JobOf<'resolve-list'>, { sfmc, signal, request }: StepContext): Promise<NonNullable<ResolveListResult['email']>> {
+  const emailId = request.email.id;
+  const email = await sfmc.retrieveEmailById(emailId, { signal });
+  if (!email) {
+    throw new RunError(
+      'email-not-found',
+      `no Email with ID ${emailId} in this business unit: check "email.id" (the numeric ID in Email Studio); nothing was imported or sent`,
+      { emailId },
+    );
+  }
+  await job.log(`Email ID ${email.id} exists: "${email.name ?? ''}", subject "${email.subject ?? ''}"`);
+  return email;
+}

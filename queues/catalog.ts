@@ -56,6 +56,10 @@ export interface PollImportData extends StepData {
   polls?: number;
   firstPollAt?: string;
   lastStatus?: string;
+  /** Checks that failed transiently (timeouts, server faults): "no news", retried on the poll schedule. */
+  failedChecks?: number;
+  /** The last such failure, for the status and the log. */
+  lastCheckError?: string;
 }
 
 export interface SendData extends StepData {
@@ -76,6 +80,8 @@ export interface JobPayloads {
 export interface ResolveListResult {
   listId: string;
   listName?: string;
+  /** The Email the run will send, checked to exist before anything changes the List. */
+  email?: { id: string; name?: string; subject?: string };
 }
 
 /** Problem counts by kind, as the CSV pre-validation names them (src/upload/validate.ts). */
@@ -115,6 +121,20 @@ export interface PollImportResult extends ImportCounts {
   taskId: string;
   importStatus: string;
   polls: number;
+  /** Checks that failed transiently on the way (0 when every Retrieve answered). */
+  failedChecks?: number;
+  /** What became of the run's ImportDefinition once the import completed. */
+  definition?: DefinitionCleanup;
+}
+
+/**
+ * `deleted`: removed from SFMC; `absent`: already gone; `kept`: import.keepDefinition; `failed`: the
+ * Delete failed, a warning only (the definition stays and can be deleted by hand).
+ */
+export interface DefinitionCleanup {
+  customerKey: string;
+  outcome: 'deleted' | 'absent' | 'kept' | 'failed';
+  warning?: string;
 }
 
 export interface SendResult {

@@ -192,6 +192,12 @@ export const envSchema = z.object({
   UPLOAD_MAX_BYTES: positiveInt(5 * 1024 ** 3),
   /** The upload step's deadline (default 2 h); at most 24 h, as an upload holds an SFTP connection throughout. */
   UPLOAD_TIMEOUT_MS: positiveInt(2 * 3_600_000).pipe(z.number().max(86_400_000, 'must be at most 86400000 (24 h)')),
+  /**
+   * `list-send worker`: resolve-list Retrieves the request's Email before anything changes (`true`,
+   * the default). `false` skips the check, for an account whose SOAP Retrieve of Email does not see
+   * its emails (the docs say SOAP covers Classic emails; Content Builder emails are UNVERIFIED).
+   */
+  SFMC_CHECK_EMAIL: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
 }).superRefine((env, ctx) => {
   const allowed = allowedHttpHosts(env.SFMC_ALLOW_HTTP_HOSTS);
   for (const name of ENDPOINT_VARIABLES) {
@@ -262,6 +268,8 @@ export interface Config {
   api: ApiConfig;
   /** The worker's own /metrics port; undefined means the worker serves none. */
   metricsPort?: number;
+  /** SFMC_CHECK_EMAIL: resolve-list checks the Email exists (undefined means true). */
+  checkEmail?: boolean;
   /** Where runs may upload from, and the upload step's limits (UPLOAD_*). */
   upload: UploadLimits;
 }
@@ -437,6 +445,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
     api,
     ...(env.METRICS_PORT !== undefined ? { metricsPort: env.METRICS_PORT } : {}),
     upload: { ...(env.UPLOAD_DIR ? { dir: env.UPLOAD_DIR } : {}), maxBytes: env.UPLOAD_MAX_BYTES, timeoutMs: env.UPLOAD_TIMEOUT_MS },
+    checkEmail: env.SFMC_CHECK_EMAIL === 'true',
   };
 }
 

@@ -6,6 +6,8 @@
 export type RunErrorCode =
   | 'list-not-found'
   | 'ambiguous-list'
+  /** The request's Email ID is not an Email in this business unit: refused before the import. */
+  | 'email-not-found'
   | 'import-definition-mismatch'
   | 'import-error'
   | 'import-empty'

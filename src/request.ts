@@ -93,8 +93,12 @@ const importSchema = z.strictObject({
       (maps) => maps.reduce((n, m) => n + ('sourceName' in m ? m.sourceName.length : 0) + m.destinationName.length, 0) <= REQUEST_LIMITS.fieldMapNameChars,
       `names must total at most ${REQUEST_LIMITS.fieldMapNameChars} characters`,
     ),
+  // A List import takes only these three (ImportDefinition docs): Merge is reserved, Overwrite is for
+  // data extensions, ColumnBased needs a ControlColumn this service does not send.
   updateType: z
-    .enum(['AddAndUpdate', 'AddAndDoNotUpdate', 'UpdateButDoNotAdd', 'Merge', 'Overwrite', 'ColumnBased'])
+    .enum(['AddAndUpdate', 'AddAndDoNotUpdate', 'UpdateButDoNotAdd'], {
+      error: 'must be AddAndUpdate, AddAndDoNotUpdate or UpdateButDoNotAdd for a List import (Merge is reserved, Overwrite is for data extensions, ColumnBased needs a control column)',
+    })
     .default('AddAndUpdate'),
   notification: z
     .strictObject({
@@ -116,6 +120,8 @@ const importSchema = z.strictObject({
   deleteFile: z.boolean().optional(),
   /** A Completed import with zero successful rows fails the run unless this is true. */
   allowEmpty: z.boolean().default(false),
+  /** Keep the run's ImportDefinition in SFMC after the import completes (deleted by default). */
+  keepDefinition: z.boolean().default(false),
 });
 
 const pollSchema = (floorMs: number) =>

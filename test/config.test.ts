@@ -64,4 +64,11 @@ describe('loading configuration from the environment', () => {
     expect(loadConfig({ ...base, START_CONFIRM_GRACE_MS: '60000' }).startConfirmGraceMs).toBe(60_000);
     expect(problems({ ...base, START_CONFIRM_GRACE_MS: 'soon' })[0]).toMatch(/^START_CONFIRM_GRACE_MS: must be a number/);
   });
+
+  it('checks the Email unless SFMC_CHECK_EMAIL is false, and refuses other values, naming it', () => {
+    const base = { SFMC_SUBDOMAIN: 'mc123', SFMC_CLIENT_ID: 'id', SFMC_CLIENT_SECRET: 's' };
+    expect(loadConfig(base).checkEmail).toBe(true);
+    expect(loadConfig({ ...base, SFMC_CHECK_EMAIL: 'false' }).checkEmail).toBe(false);
+    expect(problems({ ...base, SFMC_CHECK_EMAIL: 'no' })).toEqual(['SFMC_CHECK_EMAIL: must be true or false']);
+  });
 });

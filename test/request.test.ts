@@ -23,8 +23,29 @@ describe('validating a list-send request', () => {
       updateType: 'AddAndUpdate',
       fileTransferLocation: 'ExactTarget Enhanced FTP',
       allowEmpty: false,
+      keepDefinition: false,
     });
     expect(r.email.id).toBe('123');
+  });
+
+  it.each(['Merge', 'Overwrite', 'ColumnBased'])('refuses updateType %s, which a List import cannot take, naming the field and why', (updateType) => {
+    const input = seedRequest();
+    let error: RequestValidationError | undefined;
+    try {
+      parseListSendRequest({ ...input, import: { ...input.import, updateType } });
+    } catch (err) {
+      error = err as RequestValidationError;
+    }
+    expect(error).toBeInstanceOf(RequestValidationError);
+    expect(error?.problems).toEqual([{ path: 'import.updateType', message: expect.stringMatching(/for a List import/) }]);
+    expect(error?.message).toMatch(/Merge is reserved, Overwrite is for data extensions, ColumnBased needs a control column/);
+  });
+
+  it('accepts the three update types of a List import', () => {
+    const input = seedRequest();
+    for (const updateType of ['AddAndUpdate', 'AddAndDoNotUpdate', 'UpdateButDoNotAdd']) {
+      expect(parseListSendRequest({ ...input, import: { ...input.import, updateType } }).import.updateType).toBe(updateType);
+    }
   });
 
   it('generates a runId when none is given', () => {

@@ -13,7 +13,7 @@ export interface RunSandboxOptions {
   sftpPort?: number;
   /** Folder whose `Import/` holds the files imports count rows from (default: a fresh temporary folder). */
   dataDir?: string;
-  /** JSON `{ lists: [{id, name}], emails: [{id, name}] }`, added to the default list and email. */
+  /** JSON `{ lists: [{id, name}], emails: [{id, name, subject?}] }`, added to the default list and email. */
   seedFile?: string;
   registerDelayMs?: number;
   durationMs?: number;
@@ -29,7 +29,8 @@ export interface RunSandboxOptions {
 }
 
 const named = z.object({ id: z.union([z.string().min(1), z.number().int()]), name: z.string().min(1) });
-const seedSchema = z.object({ lists: z.array(named).optional(), emails: z.array(named).optional() }).strict();
+const seedEmail = named.extend({ subject: z.string().min(1).optional() });
+const seedSchema = z.object({ lists: z.array(named).optional(), emails: z.array(seedEmail).optional() }).strict();
 
 function readSeed(file: string): SeedData {
   let json: unknown;

@@ -22,6 +22,7 @@ export const importBehaviourSchema = z
   .strict();
 
 const namedSchema = z.object({ id: z.union([z.string().min(1), z.number().int()]).optional(), name: z.string().min(1) }).strict();
+const emailSchema = namedSchema.extend({ subject: z.string().min(1).optional() }).strict();
 
 type ControlApi = Pick<Sandbox, 'reset' | 'setImportBehaviour' | 'addList' | 'addEmail'>;
 
@@ -70,11 +71,15 @@ export function handleControl(rt: Runtime, api: ControlApi, method: string, path
       api.setImportBehaviour(parsed.data);
       return sendJson(res, 200, rt.store.importBehaviours());
     }
-    case 'POST /__sandbox/lists':
-    case 'POST /__sandbox/emails': {
+    case 'POST /__sandbox/lists': {
       const parsed = namedSchema.safeParse(body);
       if (!parsed.success) return sendJson(res, 400, { error: issues(parsed.error) });
-      return sendJson(res, 201, route.endsWith('lists') ? api.addList(parsed.data) : api.addEmail(parsed.data));
+      return sendJson(res, 201, api.addList(parsed.data));
+    }
+    case 'POST /__sandbox/emails': {
+      const parsed = emailSchema.safeParse(body);
+      if (!parsed.success) return sendJson(res, 400, { error: issues(parsed.error) });
+      return sendJson(res, 201, api.addEmail(parsed.data));
     }
     case 'POST /__sandbox/reset':
       api.reset();

@@ -6,6 +6,7 @@ export const OPERATION_ELEMENT: Record<SoapOperation, string> = {
   Create: 'CreateRequest',
   Retrieve: 'RetrieveRequestMsg',
   Perform: 'PerformRequestMsg',
+  Delete: 'DeleteRequest',
 };
 
 /** SOAP 1.1 is text/xml; application/soap+xml (SOAP 1.2 framing) is tolerated as well. */
@@ -26,7 +27,7 @@ export function soapActionOf(soapAction: string | string[] | undefined, contentT
 }
 
 export function isSoapOperation(action: string): action is SoapOperation {
-  return action === 'Create' || action === 'Retrieve' || action === 'Perform';
+  return action === 'Create' || action === 'Retrieve' || action === 'Perform' || action === 'Delete';
 }
 
 // A start tag: `<name attr="v" ...>`, with '>' allowed inside quoted attribute values.

@@ -14,9 +14,17 @@ import type { ActiveFaultRule, FaultKind, FaultOperation, FaultRule, FaultsApi }
  *   delay              the operation runs and commits, the answer waits delayMs (for client timeouts).
  *   reset              the socket is reset before anything runs: nothing committed.
  *   token-expired      Security fault `Token Expired` although the token is valid.
- *   throttle           HTTP 500, empty text/plain body. SFMC documents throttling only as "HTTP 500
- *                      responses until load drops" (rate-limiting page), with no body format, so
- *                      the sandbox models it as the barest possible 500.
+ *   throttle           HTTP 500 text/xml with SFMC's documented throttling envelope: WS-Addressing
+ *                      fault action, wsse:Security timestamp, soap:Server fault `Rate Limited`,
+ *                      apifault Code 17 (the "Sample HTTP 500 Error Payload" of the Rate Limiting
+ *                      page, 2017 edition: developer.salesforce.com/docs/atlas.en-us.noversion.
+ *                      mc-apis.meta/mc-apis/rate-limiting.htm). `bare: true` answers the old guess
+ *                      instead, an empty text/plain 500, for clients that must survive both.
+ *   db-timeout         Retrieve only: HTTP 200 with OverallStatus `Error: Timeout expired. ...`, SQL
+ *                      Server's command-timeout text, as SFMC returned it in FuelSDK-PHP issue #129.
+ *   db-deadlock        Retrieve only: HTTP 200 with OverallStatus `Error: Transaction (Process ID n)
+ *                      was deadlocked ... Rerun the transaction.` (SQL Server's deadlock-victim text;
+ *                      SFMC passing it through is reported in segmentio/action-destinations PR #3967).
  *   drop-after-commit  the operation runs and commits, then the socket is destroyed unanswered.
  * For the `token` operation: server-fault (500 JSON), html-502, delay, reset, throttle,
  * drop-after-commit.
@@ -33,13 +41,15 @@ const KINDS = [
   'token-expired',
   'throttle',
   'drop-after-commit',
+  'db-timeout',
+  'db-deadlock',
 ] as const satisfies readonly FaultKind[];
 
 const TOKEN_KINDS: readonly FaultKind[] = ['server-fault', 'html-502', 'delay', 'reset', 'throttle', 'drop-after-commit'];
 
 export const faultRuleSchema = z
   .object({
-    operation: z.enum(['Create', 'Retrieve', 'Perform', 'token', 'sftp']),
+    operation: z.enum(['Create', 'Retrieve', 'Perform', 'Delete', 'token', 'sftp']),
     objectType: z.string().min(1).optional(),
     onCall: z.number().int().min(1).optional(),
     times: z.number().int().min(1).optional(),
@@ -49,6 +59,7 @@ export const faultRuleSchema = z
     afterCommit: z.boolean().optional(),
     faultString: z.string().min(1).optional(),
     afterBytes: z.number().int().min(0).optional(),
+    bare: z.boolean().optional(),
   })
   .strict()
   .refine((r) => r.kind !== 'delay' || r.delayMs !== undefined, { message: 'a delay rule needs delayMs' })
@@ -59,7 +70,11 @@ export const faultRuleSchema = z
   .refine((r) => r.operation !== 'sftp' || (r.kind === 'reset' && r.objectType === undefined), {
     message: 'sftp rules support only kind reset (with afterBytes), and no objectType',
   })
-  .refine((r) => r.afterBytes === undefined || r.operation === 'sftp', { message: 'afterBytes is for sftp rules' });
+  .refine((r) => r.afterBytes === undefined || r.operation === 'sftp', { message: 'afterBytes is for sftp rules' })
+  .refine((r) => !(r.kind === 'db-timeout' || r.kind === 'db-deadlock') || r.operation === 'Retrieve', {
+    message: 'db-timeout and db-deadlock answer a Retrieve status, so they are for Retrieve rules only',
+  })
+  .refine((r) => r.bare === undefined || r.kind === 'throttle', { message: 'bare is for throttle rules' });
 
 export class FaultRuleError extends Error {
   override name = 'FaultRuleError';
@@ -126,3 +141,13 @@ export const API_FAULT_MESSAGES: Record<number, string> = {
   9: 'The system is in maintenance',
   11: 'User does not have permission to use the API',
 };
+
+/** apifault Code and text of SFMC's documented throttling fault (Rate Limiting page sample). */
+export const RATE_LIMITED = { code: 17, message: 'Rate Limited' } as const;
+
+/** The OverallStatus texts of the db-timeout and db-deadlock kinds (sources in the header comment). */
+export const DATABASE_STATUS = {
+  'db-timeout': 'Error: Timeout expired.  The timeout period elapsed prior to completion of the operation or the server is not responding.',
+  'db-deadlock':
+    'Error: Transaction (Process ID 71) was deadlocked on lock resources with another process and has been chosen as the deadlock victim. Rerun the transaction.',
+} as const;

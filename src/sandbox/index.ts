@@ -31,7 +31,7 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 /**
  * Starts a stateful stand-in for one SFMC account on 127.0.0.1:
  *   POST /v2/token                 OAuth2 client credentials (JSON), SFMC's response and 401 shapes
- *   POST /Service.asmx             SOAP 1.1 Create / Retrieve / Perform for the list-send workflow
+ *   POST /Service.asmx             SOAP 1.1 Create / Retrieve / Perform / Delete for the list-send workflow
  *   GET  /__sandbox/state | calls  inspection (JSON, no secrets)
  *   POST|DELETE /__sandbox/faults[/:id], POST /__sandbox/import-behaviour | lists | emails | reset
  * What real SFMC does that the sandbox could not confirm is marked UNVERIFIED where it is decided.
@@ -102,6 +102,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     dataDir,
     dateNormalization: options.dateNormalization ?? true,
     listSendDelayMs: options.listSendDelayMs ?? 0,
+    duplicateKeyErrorCode: options.duplicateKeyErrorCode ?? 43030,
     validateBody: schema ? (xml) => schema.validateElement(xml).errors[0] : undefined,
     soapUrl: `${url}/Service.asmx`,
     logger: options.logger,

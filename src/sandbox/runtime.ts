@@ -21,6 +21,7 @@ export interface Runtime {
   dateNormalization: boolean;
   /** SandboxOptions.listSendDelayMs, default 0. */
   listSendDelayMs: number;
+  duplicateKeyErrorCode: 43030 | 1;
   /** First schema error of a standalone Body child, or undefined when it is valid. */
   validateBody?: (xml: string) => string | undefined;
   soapUrl: string;

@@ -10,12 +10,13 @@ import {
   soapActionOf,
   xsiTypeOf,
 } from './envelope.js';
-import { API_FAULT_MESSAGES } from './faults.js';
+import { API_FAULT_MESSAGES, DATABASE_STATUS, RATE_LIMITED } from './faults.js';
 import type { OperationContext, OperationOutcome } from './operations/context.js';
 import { handleCreate } from './operations/create.js';
+import { handleDelete } from './operations/delete.js';
 import { handlePerform } from './operations/perform.js';
 import { handleRetrieve } from './operations/retrieve.js';
-import { BAD_GATEWAY_HTML, faultEnvelope, responseEnvelope, type EnvelopeContext, type FaultSpec } from './responses.js';
+import { BAD_GATEWAY_HTML, faultEnvelope, responseEnvelope, retrieveResponse, type EnvelopeContext, type FaultSpec } from './responses.js';
 import { answerAfterCommit, dropConnection, send, type Reply, type Runtime } from './runtime.js';
 import type { AuthMode, CallRecord, SoapOperation } from './types.js';
 
@@ -25,6 +26,7 @@ const HANDLERS: Record<SoapOperation, (ctx: OperationContext, msg: unknown) => O
   Create: handleCreate,
   Retrieve: handleRetrieve,
   Perform: handlePerform,
+  Delete: handleDelete,
 };
 
 type CallInfo = Omit<CallRecord, 'seq' | 'time' | 'httpStatus' | 'result'>;
@@ -103,7 +105,18 @@ export function handleSoap(rt: Runtime, req: IncomingMessage, res: ServerRespons
         rt.calls.add({ ...info, httpStatus: null, result: 'dropped', ...injected });
         return dropConnection(req, true);
       case 'throttle':
-        return reply({ status: 500, contentType: 'text/plain', body: '' }, 'error', injected);
+        if (rule.bare) return reply({ status: 500, contentType: 'text/plain', body: '' }, 'error', injected);
+        return fault({ kind: 'server', code: RATE_LIMITED.code, message: RATE_LIMITED.message }, injected);
+      case 'db-timeout':
+      case 'db-deadlock': {
+        // HTTP 200: SFMC passes its database's failure through as the Retrieve's OverallStatus.
+        const overallStatus = DATABASE_STATUS[rule.kind];
+        const body = retrieveResponse(overallStatus, rt.store.newRequestId(), []);
+        return reply({ status: 200, contentType: XML, body: responseEnvelope('RetrieveResponse', body, envCtx) }, 'ok', {
+          overallStatus,
+          ...injected,
+        });
+      }
       case 'server-fault': {
         const code = rule.apiFaultCode ?? 2;
         const message = rule.faultString ?? API_FAULT_MESSAGES[code] ?? 'An unexpected error occurred';
@@ -123,7 +136,15 @@ export function handleSoap(rt: Runtime, req: IncomingMessage, res: ServerRespons
 
   let outcome: OperationOutcome;
   try {
-    const ctx: OperationContext = { store: rt.store, now, pageSize: rt.pageSize, dataDir: rt.dataDir, dateNormalization: rt.dateNormalization, listSendDelayMs: rt.listSendDelayMs };
+    const ctx: OperationContext = {
+      store: rt.store,
+      now,
+      pageSize: rt.pageSize,
+      dataDir: rt.dataDir,
+      dateNormalization: rt.dateNormalization,
+      listSendDelayMs: rt.listSendDelayMs,
+      duplicateKeyErrorCode: rt.duplicateKeyErrorCode,
+    };
     outcome = HANDLERS[action](ctx, msg);
   } catch (err) {
     rt.logger?.error({ err }, 'sandbox operation failed');
@@ -138,9 +159,14 @@ export function handleSoap(rt: Runtime, req: IncomingMessage, res: ServerRespons
   answerAfterCommit(rt, req, res, rule, ok, (r, result) => rt.calls.add({ ...info, httpStatus: r, result, ...done }));
 }
 
-/** Retrieve: ObjectType; Create/Perform: the xsi:type of the first object. */
+/** Retrieve: ObjectType; Create/Delete/Perform: the xsi:type of the first object. */
 function objectTypeOf(action: SoapOperation, msg: unknown): string | undefined {
   if (action === 'Retrieve') return textOf(child(child(msg, 'RetrieveRequest'), 'ObjectType'));
-  if (action === 'Create') return xsiTypeOf(child(msg, 'Objects'));
+  if (action === 'Create' || action === 'Delete') return xsiTypeOf(firstOf(child(msg, 'Objects')));
   return xsiTypeOf(child(child(msg, 'Definitions'), 'Definition'));
+}
+
+/** Objects is [1..n]: the parser gives an array when there are several. */
+function firstOf(value: unknown): unknown {
+  return Array.isArray(value) ? value[0] : value;
 }

@@ -21,7 +21,7 @@ export interface StoredImportDefinition extends ImportDefinitionState {
 
 export const DEFAULT_SEED: Required<SeedData> = {
   lists: [{ id: 123, name: 'Sample_List' }],
-  emails: [{ id: 123, name: 'Sample Email' }],
+  emails: [{ id: 123, name: 'Sample Email', subject: 'A sample subject' }],
 };
 
 export const DEFAULT_IMPORT_TIMING: Required<ImportTiming> = { registerDelayMs: 500, durationMs: 2000, rows: 100 };
@@ -95,9 +95,9 @@ export class SandboxStore {
     return { ...record };
   }
 
-  addEmail(email: { id?: string | number; name: string }): EmailState {
+  addEmail(email: { id?: string | number; name: string; subject?: string }): EmailState {
     const id = email.id === undefined ? String(this.nextEmailId++) : String(email.id);
-    const record = { id, name: email.name };
+    const record: EmailState = { id, name: email.name, ...(email.subject !== undefined ? { subject: email.subject } : {}) };
     this.emails.set(id, record);
     return { ...record };
   }

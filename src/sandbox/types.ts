@@ -20,6 +20,7 @@ export interface SeedList {
 export interface SeedEmail {
   id: string | number;
   name: string;
+  subject?: string;
 }
 
 export interface SeedData {
@@ -49,6 +50,14 @@ export interface SandboxOptions {
   import?: ImportTiming;
   /** Retrieve page size; SFMC uses 2500. */
   pageSize?: number;
+  /**
+   * What a Create of an ImportDefinition answers when its CustomerKey is taken. SFMC documents both
+   * 43030 "ImportDefinition Exists" (43000-43999 page) and the generic 1 "Name already exists ...
+   * the partner key is already used" (0-99 page); which one a given account returns is UNVERIFIED.
+   * Default 43030. Whether SFMC also refuses a second definition with the same Name under another
+   * key is UNVERIFIED; the sandbox does not refuse it.
+   */
+  duplicateKeyErrorCode?: 43030 | 1;
   /** Validate every request Body against the partner WSDL schema (default: when the WSDL is found). */
   schemaCheck?: boolean;
   /** Injectable clock (epoch ms); drives token expiry, import progress and send dates. */
@@ -104,6 +113,7 @@ export interface ListState {
 export interface EmailState {
   id: string;
   name: string;
+  subject?: string;
 }
 
 export interface ImportDefinitionState {
@@ -152,7 +162,7 @@ export interface SandboxStateSnapshot {
   sends: SendState[];
 }
 
-export type SoapOperation = 'Create' | 'Retrieve' | 'Perform';
+export type SoapOperation = 'Create' | 'Retrieve' | 'Perform' | 'Delete';
 /** `sftp`: a file opened for writing on the SFTP server. */
 export type FaultOperation = SoapOperation | 'token' | 'sftp';
 
@@ -164,7 +174,9 @@ export type FaultKind =
   | 'reset'
   | 'token-expired'
   | 'throttle'
-  | 'drop-after-commit';
+  | 'drop-after-commit'
+  | 'db-timeout'
+  | 'db-deadlock';
 
 export interface FaultRule {
   operation: FaultOperation;
@@ -185,6 +197,8 @@ export interface FaultRule {
   faultString?: string;
   /** `sftp` + `reset`: cut the connection once this many bytes of the file were written (default 0). */
   afterBytes?: number;
+  /** `throttle`: an empty text/plain 500 instead of SFMC's documented `Rate Limited` fault envelope. */
+  bare?: boolean;
 }
 
 export interface ActiveFaultRule extends FaultRule {
@@ -265,7 +279,7 @@ export interface Sandbox {
   faults: FaultsApi;
   setImportBehaviour(behaviour: ImportBehaviour & { customerKey?: string }): void;
   addList(list: { id?: string | number; name: string }): ListState;
-  addEmail(email: { id?: string | number; name: string }): EmailState;
+  addEmail(email: { id?: string | number; name: string; subject?: string }): EmailState;
   reset(): void;
   close(): Promise<void>;
 }

@@ -135,11 +135,10 @@ export function classifyNonSoapResponse(ctx: HttpContext & { httpStatus: number;
   const shape = empty ? 'an empty body' : `${contentType ?? 'no content type'}`;
 
   if (status === 500 && !html && (empty || !markup)) {
-    // ASSUMPTION: SFMC documents throttling only as "throttled requests get HTTP 500 until load
-    // drops" (rate-limiting page): no body shape, no Retry-After, no fault text. We read an empty
-    // or plain-text 500 as throttling; a 500 carrying a SOAP fault is classified by its fault. The
-    // sandbox's throttling burst answers with exactly this shape. Whether SFMC refused the call
-    // before acting is not documented, so the error says it may have taken effect.
+    // SFMC's documented throttling reply is a full SOAP fault (`Rate Limited`, see
+    // isRateLimitedFault). An empty or plain-text 500 is kept as throttling too, as the cautious
+    // reading of a load-shedding front end (UNVERIFIED: no source shows SFMC sending one). Whether
+    // SFMC refused the call before acting is not documented, so the error says it may have taken effect.
     return make(
       'throttled',
       `SFMC answered ${what} with HTTP 500 and ${empty ? 'an empty body' : 'a plain-text body'}, which is how it signals throttling; slow down and retry later`,
@@ -245,6 +244,22 @@ const API_FAULTS: Record<number, ApiFaultInfo> = {
   },
 };
 
+/**
+ * Throttling, per the sample "HTTP 500 Error Payload" of SFMC's Rate Limiting page (the 2017
+ * edition, developer.salesforce.com/docs/atlas.en-us.noversion.mc-apis.meta/mc-apis/rate-limiting.htm;
+ * the current page dropped the sample): HTTP 500, a full envelope with the WS-Addressing fault
+ * action and a wsse:Security timestamp (every SFMC fault has both), and a `soap:Server` fault whose
+ * faultstring and apifault Message are `Rate Limited` with apifault Code 17. Code 17 is not in the
+ * soap_faults page's code list, so either marker is enough, and nothing looser: a fault that merely
+ * mentions "rate" is not throttling.
+ */
+export const RATE_LIMITED_API_FAULT_CODE = 17;
+
+function isRateLimitedFault(apiFaultCode: number | undefined, faultString: string, apiMessage: string | undefined): boolean {
+  const rateLimited = (text: string | undefined) => /^rate limited\.?$/i.test(text?.trim() ?? '');
+  return apiFaultCode === RATE_LIMITED_API_FAULT_CODE || rateLimited(faultString) || rateLimited(apiMessage);
+}
+
 const CLIENT_FAULTS = new Set(['Client', 'VersionMismatch', 'MustUnderstand']);
 const SECURITY_FAULTS = new Set(['Security', 'InvalidSecurity', 'InvalidSecurityToken', 'FailedAuthentication']);
 
@@ -298,6 +313,16 @@ export function classifyFault(fault: Record<string, unknown>, ctx: HttpContext):
   const apiFaultCode = intOf(child(apifault, 'Code'));
   const apiMessage = textOf(child(apifault, 'Message'))?.trim();
   const said = quote(apiMessage || faultString);
+  if (local === 'Server' && isRateLimitedFault(apiFaultCode, faultString, apiMessage)) {
+    // Whether SFMC refused the call before acting is not documented: treated as maybe taken effect.
+    return make(
+      'throttled',
+      `SFMC is throttling this account: it answered ${what} with a "Rate Limited" server fault (HTTP ${ctx.httpStatus ?? '?'}); slow down and retry later`,
+      'throttled',
+      true,
+      { ...context, ...(apiFaultCode !== undefined ? { apiFaultCode } : {}) },
+    );
+  }
   if (apiFaultCode === undefined) {
     return make(
       'server-fault',
@@ -382,6 +407,9 @@ interface ResultCodeInfo {
  * 43000-43999). 43030 is fatal as an error but expected: the caller treats "exists" as success.
  */
 const RESULT_CODES: Record<number, ResultCodeInfo> = {
+  // 0_99 error page: "1 Validation: Name already exists - the partner key is already used in the
+  // account". Fatal as an error; create-import treats it like 43030 (a key or name in use).
+  1: { kind: 'fatal', meaning: 'Name already exists (the key or name is in use)' },
   13000: { kind: 'fatal', meaning: 'List not found' },
   13001: { kind: 'fatal', meaning: 'List ID not specified' },
   13004: { kind: 'fatal', meaning: 'Unknown list ID' },
@@ -400,9 +428,26 @@ export function resultCodeInfo(errorCode: number | undefined): ResultCodeInfo {
   return { kind: 'fatal', meaning: 'undocumented code' };
 }
 
-export type SoapOperation = 'Create' | 'Retrieve' | 'Perform';
+/**
+ * SFMC's database failing under load, passed through in `OverallStatus` with HTTP 200:
+ *   - "Error: Timeout expired.  The timeout period elapsed prior to completion of the operation or
+ *     the server is not responding." (SQL Server's command timeout; seen on a Retrieve in
+ *     salesforce-marketingcloud/FuelSDK-PHP issue #129);
+ *   - SQL Server's deadlock victim message "Transaction (Process ID n) was deadlocked on lock
+ *     resources ... Rerun the transaction." (SFMC reports it for data extension rows, see
+ *     segmentio/action-destinations PR #3967, which retries on it).
+ * Both say the same request can succeed later. Every other inline message (unknown property,
+ * unknown object type, "API Permission Failed", a bad filter) stays fatal: retrying cannot help.
+ */
+function transientStatusMessage(message: string): string | undefined {
+  if (/\btimeout expired\b/i.test(message)) return 'database timeout';
+  if (/\bdeadlock(ed)?\b/i.test(message) || /\brerun the transaction\b/i.test(message)) return 'database deadlock';
+  return undefined;
+}
 
-/** Per-result rows: CreateResponse/Results, PerformResponseMsg/Results/Result. */
+export type SoapOperation = 'Create' | 'Retrieve' | 'Perform' | 'Delete';
+
+/** Per-result rows: CreateResponse/Results, DeleteResponse/Results, PerformResponseMsg/Results/Result. */
 function resultRows(operation: SoapOperation, value: Record<string, unknown>): Record<string, unknown>[] {
   const results = operation === 'Perform' ? child(value['Results'], 'Result') : value['Results'];
   const rows = Array.isArray(results) ? results : results === undefined ? [] : [results];
@@ -427,6 +472,16 @@ export function classifyOverallStatus(operation: SoapOperation, value: Record<st
   const inline = /^Error:\s*(.*)$/s.exec(overallStatus);
   if (inline) {
     const statusMessage = inline[1]?.trim() ?? '';
+    const transient = transientStatusMessage(statusMessage);
+    if (transient) {
+      return make(
+        'result-error',
+        `SFMC failed the ${operation} with a ${transient} on its side: ${quote(statusMessage)}; retry later`,
+        'retryable',
+        operation !== 'Retrieve',
+        { ...base, statusMessage },
+      );
+    }
     return make('result-error', `SFMC refused the ${operation}: ${quote(statusMessage)}`, 'fatal', false, {
       ...base,
       statusMessage,

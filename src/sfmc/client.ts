@@ -10,6 +10,7 @@ import { isSfmcError, SfmcError, type SfmcErrorCode } from './errors.js';
 import { createDispatcher, DEFAULT_MAX_RESPONSE_BYTES, discardBody, headerValue, readBodyCapped, ResponseTooLargeError } from './http.js';
 import {
   createRequest,
+  deleteRequest,
   importDefinitionObject,
   importDefinitionRef,
   objectTypeOf,
@@ -21,14 +22,17 @@ import {
 import {
   expectResponseElement,
   readCreateResponse,
+  readDeleteResponse,
   readPerformResponse,
   readRetrieveResponse,
+  toEmail,
   toImportDefinition,
   toImportResultsSummary,
   toList,
   toListSend,
   toSend,
   type CreateOutcome,
+  type DeleteOutcome,
   type PerformOutcome,
 } from './responses.js';
 import type { CallOptions, ImportResultsSummary, SfmcApi } from './types.js';
@@ -41,7 +45,7 @@ import type { XmlNode } from './xml.js';
  * exception: a `Token Expired` fault forces one token refresh and one repeat.
  */
 
-export type SoapAction = 'Create' | 'Retrieve' | 'Perform';
+export type SoapAction = 'Create' | 'Retrieve' | 'Perform' | 'Delete';
 
 export interface CallEvent {
   operation: string;
@@ -75,6 +79,7 @@ export interface SfmcClient extends SfmcApi {
   retrieve(spec: RetrieveSpec, opts?: CallOptions): Promise<RetrieveResult>;
   create(objects: XmlNode[], opts?: CallOptions): Promise<CreateOutcome>;
   perform(action: string, definitions: XmlNode[], opts?: CallOptions): Promise<PerformOutcome>;
+  delete(objects: XmlNode[], opts?: CallOptions): Promise<DeleteOutcome>;
   close(): Promise<void>;
 }
 
@@ -113,6 +118,13 @@ const IMPORT_DEFINITION_PROPERTIES = [
 // sample; Status is a documented Send field (its retrievability is UNVERIFIED). A Send's lists are
 // exposed through the ListSend object (SendID filter), so List.ID is not requested: `listIds` is
 // filled only when a reply happens to carry List elements.
+// Email's retrievable properties used here are ID, Name and Subject (partner WSDL, type Email:
+// APIObject.ID plus Email.Name and Email.Subject); nothing else is needed for the status.
+const EMAIL_PROPERTIES = ['ID', 'Name', 'Subject'];
+
+/** ErrorCode of a Delete (or Perform) for a definition SFMC does not have (43000-43999 page). */
+const IMPORT_DEFINITION_NOT_FOUND = 43010;
+
 const SEND_PROPERTIES = ['ID', 'Email.ID', 'SendDate', 'Status'];
 
 // SendID and List.ID are what SFMC's "Retrieve All Lists for a Send" sample requests (with a
@@ -307,6 +319,12 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
     return readPerformResponse(reply.value);
   }
 
+  async function deleteObjects(objects: XmlNode[], opts: CallOptions = {}): Promise<DeleteOutcome> {
+    const reply = await request('Delete', deleteRequest(objects), { ...opts, objectType: objectTypeOf(objects[0]) });
+    expectResponseElement('Delete', reply.name);
+    return readDeleteResponse(reply.value);
+  }
+
   async function retrieveImportResultsWhere(property: string, value: string, opts?: CallOptions): Promise<ImportResultsSummary[]> {
     // QueryAllAccounts follows SFMC's own list-send sample for this object.
     const { results } = await retrieve(
@@ -325,6 +343,25 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
     retrieve,
     create,
     perform,
+    delete: deleteObjects,
+
+    async retrieveEmailById(id, opts) {
+      const { results } = await retrieve(
+        { objectType: 'Email', properties: EMAIL_PROPERTIES, filter: { property: 'ID', operator: 'equals', value: id } },
+        opts,
+      );
+      return results.map(toEmail).find((e) => e !== undefined);
+    },
+
+    async deleteImportDefinition(customerKey, opts) {
+      try {
+        await deleteObjects([importDefinitionRef(customerKey)], opts);
+        return { deleted: true };
+      } catch (err) {
+        if (isSfmcError(err) && err.context.errorCode === IMPORT_DEFINITION_NOT_FOUND) return { deleted: false };
+        throw err;
+      }
+    },
 
     async retrieveListsByName(name, opts) {
       // ListName is not unique: every match is returned and the caller decides.

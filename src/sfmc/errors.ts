@@ -12,7 +12,7 @@ export type SfmcErrorCode =
   | 'http-status'
   /** XML that is truncated, malformed, in the wrong namespace or carries a DTD. */
   | 'bad-response'
-  /** HTTP 500 with no SOAP body at all: how SFMC documents throttling. */
+  /** SFMC throttling: a `Rate Limited` soap:Server fault (HTTP 500), or a bare 500 / 429. */
   | 'throttled'
   /** soap:Server fault; `context.apiFaultCode` says which. */
   | 'server-fault'

@@ -119,6 +119,12 @@ export function createRequest(objects: XmlNode[]): XmlNode {
   return el('CreateRequest', [el('Options'), ...objects.map((o) => as('Objects', o))]);
 }
 
+/** DeleteRequest: DeleteOptions ([1..1], empty) then Objects, the same sequence as CreateRequest. */
+export function deleteRequest(objects: XmlNode[]): XmlNode {
+  if (objects.length === 0) throw new TypeError('deleteRequest needs at least one object');
+  return el('DeleteRequest', [el('Options'), ...objects.map((o) => as('Objects', o))]);
+}
+
 /** Schema order is Options, Action, Definitions; the documentation's sample has Action first. */
 export function performRequest(action: string, definitions: XmlNode[]): XmlNode {
   return el('PerformRequestMsg', [
@@ -191,7 +197,7 @@ export function importDefinitionObject(spec: ImportDefinitionSpec): XmlNode {
   ]);
 }
 
-/** What Perform `start` needs: the definition by CustomerKey. */
+/** What Perform `start` and Delete need: the definition by CustomerKey. */
 export function importDefinitionRef(customerKey: string): XmlNode {
   return el('ImportDefinition', { 'xsi:type': 'ImportDefinition' }, [el('CustomerKey', customerKey)]);
 }

@@ -1,5 +1,5 @@
 import { badEnvelope, classifyOverallStatus } from './classify.js';
-import type { ImportDefinitionRecord, ImportResultsSummary, ListSendRecord, SendRecord, SfmcList } from './types.js';
+import type { ImportDefinitionRecord, ImportResultsSummary, ListSendRecord, SendRecord, SfmcEmail, SfmcList } from './types.js';
 import { textOf } from './xml.js';
 
 /**
@@ -108,6 +108,27 @@ export function readCreateResponse(value: Obj): CreateOutcome {
   };
 }
 
+export interface DeleteOutcome {
+  overallStatus: string;
+  requestId?: string;
+  results: { statusCode?: string; statusMessage?: string; errorCode?: number }[];
+}
+
+/** DeleteResponse: Results (Result fields + Object), RequestID, OverallStatus, like CreateResponse. */
+export function readDeleteResponse(value: Obj): DeleteOutcome {
+  const error = classifyOverallStatus('Delete', value);
+  if (error) throw error;
+  return {
+    overallStatus: 'OK',
+    requestId: str(value, 'RequestID'),
+    results: asArray(value['Results']).map((r) => ({
+      statusCode: str(r, 'StatusCode'),
+      statusMessage: str(r, 'StatusMessage'),
+      errorCode: optionalInt(r, 'ErrorCode'),
+    })),
+  };
+}
+
 export interface PerformResultRecord {
   statusCode?: string;
   statusMessage?: string;
@@ -158,6 +179,7 @@ const RESPONSE_ELEMENTS = {
   Create: 'CreateResponse',
   Retrieve: 'RetrieveResponseMsg',
   Perform: 'PerformResponseMsg',
+  Delete: 'DeleteResponse',
 } as const;
 
 export function expectResponseElement(operation: keyof typeof RESPONSE_ELEMENTS, name: string): void {
@@ -173,6 +195,12 @@ export function toList(r: Obj): SfmcList | undefined {
   if (id === undefined) return undefined;
   const name = str(r, 'ListName');
   return name === undefined ? { id } : { id, name };
+}
+
+export function toEmail(r: Obj): SfmcEmail | undefined {
+  const id = str(r, 'ID');
+  if (id === undefined) return undefined;
+  return dropUndefined({ id, name: str(r, 'Name'), subject: str(r, 'Subject') });
 }
 
 export function toImportDefinition(r: Obj): ImportDefinitionRecord | undefined {

@@ -59,6 +59,13 @@ export interface ImportDefinitionRecord {
   updateType?: string;
 }
 
+/** An Email as read back by ID: what the run's status shows before anything is imported. */
+export interface SfmcEmail {
+  id: string;
+  name?: string;
+  subject?: string;
+}
+
 /** Documented: New, Processing, Completed, Error, IOWork, Unknown. Others are kept as given. */
 export type ImportStatus = 'New' | 'Processing' | 'Completed' | 'Error' | 'IOWork' | 'Unknown' | (string & {});
 
@@ -96,9 +103,19 @@ export interface ListSendRecord {
 export interface SfmcApi {
   retrieveListsByName(name: string, opts?: CallOptions): Promise<SfmcList[]>;
   retrieveListById(id: string, opts?: CallOptions): Promise<SfmcList | undefined>;
-  /** Throws SfmcError `result-error` with `context.errorCode` 43030 when the CustomerKey exists. */
+  /** The Email a run sends (ID, Name, Subject); undefined when no Email has that ID. */
+  retrieveEmailById(id: string, opts?: CallOptions): Promise<SfmcEmail | undefined>;
+  /**
+   * Throws SfmcError `result-error` with `context.errorCode` 43030 ("ImportDefinition Exists") or
+   * 1 ("Name already exists") when the CustomerKey or name is in use.
+   */
   createImportDefinition(spec: ImportDefinitionSpec, opts?: CallOptions): Promise<{ objectId?: string }>;
   retrieveImportDefinition(customerKey: string, opts?: CallOptions): Promise<ImportDefinitionRecord | undefined>;
+  /**
+   * Delete by CustomerKey. `deleted: false` when SFMC has no such definition (43010), which is
+   * what a repeated delete meets; any other refusal throws.
+   */
+  deleteImportDefinition(customerKey: string, opts?: CallOptions): Promise<{ deleted: boolean }>;
   /** Perform `start`; returns the task id to poll ImportResultsSummary with. */
   startImportDefinition(customerKey: string, opts?: CallOptions): Promise<{ taskId: string }>;
   /** undefined while SFMC has not registered the import yet (normal right after `start`). */

@@ -29,12 +29,15 @@ export interface StepSettings {
   sendLookbackMs: number;
   /** How long after an unconfirmed Perform start to wait for SFMC to show the import (START_CONFIRM_GRACE_MS). */
   startConfirmGraceMs: number;
+  /** resolve-list Retrieves the Email before anything changes (SFMC_CHECK_EMAIL). */
+  checkEmail: boolean;
 }
 
 export const DEFAULT_STEP_SETTINGS: StepSettings = {
   sendLookbackMs: 10 * 60_000,
   // The same default as START_CONFIRM_GRACE_MS in src/config.ts, for pools started without a config.
   startConfirmGraceMs: 5 * 60_000,
+  checkEmail: true,
 };
 
 export type StepProcessor<N extends QueueName> = (job: JobOf<N>, ctx: StepContext) => Promise<JobResults[N]>;

@@ -55,9 +55,9 @@ export async function startConfiguredWorkers(
     ...(metrics ? { onStepEnd: observeStepEnd(metrics) } : {}),
     ...(config.worker.lockDurationMs ? { lockDurationMs: config.worker.lockDurationMs } : {}),
     ...(config.worker.stalledIntervalMs ? { stalledIntervalMs: config.worker.stalledIntervalMs } : {}),
-    settings: { startConfirmGraceMs: config.startConfirmGraceMs },
     budget,
     throttlePauseMs: config.budget.throttlePauseMs,
+    settings: { startConfirmGraceMs: config.startConfirmGraceMs, ...(config.checkEmail === false ? { checkEmail: false } : {}) },
   });
   if (metrics) observeWorkers(metrics, pool);
   if (config.sftp && !config.upload.dir) {

@@ -9,7 +9,7 @@ describe('polling holds no worker slot', () => {
   });
 
   it('finishes 20 runs with one worker at concurrency 1 while each import takes several polls', async () => {
-    pipeline = await startPipeline({ label: 'slots', concurrency: 1, sandbox: { import: { registerDelayMs: 50, durationMs: 1_500 } } });
+    pipeline = await startPipeline({ label: 'slots', concurrency: 1, sandbox: { import: { registerDelayMs: 50, durationMs: 3_000 } } });
     const runIds = Array.from({ length: 20 }, (_, i) => `slots-${i}`);
     for (const runId of runIds) {
       await pipeline.producer.enqueue(seedRequest({ runId, poll: { initialDelayMs: 40, maxDelayMs: 100, timeoutMs: 60_000 } }));

@@ -44,7 +44,7 @@ describe('sandbox inspection endpoints', () => {
     const { status, json, text } = await getJson<SandboxStateSnapshot & { faults: unknown[] }>(`${sb.url}/__sandbox/state`);
     expect(status).toBe(200);
     expect(json.lists).toEqual([{ id: '123', name: 'Sample_List' }]);
-    expect(json.emails).toEqual([{ id: '123', name: 'Sample Email' }]);
+    expect(json.emails).toEqual([{ id: '123', name: 'Sample Email', subject: 'A sample subject' }]);
     expect(json.sends).toHaveLength(2);
     expect(json.faults).toEqual([]);
     for (const secret of [token, 'sandbox-secret', 'sandbox-password']) expect(text).not.toContain(secret);
@@ -110,7 +110,7 @@ describe('sandbox inspection endpoints', () => {
     expect((await postJson(`${sb.url}/__sandbox/reset`, {})).status).toBe(200);
     expect(sb.state).toEqual({
       lists: [{ id: '123', name: 'Sample_List' }],
-      emails: [{ id: '123', name: 'Sample Email' }],
+      emails: [{ id: '123', name: 'Sample Email', subject: 'A sample subject' }],
       importDefinitions: {},
       imports: {},
       sends: [],

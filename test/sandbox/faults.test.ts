@@ -75,13 +75,45 @@ describe('sandbox fault injection on SOAP calls', () => {
     expect(sb.state.sends).toHaveLength(1);
   });
 
-  it('throttle: HTTP 500 with an empty text/plain body', async () => {
+  it('throttle: SFMC\'s documented HTTP 500 "Rate Limited" fault envelope, nothing committed', async () => {
     inject({ kind: 'throttle' });
+    const reply = await createSend();
+    expect(reply.status).toBe(500);
+    expect(reply.contentType).toMatch(/^text\/xml/);
+    const header = reply.envelope?.['Header'] as Record<string, unknown>;
+    expect(header['Action']).toBe('http://schemas.xmlsoap.org/ws/2004/08/addressing/fault');
+    expect(header['Security']).toMatchObject({ Timestamp: { Created: expect.any(String), Expires: expect.any(String) } });
+    const fault = faultOf(reply);
+    expect(fault).toMatchObject({ faultcode: 'soap:Server', faultstring: 'Rate Limited' });
+    expect(fault.detail).toEqual({ apifault: { Code: '17', Message: 'Rate Limited' } });
+    expect(sb.state.sends).toHaveLength(0);
+    expect(lastCall()).toMatchObject({ httpStatus: 500, result: 'fault', injected: 'throttle' });
+  });
+
+  it('throttle bare: HTTP 500 with an empty text/plain body', async () => {
+    inject({ kind: 'throttle', bare: true });
     const reply = await createSend();
     expect(reply.status).toBe(500);
     expect(reply.contentType).toMatch(/^text\/plain/);
     expect(reply.text).toBe('');
     expect(sb.state.sends).toHaveLength(0);
+  });
+
+  it('db-timeout: a Retrieve answered HTTP 200 with OverallStatus "Error: Timeout expired ..."', async () => {
+    sb.faults.inject({ operation: 'Retrieve', objectType: 'ImportResultsSummary', kind: 'db-timeout' });
+    const reply = await soap(sb, 'Retrieve', envelope(importResultsBody('1'), auth));
+    expect(reply.status).toBe(200);
+    const body = bodyOf(reply, 'RetrieveResponseMsg');
+    expect(body['OverallStatus']).toMatch(/^Error: Timeout expired\.\s+The timeout period elapsed prior to completion of the operation/);
+    expect(body['Results']).toBeUndefined();
+    expect(lastCall()).toMatchObject({ httpStatus: 200, injected: 'db-timeout' });
+    expect((await soap(sb, 'Retrieve', envelope(importResultsBody('1'), auth))).text).not.toContain('Timeout expired');
+  });
+
+  it('db-deadlock: a Retrieve answered HTTP 200 with the deadlock-victim status', async () => {
+    sb.faults.inject({ operation: 'Retrieve', kind: 'db-deadlock' });
+    const body = bodyOf(await soap(sb, 'Retrieve', envelope(retrieveBody('List', ['ID']), auth)), 'RetrieveResponseMsg');
+    expect(body['OverallStatus']).toMatch(/deadlocked on lock resources.*Rerun the transaction\.$/);
   });
 
   it('token-expired: Token Expired although the token is valid, and the next call works', async () => {
@@ -153,6 +185,8 @@ describe('sandbox fault injection on SOAP calls', () => {
     expect(() => sb.faults.inject({ operation: 'Create', kind: 'delay' })).toThrow(/delayMs/);
     expect(() => sb.faults.inject({ operation: 'token', kind: 'token-expired' })).toThrow(/token endpoint/);
     expect(() => sb.faults.inject({ operation: 'Create', kind: 'server-fault', onCall: 0 })).toThrow();
+    expect(() => sb.faults.inject({ operation: 'Create', kind: 'db-timeout' })).toThrow(/Retrieve rules only/);
+    expect(() => sb.faults.inject({ operation: 'Create', kind: 'server-fault', bare: true })).toThrow(/bare is for throttle/);
   });
 });
 

@@ -44,10 +44,10 @@ describe('sandbox SOAP transport checks', () => {
   });
 
   it('refuses an operation the sandbox does not serve with ASP.NET wording', async () => {
-    const reply = await soap(sb, 'Delete', envelope(listRetrieve, auth));
+    const reply = await soap(sb, 'Update', envelope(listRetrieve, auth));
     expect(faultOf(reply)).toMatchObject({
       faultcode: 'soap:Client',
-      faultstring: 'Server did not recognize the value of HTTP Header SOAPAction: Delete.',
+      faultstring: 'Server did not recognize the value of HTTP Header SOAPAction: Update.',
     });
   });
 

@@ -155,6 +155,8 @@ describe('strings with XML metacharacters and non-ASCII through the whole pipeli
         fileTransferLocation: values.fileTransferLocation,
         dateFormattingLocale: values.dateFormattingLocale,
         delimiter: values.delimiter,
+        // Kept, so it can be read back below (the run deletes it otherwise).
+        keepDefinition: true,
       },
     });
 
@@ -163,7 +165,11 @@ describe('strings with XML metacharacters and non-ASCII through the whole pipeli
     expect(p.sandbox.calls().filter((c) => c.result === 'fault')).toEqual([]);
     expect(p.sandbox.state.sends).toHaveLength(1);
     const listId = p.sandbox.state.lists.find((l) => l.name === values.listName)?.id;
-    expect(stepOf(status, 'resolve-list').result).toEqual({ listId, listName: values.listName });
+    expect(stepOf(status, 'resolve-list').result).toEqual({
+      listId,
+      listName: values.listName,
+      email: { id: '123', name: 'Sample Email', subject: 'A sample subject' },
+    });
     expect(p.sandbox.state.importDefinitions['ls-hostile']).toMatchObject({ name: values.name, fileSpec: values.fileSpec, listId });
 
     // Read back through a separate client: every string as it was sent.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  classifyFault,
   classifyOverallStatus,
   classifyTokenResponse,
   classifyTransportError,
@@ -160,6 +161,19 @@ describe('classifying unusable XML', () => {
 });
 
 describe('classifying SOAP faults', () => {
+  it('recognises SFMC throttling: the documented HTTP 500 "Rate Limited" server fault envelope', () => {
+    const e = reply(500, 'fault-rate-limited.xml');
+    expect(verdict(e)).toEqual({ code: 'throttled', kind: 'throttled', mayHaveTakenEffect: true });
+    expect(e.context).toMatchObject({ httpStatus: 500, faultString: 'Rate Limited', apiFaultCode: 17 });
+  });
+
+  it('recognises throttling by the "Rate Limited" faultstring alone, and nothing looser', () => {
+    const server = (faultstring: string) => ({ faultcode: 'soap:Server', faultstring, detail: { apifault: { Code: '2', Message: faultstring } } });
+    expect(classifyFault(server('Rate Limited'), { httpStatus: 500 }).code).toBe('throttled');
+    expect(classifyFault(server('Rate limits apply to this report'), { httpStatus: 500 }).code).toBe('server-fault');
+    expect(classifyFault({ faultcode: 'soap:Client', faultstring: 'Rate Limited' }, { httpStatus: 500 }).code).toBe('client-fault');
+  });
+
   it('turns the Token Expired security fault into token-expired / auth-expired', () => {
     const e = reply(500, 'fault-token-expired.xml');
     expect(verdict(e)).toEqual({ code: 'token-expired', kind: 'auth-expired', mayHaveTakenEffect: false });
@@ -279,6 +293,43 @@ describe('classifying OverallStatus and result error codes', () => {
     for (const code of [13000, 13001, 13004, 43010, 43030, 43060, 7000, 7042, 7099, 123456]) {
       expect(resultCodeInfo(code).kind).toBe('fatal');
     }
+  });
+
+  it('treats a Retrieve answered "Error: Timeout expired" (an SFMC database timeout) as retryable', () => {
+    const { value } = parseEnvelope(200, 'text/xml', fixture('retrieve-timeout-expired.response.xml'));
+    const e = failure(() => readRetrieveResponse(value));
+    expect(verdict(e)).toEqual({ code: 'result-error', kind: 'retryable', mayHaveTakenEffect: false });
+    expect(e.context.statusMessage).toMatch(/^Timeout expired\./);
+    expect(e.message).toMatch(/database timeout/);
+  });
+
+  it('treats a Retrieve answered with an SFMC database deadlock as retryable', () => {
+    const status =
+      'Error: Transaction (Process ID 71) was deadlocked on lock resources with another process and has been chosen as the deadlock victim. Rerun the transaction.';
+    const e = classifyOverallStatus('Retrieve', { OverallStatus: status, RequestID: 'r-1' });
+    expect(e && verdict(e)).toEqual({ code: 'result-error', kind: 'retryable', mayHaveTakenEffect: false });
+    expect(e?.message).toMatch(/database deadlock/);
+  });
+
+  it('keeps a Retrieve of an unknown property fatal', () => {
+    const status = 'Error: The Request Property(s) Colour do not match with the fields of List retrieve';
+    const e = classifyOverallStatus('Retrieve', { OverallStatus: status });
+    expect(e && verdict(e)).toEqual({ code: 'result-error', kind: 'fatal', mayHaveTakenEffect: false });
+  });
+
+  it('keeps a Retrieve refused for permissions fatal', () => {
+    const e = classifyOverallStatus('Retrieve', { OverallStatus: 'Error: API Permission Failed' });
+    expect(e && verdict(e)).toEqual({ code: 'result-error', kind: 'fatal', mayHaveTakenEffect: false });
+  });
+
+  it('knows ErrorCode 1 "Name already exists" as a fatal result-error the caller can recognise', () => {
+    const e = classifyOverallStatus('Create', {
+      OverallStatus: 'Error',
+      Results: [{ StatusCode: 'Error', StatusMessage: 'Name already exists', ErrorCode: '1' }],
+    });
+    expect(e && verdict(e)).toEqual({ code: 'result-error', kind: 'fatal', mayHaveTakenEffect: false });
+    expect(e?.context.errorCode).toBe(1);
+    expect(e?.message).toMatch(/Name already exists/);
   });
 
   it('passes OK and (for Retrieve) MoreDataAvailable', () => {

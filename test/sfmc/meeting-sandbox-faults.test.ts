@@ -44,9 +44,19 @@ async function verdictOf(promise: Promise<unknown>) {
 const send = () => client.createSend({ emailId: '123', listId: '123' });
 
 describe('meeting the sandbox faults', () => {
-  it('reads its throttling burst (HTTP 500, empty text/plain) as throttled', async () => {
+  it('reads SFMC throttling (HTTP 500 "Rate Limited" server fault) as throttled', async () => {
     sandbox.faults.inject({ operation: 'Create', objectType: 'Send', kind: 'throttle' });
     expect(await verdictOf(send())).toEqual({ code: 'throttled', kind: 'throttled', mayHaveTakenEffect: true });
+  });
+
+  it('reads a bare throttling 500 (empty text/plain) as throttled too', async () => {
+    sandbox.faults.inject({ operation: 'Create', objectType: 'Send', kind: 'throttle', bare: true });
+    expect(await verdictOf(send())).toEqual({ code: 'throttled', kind: 'throttled', mayHaveTakenEffect: true });
+  });
+
+  it('reads an SFMC database timeout on a Retrieve as retryable', async () => {
+    sandbox.faults.inject({ operation: 'Retrieve', objectType: 'List', kind: 'db-timeout' });
+    expect(await verdictOf(client.retrieveListById('123'))).toEqual({ code: 'result-error', kind: 'retryable', mayHaveTakenEffect: false });
   });
 
   it('reads a gateway page after the send was created as http-status that may have taken effect', async () => {

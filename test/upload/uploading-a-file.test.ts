@@ -18,7 +18,9 @@ describe('a run that uploads its subscriber file', () => {
     pipeline = await startPipeline({ label: 'upload-ok' });
     const source = join(folder.dir, 'subscribers.csv');
     await writeSampleFile(source, { rows: 2_000 });
-    const { runId } = await pipeline.producer.enqueue(fileRequest('upload-ok', source));
+    const request = fileRequest('upload-ok', source);
+    // Kept, so the definition's FileSpec can be checked below (the run deletes it otherwise).
+    const { runId } = await pipeline.producer.enqueue({ ...request, import: { ...request.import, keepDefinition: true } });
 
     const status = await pipeline.producer.waitUntilFinished(runId, { timeoutMs: 20_000 });
 

@@ -13,10 +13,12 @@ export interface OperationContext {
   dateNormalization: boolean;
   /** SandboxOptions.listSendDelayMs: a Send's ListSend rows are absent until then. */
   listSendDelayMs: number;
+  /** The ErrorCode a Create of a taken ImportDefinition CustomerKey gets (SandboxOptions). */
+  duplicateKeyErrorCode: 43030 | 1;
 }
 
 export interface OperationOutcome {
-  /** The Body child (`RetrieveResponseMsg`, `CreateResponse`, `PerformResponseMsg`). */
+  /** The Body child (`RetrieveResponseMsg`, `CreateResponse`, `PerformResponseMsg`, `DeleteResponse`). */
   body: XmlNode;
   overallStatus: string;
   /** True when the call changed state: what `reset`/`drop-after-commit` faults are about. */

@@ -64,8 +64,11 @@ function createImportDefinition(ctx: OperationContext, obj: Parsed): Outcome {
   // 43000-43999 are the ImportDefinition codes (docs 43000_43999_importdefinition_object).
   if (!customerKey) return fail(obj, 43000, 'Customer Key Not Specified');
   if (ctx.store.importDefinitions.has(customerKey)) {
-    // Code 43030 is documented as "Exists"; the message wording is the sandbox's.
-    return fail(obj, 43030, `ImportDefinition with CustomerKey '${customerKey}' already exists.`);
+    // 43030 "ImportDefinition Exists" (43000-43999 page) or 1 "Name already exists" (0-99 page,
+    // "the partner key is already used in the account"): SFMC documents both; which one an
+    // account answers is UNVERIFIED, so SandboxOptions.duplicateKeyErrorCode chooses.
+    if (ctx.duplicateKeyErrorCode === 1) return fail(obj, 1, 'Name already exists');
+    return fail(obj, 43030, 'ImportDefinition Exists');
   }
   const dest = child(obj, 'DestinationObject');
   const destType = xsiTypeOf(dest) ?? 'List';

@@ -5,7 +5,7 @@ import { importCounts, importDateString, importPhase } from '../imports.js';
 import { pickProperties, toNode } from '../objects.js';
 import { nil } from '../responses.js';
 import type { StoredImportDefinition } from '../state.js';
-import type { ImportState, ListState, SendState } from '../types.js';
+import type { EmailState, ImportState, ListState, SendState } from '../types.js';
 import { API_OBJECT_PROPERTIES, type OperationContext } from './context.js';
 
 /**
@@ -292,9 +292,52 @@ export const listSendRetrievable: Retrievable<ListSendRow> = {
     ),
 };
 
+export const emailRetrievable: Retrievable<EmailState> = {
+  // Email's own fields after APIObject's (partner WSDL type Email); the sandbox knows ID, Name, Subject.
+  properties: [
+    ...API_OBJECT_PROPERTIES,
+    'Name',
+    'Folder',
+    'CategoryID',
+    'HTMLBody',
+    'TextBody',
+    'ContentAreas',
+    'Subject',
+    'IsActive',
+    'IsHTMLPaste',
+    'ClonedFromID',
+    'Status',
+    'EmailType',
+    'CharacterSet',
+    'HasDynamicSubjectLine',
+    'ContentCheckStatus',
+    'SyncTextWithHTML',
+    'PreHeader',
+    'IsApproved',
+  ],
+  filters: {
+    ID: { kind: 'id', get: (e) => e.id, operators: ['equals', 'IN'] },
+    Name: { kind: 'string', get: (e) => e.name, operators: ['equals'] },
+  },
+  records: (ctx) => [...ctx.store.emails.values()],
+  render: (e, properties) =>
+    results(
+      'Email',
+      [
+        ['ID', el('ID', e.id)],
+        ['ObjectID', nil('ObjectID')],
+        ['Name', el('Name', e.name)],
+        ['Subject', e.subject === undefined ? undefined : el('Subject', e.subject)],
+      ],
+      properties,
+      ['ID'],
+    ),
+};
+
 // Object types are case-sensitive in SFMC, so the lookup is too.
 export const RETRIEVABLES: Record<string, Retrievable<unknown>> = {
   List: listRetrievable,
+  Email: emailRetrievable,
   ImportDefinition: importDefinitionRetrievable,
   ImportResultsSummary: importResultsSummaryRetrievable,
   Send: sendRetrievable,
