@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
+import { configProblems } from './helpers/config.js';
 
 function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env, { requireSfmc: true });
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
+  return configProblems(env, { requireSfmc: true });
 }
 
 describe('loading configuration from the environment', () => {

@@ -1,31 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { configuredSecrets } from '../../src/cli/serve.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { configProblems } from '../helpers/config.js';
 
 /** The API's security settings, validated at boot: errors name the variable, never the value. */
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
 
 describe('the API security settings', () => {
   it('refuses a DASHBOARD_PASSWORD under 12 characters, naming the variable and not the value', () => {
     const short = 'eleven-char';
     expect(short).toHaveLength(11);
-    const list = problems({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: short });
+    const list = configProblems({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: short });
     expect(list).toEqual(['DASHBOARD_PASSWORD: must be at least 12 characters (e.g. `openssl rand -hex 16`)']);
     expect(list.join('\n')).not.toContain(short);
-    expect(problems({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'twelve-chars' })).toEqual([]);
+    expect(configProblems({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'twelve-chars' })).toEqual([]);
   });
 
   it('refuses a METRICS_TOKEN under 16 characters', () => {
-    const list = problems({ METRICS_TOKEN: 'short-token' });
+    const list = configProblems({ METRICS_TOKEN: 'short-token' });
     expect(list).toEqual(['METRICS_TOKEN: must be at least 16 characters (e.g. `openssl rand -hex 32`)']);
     expect(loadConfig({ METRICS_TOKEN: 'metrics-token-0123456789' }).api.metricsToken).toBe('metrics-token-0123456789');
     expect(loadConfig({}).api.metricsToken).toBeUndefined();
@@ -37,8 +28,8 @@ describe('the API security settings', () => {
       rateLimitPerMinute: 30,
       loginFailuresPerMinute: 5,
     });
-    expect(problems({ API_RATE_LIMIT_PER_MINUTE: '0' })).toEqual(['API_RATE_LIMIT_PER_MINUTE: must be positive']);
-    expect(problems({ DASHBOARD_LOGIN_FAILURES_PER_MINUTE: 'lots' })).toEqual(['DASHBOARD_LOGIN_FAILURES_PER_MINUTE: must be a number']);
+    expect(configProblems({ API_RATE_LIMIT_PER_MINUTE: '0' })).toEqual(['API_RATE_LIMIT_PER_MINUTE: must be positive']);
+    expect(configProblems({ DASHBOARD_LOGIN_FAILURES_PER_MINUTE: 'lots' })).toEqual(['DASHBOARD_LOGIN_FAILURES_PER_MINUTE: must be a number']);
   });
 
   it('lists every configured secret value for the dashboard redactor', () => {

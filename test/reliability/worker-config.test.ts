@@ -1,19 +1,10 @@
 import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { clusterOptions, createRedisConnection, redisTargetOf } from '../../src/redis.js';
+import { configProblems } from '../helpers/config.js';
 
 /** The settings the crash and cluster tests rely on: lock timings and Redis Cluster seed nodes. */
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
 
 describe('configuring workers for takeover and scale-out', () => {
   it('reads REDIS_CLUSTER_NODES as host:port seed nodes, IPv6 included', () => {
@@ -28,13 +19,13 @@ describe('configuring workers for takeover and scale-out', () => {
   });
 
   it.each(['redis-a', 'redis-a:0', 'redis-a:70000', 'redis-a:7000;redis-b:7001'])('refuses REDIS_CLUSTER_NODES=%s, naming the variable', (value) => {
-    expect(problems({ REDIS_CLUSTER_NODES: value })).toEqual(['REDIS_CLUSTER_NODES: must be host:port pairs separated by commas']);
+    expect(configProblems({ REDIS_CLUSTER_NODES: value })).toEqual(['REDIS_CLUSTER_NODES: must be host:port pairs separated by commas']);
   });
 
   it('reads the lock settings, leaving BullMQ defaults when unset', () => {
     expect(loadConfig({ WORKER_LOCK_DURATION_MS: '1000', WORKER_STALLED_INTERVAL_MS: '500' }).worker).toEqual({ lockDurationMs: 1000, stalledIntervalMs: 500 });
     expect(loadConfig({ WORKER_LOCK_DURATION_MS: '' }).worker).toEqual({});
-    expect(problems({ WORKER_STALLED_INTERVAL_MS: '0' })).toEqual(['WORKER_STALLED_INTERVAL_MS: must be positive']);
+    expect(configProblems({ WORKER_STALLED_INTERVAL_MS: '0' })).toEqual(['WORKER_STALLED_INTERVAL_MS: must be positive']);
   });
 
   it('builds a Cluster client when seed nodes are given: workers wait out outages, producers fail fast', () => {

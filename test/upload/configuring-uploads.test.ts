@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { configProblems } from '../helpers/config.js';
 
 /** UPLOAD_DIR, UPLOAD_MAX_BYTES and UPLOAD_TIMEOUT_MS (issue #10). */
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
 
 describe('configuring uploads', () => {
   it('defaults to no folder, 5 GiB and 2 hours', () => {
@@ -27,9 +18,9 @@ describe('configuring uploads', () => {
   });
 
   it('refuses a relative folder, a non-positive size and a deadline past 24 h, naming the variable', () => {
-    expect(problems({ UPLOAD_DIR: 'uploads' })).toEqual(['UPLOAD_DIR: must be an absolute path']);
-    expect(problems({ UPLOAD_MAX_BYTES: '0' })).toEqual(['UPLOAD_MAX_BYTES: must be positive']);
-    expect(problems({ UPLOAD_TIMEOUT_MS: '90000000' })).toEqual(['UPLOAD_TIMEOUT_MS: must be at most 86400000 (24 h)']);
-    expect(problems({ UPLOAD_TIMEOUT_MS: 'soon' })).toEqual(['UPLOAD_TIMEOUT_MS: must be a number']);
+    expect(configProblems({ UPLOAD_DIR: 'uploads' })).toEqual(['UPLOAD_DIR: must be an absolute path']);
+    expect(configProblems({ UPLOAD_MAX_BYTES: '0' })).toEqual(['UPLOAD_MAX_BYTES: must be positive']);
+    expect(configProblems({ UPLOAD_TIMEOUT_MS: '90000000' })).toEqual(['UPLOAD_TIMEOUT_MS: must be at most 86400000 (24 h)']);
+    expect(configProblems({ UPLOAD_TIMEOUT_MS: 'soon' })).toEqual(['UPLOAD_TIMEOUT_MS: must be a number']);
   });
 });
