@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { Registry } from 'prom-client';
@@ -10,8 +9,8 @@ import { ListSendClient } from '../../src/client.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createRedisConnection, type RedisLike } from '../../src/redis.js';
 import { uniquePrefix } from '../helpers/redis.js';
-import { freeClusterPort, startRedisServer, type RedisServer } from '../reliability/processes.js';
-import { until } from '../reliability/support.js';
+import { startRedisCluster } from '../helpers/redis-cluster.js';
+import type { RedisServer } from '../reliability/processes.js';
 import { AUTH, TOKENS, captureLogs } from './harness.js';
 
 /**
@@ -19,16 +18,6 @@ import { AUTH, TOKENS, captureLogs } from './harness.js';
  * REDIS_CLUSTER_NODES: the limiter's script runs on the cluster client, and its key carries the
  * prefix's hash tag, so it lives in the queues' slot.
  */
-
-async function redisCli(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('redis-cli', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => resolve({ code, out }));
-  });
-}
 
 describe('the per-token rate limit on a Redis Cluster', () => {
   const LIMIT = 2;
@@ -40,20 +29,7 @@ describe('the per-token rate limit on a Redis Cluster', () => {
   let app: App;
 
   beforeAll(async () => {
-    for (let i = 0; i < 3; i++) {
-      nodes.push(
-        await startRedisServer(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--appendonly', 'no'], {
-          label: `api-cluster-${i}`,
-          port: await freeClusterPort(),
-        }),
-      );
-    }
-    const created = await redisCli(['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
-    if (created.code !== 0) throw new Error(`redis-cli --cluster create failed:\n${created.out}`);
-    await until('every node to report cluster_state:ok', async () => {
-      const infos = await Promise.all(nodes.map((n) => redisCli(['-p', String(n.port), 'cluster', 'info'])));
-      return infos.every((i) => i.out.includes('cluster_state:ok')) || undefined;
-    }, 20_000, 100);
+    nodes.push(...(await startRedisCluster('api-cluster')));
 
     const clusterNodes = nodes.map((n) => ({ host: '127.0.0.1', port: n.port }));
     redis = createRedisConnection({ url: 'redis://127.0.0.1:1', clusterNodes }, 'producer');

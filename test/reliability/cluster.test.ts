@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '../../queues/catalog.js';
@@ -6,7 +5,8 @@ import { ListSendClient } from '../../src/client.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { seedRequest } from '../helpers/pipeline.js';
 import { uniquePrefix } from '../helpers/redis.js';
-import { freeClusterPort, killAllWorkers, sandboxEnv, spawnWorker, startRedisServer, type RedisServer, type WorkerProcess } from './processes.js';
+import { startRedisCluster } from '../helpers/redis-cluster.js';
+import { killAllWorkers, sandboxEnv, spawnWorker, type RedisServer, type WorkerProcess } from './processes.js';
 import { callsTo, until } from './support.js';
 
 /**
@@ -14,16 +14,6 @@ import { callsTo, until } from './support.js';
  * worker processes. The hash-tagged prefix keeps every key of the service in one slot, which is
  * what lets BullMQ's multi-key scripts and flows work on a cluster at all.
  */
-
-async function redisCli(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('redis-cli', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => resolve({ code, out }));
-  });
-}
 
 describe('a list send on a three-master Redis Cluster with two worker processes', () => {
   const nodes: RedisServer[] = [];
@@ -33,20 +23,7 @@ describe('a list send on a three-master Redis Cluster with two worker processes'
   const prefix = uniquePrefix('cluster');
 
   beforeAll(async () => {
-    for (let i = 0; i < 3; i++) {
-      nodes.push(
-        await startRedisServer(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--appendonly', 'no'], {
-          label: `cluster-${i}`,
-          port: await freeClusterPort(),
-        }),
-      );
-    }
-    const created = await redisCli(['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
-    if (created.code !== 0) throw new Error(`redis-cli --cluster create failed:\n${created.out}`);
-    await until('every node to report cluster_state:ok', async () => {
-      const infos = await Promise.all(nodes.map((n) => redisCli(['-p', String(n.port), 'cluster', 'info'])));
-      return infos.every((i) => i.out.includes('cluster_state:ok')) || undefined;
-    }, 20_000, 100);
+    nodes.push(...(await startRedisCluster('cluster')));
 
     sandbox = await createSandbox({ import: { registerDelayMs: 40, durationMs: 400 } });
     const clusterNodes = nodes.map((n) => ({ host: '127.0.0.1', port: n.port }));
