@@ -90,6 +90,11 @@ function optionalInt(obj: Obj, name: string): number | undefined {
   return t !== undefined && /^-?\d+$/.test(t) ? Number.parseInt(t, 10) : undefined;
 }
 
+/** The partner API's Result fields every per-object result carries. */
+function resultStatus(r: Obj): { statusCode?: string; statusMessage?: string; errorCode?: number } {
+  return { statusCode: str(r, 'StatusCode'), statusMessage: str(r, 'StatusMessage'), errorCode: optionalInt(r, 'ErrorCode') };
+}
+
 export function readCreateResponse(value: Obj): CreateOutcome {
   const error = classifyOverallStatus('Create', value);
   if (error) throw error;
@@ -97,10 +102,8 @@ export function readCreateResponse(value: Obj): CreateOutcome {
     overallStatus: 'OK',
     requestId: str(value, 'RequestID'),
     results: asArray(value['Results']).map((r) => ({
-      statusCode: str(r, 'StatusCode'),
-      statusMessage: str(r, 'StatusMessage'),
+      ...resultStatus(r),
       ordinalId: optionalInt(r, 'OrdinalID'),
-      errorCode: optionalInt(r, 'ErrorCode'),
       newId: str(r, 'NewID'),
       newObjectId: str(r, 'NewObjectID'),
       object: isObj(r['Object']) ? r['Object'] : undefined,
@@ -121,11 +124,7 @@ export function readDeleteResponse(value: Obj): DeleteOutcome {
   return {
     overallStatus: 'OK',
     requestId: str(value, 'RequestID'),
-    results: asArray(value['Results']).map((r) => ({
-      statusCode: str(r, 'StatusCode'),
-      statusMessage: str(r, 'StatusMessage'),
-      errorCode: optionalInt(r, 'ErrorCode'),
-    })),
+    results: asArray(value['Results']).map(resultStatus),
   };
 }
 
