@@ -70,5 +70,5 @@ export {
 } from './responses.js';
 export { RedisTokenStore, sharedTokenStore, type RedisTokenStoreOptions } from './token-store-redis.js';
 export { isSfmcError, SfmcError, type ErrorKind, type SfmcErrorCode, type SfmcErrorContext } from './errors.js';
-export { isFailedSendStatus, isFinalSendStatus, SEND_STATUS_PROPERTIES } from './send-status.js';
+export { isFailedSendStatus, isFinalSendStatus, SEND_STATUS_PROPERTIES, toDelivery, type SendDelivery } from './send-status.js';
 export type * from './types.js';

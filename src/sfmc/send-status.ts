@@ -1,3 +1,5 @@
+import type { SendStatusRecord } from './types.js';
+
 /**
  * What a Send's `Status` means for a run that tracks it. The partner WSDL types Send.Status as a
  * plain xsd:string and the Send object page describes it only as "status of object": SFMC documents
@@ -53,3 +55,33 @@ export const SEND_STATUS_PROPERTIES = [
   'UniqueOpens',
   'UniqueClicks',
 ] as const;
+
+/** What a tracked run reports about its Send (the run result's `delivery`). Numbers as numbers. */
+export interface SendDelivery {
+  status: string;
+  /** ISO 8601 UTC; null while SFMC reports no SentDate (or one that could not be read). */
+  sentDate: string | null;
+  numberSent: number;
+  numberDelivered: number;
+  hardBounces: number;
+  softBounces: number;
+  otherBounces: number;
+  unsubscribes: number;
+  uniqueOpens: number;
+  uniqueClicks: number;
+}
+
+export function toDelivery(record: SendStatusRecord): SendDelivery {
+  return {
+    status: record.status,
+    sentDate: record.sentAt === undefined ? null : new Date(record.sentAt).toISOString(),
+    numberSent: record.numberSent,
+    numberDelivered: record.numberDelivered,
+    hardBounces: record.hardBounces,
+    softBounces: record.softBounces,
+    otherBounces: record.otherBounces,
+    unsubscribes: record.unsubscribes,
+    uniqueOpens: record.uniqueOpens,
+    uniqueClicks: record.uniqueClicks,
+  };
+}
