@@ -150,7 +150,14 @@ export const TRACK_TIMEOUT_MAX_MS = 7 * 86_400_000;
 const trackSchema = z.union([
   z.literal(false),
   z.strictObject({
-    timeoutMs: z.number().int().min(60_000, 'must be at least 60000').max(TRACK_TIMEOUT_MAX_MS, `must be at most ${TRACK_TIMEOUT_MAX_MS}`).default(TRACK_TIMEOUT_DEFAULT_MS),
+    // A whole-number check by refine, not .int(): inside a union, a type-level miss would be
+    // reported as the union's own error instead of naming track.timeoutMs.
+    timeoutMs: z
+      .number()
+      .min(60_000, 'must be at least 60000')
+      .max(TRACK_TIMEOUT_MAX_MS, `must be at most ${TRACK_TIMEOUT_MAX_MS}`)
+      .refine(Number.isInteger, 'must be a whole number of milliseconds')
+      .default(TRACK_TIMEOUT_DEFAULT_MS),
   }),
 ], { message: 'must be false or { "timeoutMs": ... }' });
 
