@@ -98,6 +98,20 @@ describe('a sandbox Send going out', () => {
   });
 });
 
+describe('the send behaviour over the control endpoint', () => {
+  it('POST /__sandbox/send-behaviour changes the next Sends and refuses a status it does not model', async () => {
+    const c = await start();
+    const post = (body: unknown) =>
+      fetch(`${sandbox!.url}/__sandbox/send-behaviour`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const set = await post({ checksUntilFinal: 0, finalStatus: 'Canceled' });
+    expect(set.status).toBe(200);
+    expect(await set.json()).toEqual({ checksUntilFinal: 0, finalStatus: 'Canceled', hardBounces: 0, softBounces: 0, otherBounces: 0 });
+    const sendId = await sendAfterImport(c);
+    expect((await c.retrieveSendStatus(sendId))?.status).toBe('Canceled');
+    expect((await post({ finalStatus: 'Exploded' })).status).toBe(400);
+  });
+});
+
 describe('sender options on a Send', () => {
   it('reach the stored Send as given, escaped on the way and unescaped by the sandbox', async () => {
     const c = await start();
