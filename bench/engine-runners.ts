@@ -155,6 +155,18 @@ function stubSfmc(): SfmcApi {
     retrieveSendById: async () => undefined,
     retrieveSendsByEmail: async () => [],
     retrieveListSends: async () => [],
+    retrieveSendStatus: async (id) => ({
+      id,
+      status: 'Complete',
+      numberSent: 100,
+      numberDelivered: 100,
+      hardBounces: 0,
+      softBounces: 0,
+      otherBounces: 0,
+      unsubscribes: 0,
+      uniqueOpens: 0,
+      uniqueClicks: 0,
+    }),
   };
 }
 

@@ -41,7 +41,8 @@ export const send: StepProcessor<'send'> = async (job, ctx) => {
   await job.updateData({ ...job.data, sendRequestedAt });
   let sendId: string;
   try {
-    ({ sendId } = await sfmc.createSend({ emailId, listId }, { signal }));
+    // The request's sender overrides (fromName, fromAddress, subject), when it has any.
+    ({ sendId } = await sfmc.createSend({ emailId, listId, ...ctx.request.send }, { signal }));
   } catch (err) {
     if (isSfmcError(err) && !err.mayHaveTakenEffect) {
       // SFMC answered and refused: nothing was sent, so the next attempt need not search first.

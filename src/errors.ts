@@ -28,7 +28,11 @@ export type RunErrorCode =
   /** The run registry holds no request for the job's run (deleted, or expired after the run finished). */
   | 'run-missing'
   /** A Create Send may have reached SFMC and SFMC cannot say whether it did. Never retried by itself. */
-  | 'send-unknown';
+  | 'send-unknown'
+  /** The Send reached a final Status that is a failure (Canceled, Error, ...): track-send. */
+  | 'send-failed'
+  /** The Send was not final within the request's track.timeoutMs: track-send. */
+  | 'track-timeout';
 
 export class RunError extends Error {
   override name = 'RunError';

@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Logger } from 'pino';
 import type { QueueName } from '../queues/catalog.js';
 import type { CallEvent } from './sfmc/client.js';
+import type { SendDelivery } from './sfmc/send-status.js';
 import type { WorkerPool } from './worker/start.js';
 import { describeFailure, type WrapDeps } from './worker/wrap.js';
 
@@ -19,6 +20,9 @@ import { describeFailure, type WrapDeps } from './worker/wrap.js';
 /** The job states BullMQ 6 reports counts for (v6 has no paused state). */
 export const QUEUE_STATES = ['waiting', 'waiting-children', 'prioritized', 'active', 'delayed', 'completed', 'failed'] as const;
 
+// Fine near 1: a healthy list delivers 95-99 %, and the interesting runs are the ones below.
+const DELIVERY_RATIO_BUCKETS = [0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 1];
+
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 export interface Metrics {
@@ -29,6 +33,12 @@ export interface Metrics {
   stepDuration: Histogram<'step' | 'outcome'>;
   soapCallDuration: Histogram<'operation' | 'object_type' | 'outcome'>;
   queueJobs: Gauge<'queue' | 'state'>;
+  /** Emails of tracked Sends by outcome: delivered, hard_bounce, soft_bounce, other_bounce (recordDelivery). */
+  deliveryEmails: Counter<'outcome'>;
+  /** Tracked Sends by their final Status. */
+  deliverySends: Counter<'status'>;
+  /** Per run: NumberDelivered / NumberSent of a Send that sent anything. */
+  deliveryRatio: Histogram<never>;
 }
 
 export interface MetricsOptions {
@@ -111,6 +121,24 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
       buckets: DURATION_BUCKETS,
       registers: [registry],
     }),
+    deliveryEmails: new Counter({
+      name: 'list_send_delivery_emails_total',
+      help: 'Emails of tracked Sends by outcome (delivered, hard_bounce, soft_bounce, other_bounce), as SFMC counted them when the Send was final.',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    deliverySends: new Counter({
+      name: 'list_send_delivery_sends_total',
+      help: 'Tracked Sends by final SFMC Status (Complete, Canceled, Error, ...).',
+      labelNames: ['status'],
+      registers: [registry],
+    }),
+    deliveryRatio: new Histogram({
+      name: 'list_send_delivery_ratio',
+      help: 'Per run, the share of sent emails SFMC counted as delivered (runs that sent nothing are not observed).',
+      buckets: DELIVERY_RATIO_BUCKETS,
+      registers: [registry],
+    }),
     queueJobs: new Gauge({
       name: 'list_send_queue_jobs',
       help: 'Jobs in each queue by state, read from Redis when scraped (at most once every few seconds).',
@@ -139,6 +167,22 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Records one tracked run's delivery: once, when its Send reached a final status (track-send). Not
+ * yet called by a step: the integrator wires it where the run's result is known.
+ */
+export function recordDelivery(metrics: Metrics, delivery: SendDelivery): void {
+  metrics.deliverySends.inc({ status: delivery.status || 'unknown' });
+  const outcomes = {
+    delivered: delivery.numberDelivered,
+    hard_bounce: delivery.hardBounces,
+    soft_bounce: delivery.softBounces,
+    other_bounce: delivery.otherBounces,
+  };
+  for (const [outcome, n] of Object.entries(outcomes)) if (n > 0) metrics.deliveryEmails.inc({ outcome }, n);
+  if (delivery.numberSent > 0) metrics.deliveryRatio.observe(Math.min(1, delivery.numberDelivered / delivery.numberSent));
 }
 
 /** The SOAP client's `onCall` hook. */

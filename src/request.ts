@@ -137,6 +137,48 @@ const pollSchema = (floorMs: number) =>
       path: ['maxDelayMs'],
     });
 
+/** How long track-send follows a Send by default: 24 h, long enough for a large list at SFMC's pace. */
+export const TRACK_TIMEOUT_DEFAULT_MS = 86_400_000;
+/** At most a week, like poll.timeoutMs: a run's registry entry must not wait on a Send forever. */
+export const TRACK_TIMEOUT_MAX_MS = 7 * 86_400_000;
+
+/**
+ * `false` ends the run at Create Send; an object follows the Send until a final Status (track-send),
+ * for at most timeoutMs after its first check. The floor is one minute: less could not see even a
+ * small Send complete.
+ */
+const trackSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    // A whole-number check by refine, not .int(): inside a union, a type-level miss would be
+    // reported as the union's own error instead of naming track.timeoutMs.
+    timeoutMs: z
+      .number()
+      .min(60_000, 'must be at least 60000')
+      .max(TRACK_TIMEOUT_MAX_MS, `must be at most ${TRACK_TIMEOUT_MAX_MS}`)
+      .refine(Number.isInteger, 'must be a whole number of milliseconds')
+      .default(TRACK_TIMEOUT_DEFAULT_MS),
+  }),
+], { message: 'must be false or { "timeoutMs": ... }' });
+
+/**
+ * An address the way SFMC's own From Address field takes one: local@domain, no spaces, no angle
+ * brackets. A display name goes in fromName. 254 characters is the SMTP path limit (RFC 5321).
+ */
+const EMAIL_ADDRESS = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
+
+/**
+ * Sender overrides for the Send (partner WSDL Send.FromAddress, FromName, Subject). Lengths follow
+ * the Send object's columns as mirrored by wvpv's "SFMC Send SOAP Object Data Extension Schema"
+ * (FromName 130, Subject 200; https://gist.github.com/wvpv/b24e6c45e8200b6c1b48f96fc3279ac8).
+ * SFMC sends only from verified domains: an unverified fromAddress is SFMC's to refuse (README).
+ */
+const sendSchema = z.strictObject({
+  fromName: text(130).optional(),
+  fromAddress: text(254).regex(EMAIL_ADDRESS, 'must be an email address like news@example.com').optional(),
+  subject: text(200).optional(),
+});
+
 /** A local file the worker uploads to the Enhanced FTP Import folder before the import (step upload-file). */
 const fileSchema = z.strictObject({
   path: text(REQUEST_LIMITS.filePath).refine((v) => isAbsolute(v), 'must be an absolute path on the worker\'s machine'),
@@ -151,6 +193,8 @@ const buildRequestSchema = (pollFloorMs: number) => z.strictObject({
   email: z.strictObject({ id: numericId }),
   import: importSchema,
   poll: pollSchema(pollFloorMs).default({ initialDelayMs: 2_000, maxDelayMs: 60_000, timeoutMs: 7_200_000 }),
+  send: sendSchema.optional(),
+  track: trackSchema.default({ timeoutMs: TRACK_TIMEOUT_DEFAULT_MS }),
 }).superRefine((r, ctx) => {
   if (!r.file && r.import.fileSpec === undefined) {
     ctx.addIssue({ code: 'custom', path: ['import', 'fileSpec'], message: 'is required unless "file" is given' });

@@ -60,6 +60,8 @@ function largestValidRequest(): ListSendRequestInput {
       allowEmpty: true,
     },
     poll: { initialDelayMs: 3_600_000, maxDelayMs: 3_600_000, timeoutMs: 7 * 86_400_000 },
+    send: { fromName: 'n'.repeat(130), fromAddress: `${'a'.repeat(243)}@example.io`, subject: 's'.repeat(200) },
+    track: { timeoutMs: 7 * 86_400_000 },
   };
 }
 

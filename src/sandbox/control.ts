@@ -21,10 +21,21 @@ export const importBehaviourSchema = z
   })
   .strict();
 
+/** SendBehaviour (types.ts, sends.ts) over JSON, for the CLI sandbox. */
+export const sendBehaviourSchema = z
+  .object({
+    checksUntilFinal: z.number().int().min(0).max(1000).optional(),
+    finalStatus: z.enum(['Complete', 'Canceled', 'Error']).optional(),
+    hardBounces: z.number().int().min(0).optional(),
+    softBounces: z.number().int().min(0).optional(),
+    otherBounces: z.number().int().min(0).optional(),
+  })
+  .strict();
+
 const namedSchema = z.object({ id: z.union([z.string().min(1), z.number().int()]).optional(), name: z.string().min(1) }).strict();
 const emailSchema = namedSchema.extend({ subject: z.string().min(1).optional() }).strict();
 
-type ControlApi = Pick<Sandbox, 'reset' | 'setImportBehaviour' | 'addList' | 'addEmail'>;
+type ControlApi = Pick<Sandbox, 'reset' | 'setImportBehaviour' | 'setSendBehaviour' | 'addList' | 'addEmail'>;
 
 function parseJson(raw: string): unknown {
   if (raw.trim() === '') return {};
@@ -70,6 +81,12 @@ export function handleControl(rt: Runtime, api: ControlApi, method: string, path
       if (!parsed.success) return sendJson(res, 400, { error: issues(parsed.error) });
       api.setImportBehaviour(parsed.data);
       return sendJson(res, 200, rt.store.importBehaviours());
+    }
+    case 'POST /__sandbox/send-behaviour': {
+      const parsed = sendBehaviourSchema.safeParse(body);
+      if (!parsed.success) return sendJson(res, 400, { error: issues(parsed.error) });
+      api.setSendBehaviour(parsed.data);
+      return sendJson(res, 200, rt.store.sendBehaviour());
     }
     case 'POST /__sandbox/lists': {
       const parsed = namedSchema.safeParse(body);

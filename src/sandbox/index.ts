@@ -42,6 +42,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
   const store = new SandboxStore(
     { lists: options.seed?.lists ?? DEFAULT_SEED.lists, emails: options.seed?.emails ?? DEFAULT_SEED.emails },
     { ...DEFAULT_IMPORT_TIMING, ...definedOnly(options.import ?? {}) },
+    options.send,
   );
   // Without a WSDL (a clone with no ../shared beside it) the sandbox still runs, unchecked, and
   // says so; asking for schemaCheck explicitly makes a missing WSDL an error instead.
@@ -109,7 +110,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     timers: new Set(),
   };
 
-  const api: Pick<Sandbox, 'reset' | 'setImportBehaviour' | 'addList' | 'addEmail'> = {
+  const api: Pick<Sandbox, 'reset' | 'setImportBehaviour' | 'setSendBehaviour' | 'addList' | 'addEmail'> = {
     reset: () => {
       store.reset();
       rt.faults.clear();
@@ -118,6 +119,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
       rt.issuer.sweep();
     },
     setImportBehaviour: (b) => store.setImportBehaviour(b),
+    setSendBehaviour: (b) => store.setSendBehaviour(b),
     addList: (l) => store.addList(l),
     addEmail: (e) => store.addEmail(e),
   };

@@ -5,7 +5,7 @@ import { handleSoap } from './soap-endpoint.js';
 import { handleToken } from './token-endpoint.js';
 import type { Sandbox } from './types.js';
 
-type ControlApi = Pick<Sandbox, 'reset' | 'setImportBehaviour' | 'addList' | 'addEmail'>;
+type ControlApi = Pick<Sandbox, 'reset' | 'setImportBehaviour' | 'setSendBehaviour' | 'addList' | 'addEmail'>;
 
 /** Routing only: each endpoint lives in its own module. */
 export function requestHandler(rt: Runtime, api: ControlApi): (req: IncomingMessage, res: ServerResponse) => void {

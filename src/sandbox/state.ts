@@ -10,8 +10,10 @@ import type {
   ListState,
   SandboxStateSnapshot,
   SeedData,
+  SendBehaviour,
   SendState,
 } from './types.js';
+import { resolveSendBehaviour } from './sends.js';
 
 /** A stored ImportDefinition: the public record plus the parsed object as created, for echoes. */
 export interface StoredImportDefinition extends ImportDefinitionState {
@@ -62,11 +64,13 @@ export class SandboxStore {
   private nextSendId = 1000001;
 
   private behaviour: ImportBehaviour = {};
+  private sendOverride: SendBehaviour = {};
   private readonly behaviourByKey = new Map<string, ImportBehaviour>();
 
   constructor(
     private readonly seed: Required<SeedData>,
     private readonly timing: Required<ImportTiming>,
+    private readonly sendDefaults: SendBehaviour = {},
   ) {
     this.loadSeed();
   }
@@ -85,6 +89,7 @@ export class SandboxStore {
     this.cursors.clear();
     this.behaviour = {};
     this.behaviourByKey.clear();
+    this.sendOverride = {};
     this.loadSeed();
   }
 
@@ -124,6 +129,15 @@ export class SandboxStore {
     else this.behaviourByKey.set(customerKey, { ...this.behaviourByKey.get(customerKey), ...rest });
   }
 
+  setSendBehaviour(b: SendBehaviour): void {
+    this.sendOverride = { ...this.sendOverride, ...b };
+  }
+
+  /** What a Send created now gets: defaults, then SandboxOptions.send, then setSendBehaviour. */
+  sendBehaviour(): Required<SendBehaviour> {
+    return resolveSendBehaviour(this.sendDefaults, this.sendOverride);
+  }
+
   importBehaviours(): { default: ImportBehaviour; byCustomerKey: Record<string, ImportBehaviour> } {
     return { default: { ...this.behaviour }, byCustomerKey: Object.fromEntries(this.behaviourByKey) };
   }
@@ -154,7 +168,7 @@ export class SandboxStore {
       emails: [...this.emails.values()].map((e) => ({ ...e })),
       importDefinitions: defs,
       imports,
-      sends: this.sends.map((s) => ({ ...s, listIds: [...s.listIds] })),
+      sends: this.sends.map((s) => ({ ...s, listIds: [...s.listIds], behaviour: { ...s.behaviour } })),
     };
   }
 }

@@ -87,11 +87,31 @@ export interface SandboxOptions {
    * UNVERIFIED, so a lag can be modelled.
    */
   listSendDelayMs?: number;
+  /** How Sends go from Sending to their final status, and what they count (sends.ts). */
+  send?: SendBehaviour;
   /**
    * The `soap_instance_url` the token endpoint hands out; default the sandbox's own URL. Tests set
    * a forged one (another host, plain http) to check the client refuses to post its token there.
    */
   soapInstanceUrl?: string;
+}
+
+/**
+ * How the sandbox's Sends progress (sends.ts). Set at start (SandboxOptions.send) or later with
+ * Sandbox.setSendBehaviour; a Send keeps the behaviour it was created under.
+ */
+export interface SendBehaviour {
+  /**
+   * Status checks (Retrieves of the Send asking for Status) that still answer `Sending` before the
+   * final status. Default 2: see sends.ts for why.
+   */
+  checksUntilFinal?: number;
+  /** The status the Send ends in (default `Complete`); `Canceled` or `Error` model a failed Send. */
+  finalStatus?: 'Complete' | 'Canceled' | 'Error';
+  /** Bounces a completed Send reports (default 0 each); NumberDelivered is NumberSent minus them. */
+  hardBounces?: number;
+  softBounces?: number;
+  otherBounces?: number;
 }
 
 export type ImportOutcome = 'Completed' | 'Error';
@@ -152,6 +172,17 @@ export interface SendState {
   listId: string;
   listIds: string[];
   createdAt: number;
+  /** Sender overrides as Create Send carried them (partner WSDL Send.FromAddress, FromName, Subject). */
+  fromAddress?: string;
+  fromName?: string;
+  subject?: string;
+  /** Subscribers of the Send's Lists when it was created: what it sends to (sends.ts). */
+  subscribers: number;
+  /** Retrieves that have read its Status so far. */
+  statusChecks: number;
+  /** When a status check first saw it final: its SentDate. */
+  finishedAt?: number;
+  behaviour: Required<SendBehaviour>;
 }
 
 export interface SandboxStateSnapshot {
@@ -278,6 +309,8 @@ export interface Sandbox {
   calls(): CallRecord[];
   faults: FaultsApi;
   setImportBehaviour(behaviour: ImportBehaviour & { customerKey?: string }): void;
+  /** Changes how Sends created from now on progress (SendBehaviour); earlier Sends keep theirs. */
+  setSendBehaviour(behaviour: SendBehaviour): void;
   addList(list: { id?: string | number; name: string }): ListState;
   addEmail(email: { id?: string | number; name: string; subject?: string }): EmailState;
   reset(): void;

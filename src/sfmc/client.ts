@@ -31,10 +31,12 @@ import {
   toList,
   toListSend,
   toSend,
+  toSendStatus,
   type CreateOutcome,
   type DeleteOutcome,
   type PerformOutcome,
 } from './responses.js';
+import { SEND_STATUS_PROPERTIES } from './send-status.js';
 import type { CallOptions, ImportResultsSummary, SfmcApi } from './types.js';
 import type { XmlNode } from './xml.js';
 
@@ -465,6 +467,14 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
         opts,
       );
       return results.map(toListSend).filter((l) => l !== undefined);
+    },
+
+    async retrieveSendStatus(sendId, opts) {
+      const { results } = await retrieve(
+        { objectType: 'Send', properties: [...SEND_STATUS_PROPERTIES], filter: { property: 'ID', operator: 'equals', value: sendId } },
+        opts,
+      );
+      return results.map(toSendStatus).find((s) => s !== undefined);
     },
 
     async close() {

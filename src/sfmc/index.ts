@@ -61,6 +61,7 @@ export {
   toImportResultsSummary,
   toList,
   toSend,
+  toSendStatus,
   type CreateOutcome,
   type CreateResultRecord,
   type PerformOutcome,
@@ -69,4 +70,5 @@ export {
 } from './responses.js';
 export { RedisTokenStore, sharedTokenStore, type RedisTokenStoreOptions } from './token-store-redis.js';
 export { isSfmcError, SfmcError, type ErrorKind, type SfmcErrorCode, type SfmcErrorContext } from './errors.js';
+export { isFailedSendStatus, isFinalSendStatus, SEND_STATUS_PROPERTIES, toDelivery, type SendDelivery } from './send-status.js';
 export type * from './types.js';

@@ -1,5 +1,5 @@
 import { toSfmcWallClock } from './time.js';
-import type { ImportDefinitionSpec } from './types.js';
+import type { ImportDefinitionSpec, SendSpec } from './types.js';
 import { el, opt, type XmlNode } from './xml.js';
 
 /**
@@ -202,10 +202,18 @@ export function importDefinitionRef(customerKey: string): XmlNode {
   return el('ImportDefinition', { 'xsi:type': 'ImportDefinition' }, [el('CustomerKey', customerKey)]);
 }
 
-/** A list send: the Email and the List, both by numeric ID. */
-export function sendObject(send: { emailId: string; listId: string }): XmlNode {
+/**
+ * A list send: the Email and the List, both by numeric ID, and the optional sender overrides. The
+ * partner WSDL's Send sequence is Email, List, SendDate, FromAddress, FromName, ... Subject, so
+ * FromAddress goes before FromName and Subject comes after the counts (none of which we send).
+ * Values are escaped by serialize(), like every other text.
+ */
+export function sendObject(send: SendSpec): XmlNode {
   return el('Send', { 'xsi:type': 'Send' }, [
     el('Email', [el('ID', intText('emailId', send.emailId))]),
     el('List', [el('ID', intText('listId', send.listId))]),
+    opt('FromAddress', send.fromAddress),
+    opt('FromName', send.fromName),
+    opt('Subject', send.subject),
   ]);
 }

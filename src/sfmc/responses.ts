@@ -1,5 +1,6 @@
 import { badEnvelope, classifyOverallStatus } from './classify.js';
-import type { ImportDefinitionRecord, ImportResultsSummary, ListSendRecord, SendRecord, SfmcEmail, SfmcList } from './types.js';
+import { parseSfmcDate } from './time.js';
+import type { ImportDefinitionRecord, ImportResultsSummary, ListSendRecord, SendRecord, SendStatusRecord, SfmcEmail, SfmcList } from './types.js';
 import { textOf } from './xml.js';
 
 /**
@@ -245,6 +246,28 @@ export function toSend(r: Obj): SendRecord | undefined {
       .filter((v): v is string => v !== undefined),
     sendDate: str(r, 'SendDate'),
     status: str(r, 'Status'),
+  });
+}
+
+/** A Send status check's row; undefined without an ID. Counts are numbers, SentDate an instant. */
+export function toSendStatus(r: Obj): SendStatusRecord | undefined {
+  const id = str(r, 'ID');
+  if (id === undefined) return undefined;
+  const sentDateText = str(r, 'SentDate');
+  const sentAt = parseSfmcDate(sentDateText);
+  return dropUndefined({
+    id,
+    status: str(r, 'Status') ?? '',
+    sentAt,
+    sentDateText: sentAt === undefined ? sentDateText : undefined,
+    numberSent: count(r, 'NumberSent'),
+    numberDelivered: count(r, 'NumberDelivered'),
+    hardBounces: count(r, 'HardBounces'),
+    softBounces: count(r, 'SoftBounces'),
+    otherBounces: count(r, 'OtherBounces'),
+    unsubscribes: count(r, 'Unsubscribes'),
+    uniqueOpens: count(r, 'UniqueOpens'),
+    uniqueClicks: count(r, 'UniqueClicks'),
   });
 }
 

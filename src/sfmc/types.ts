@@ -93,6 +93,41 @@ export interface SendRecord {
   status?: string;
 }
 
+/**
+ * Sender overrides for one Send (partner WSDL Send.FromAddress, FromName, Subject). Absent fields
+ * keep the Email's own sender and subject. SFMC sends only from verified domains (README).
+ */
+export interface SendSenderOptions {
+  fromName?: string;
+  fromAddress?: string;
+  subject?: string;
+}
+
+export interface SendSpec extends SendSenderOptions {
+  emailId: string;
+  listId: string;
+}
+
+/** A Send's progress and tracking counts, as one status check reads them (send-status.ts). */
+export interface SendStatusRecord {
+  id: string;
+  /** As SFMC wrote it; '' when the reply carried none. Read with isFinalSendStatus (send-status.ts). */
+  status: string;
+  /** SentDate as epoch ms (parseSfmcDate: CST when SFMC writes no offset); absent while not sent. */
+  sentAt?: number;
+  /** SentDate as SFMC wrote it, kept when it could not be read as a date. */
+  sentDateText?: string;
+  /** Absent or nil counts (NumberSent is nillable while the Send is going out) read as 0. */
+  numberSent: number;
+  numberDelivered: number;
+  hardBounces: number;
+  softBounces: number;
+  otherBounces: number;
+  unsubscribes: number;
+  uniqueOpens: number;
+  uniqueClicks: number;
+}
+
 /** One ListSend row: one List a Send went to (SFMC returns one row per List of the Send). */
 export interface ListSendRecord {
   sendId: string;
@@ -125,10 +160,12 @@ export interface SfmcApi {
    * how a re-entered start-import finds a task an earlier, unanswered start created.
    */
   retrieveImportResultsByDefinition(customerKey: string, opts?: CallOptions): Promise<ImportResultsSummary[]>;
-  createSend(send: { emailId: string; listId: string }, opts?: CallOptions): Promise<{ sendId: string }>;
+  createSend(send: SendSpec, opts?: CallOptions): Promise<{ sendId: string }>;
   retrieveSendById(id: string, opts?: CallOptions): Promise<SendRecord | undefined>;
   /** Sends of this Email created at or after `since` (the re-entry check before a second Create Send). */
   retrieveSendsByEmail(emailId: string, since: Date, opts?: CallOptions): Promise<SendRecord[]>;
   /** The ListSend rows of one Send (filter SendID equals): which Lists it went to. */
   retrieveListSends(sendId: string, opts?: CallOptions): Promise<ListSendRecord[]>;
+  /** One status check of a Send by ID (its job id); undefined when SFMC has no such Send. */
+  retrieveSendStatus(sendId: string, opts?: CallOptions): Promise<SendStatusRecord | undefined>;
 }

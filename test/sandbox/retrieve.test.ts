@@ -98,7 +98,8 @@ describe('sandbox Retrieve', () => {
         // The clock says 12:00Z; SFMC answers in its server time, CST, without an offset.
         SendDate: '2025-03-01T06:00:00',
         EmailName: 'Other Email',
-        Status: 'Complete',
+        // The first status check of a new Send: still going out (sends.ts).
+        Status: 'Sending',
       },
     ]);
   });

@@ -9,6 +9,7 @@ import {
   retrieveRequest,
   sendObject,
 } from '../../src/sfmc/requests.js';
+import { SEND_STATUS_PROPERTIES } from '../../src/sfmc/send-status.js';
 import type { ImportDefinitionSpec } from '../../src/sfmc/types.js';
 import { serialize, type XmlNode } from '../../src/sfmc/xml.js';
 import { libxml2Validate } from '../helpers/xsd.js';
@@ -118,6 +119,23 @@ describe('building requests', () => {
     expect(() => sendObject({ emailId: '12.5', listId: '1' })).toThrow(/emailId must be a whole number/);
   });
 
+  it('building a Send with sender options puts them in the WSDL order and escapes them', () => {
+    const body = createRequest([sendObject({ emailId: '123', listId: '456', subject: 'Q&A <today>', fromName: 'News "Team"', fromAddress: 'news@example.com' })]);
+    const send = body.children?.find((c) => c.name === 'Objects') as XmlNode;
+    // Send's sequence: Email, List, SendDate, FromAddress, FromName, ... Subject (partner WSDL).
+    expect(childNames(send)).toEqual(['Email', 'List', 'FromAddress', 'FromName', 'Subject']);
+    expect(serialize(body)).toContain('<FromAddress>news@example.com</FromAddress><FromName>News &quot;Team&quot;</FromName><Subject>Q&amp;A &lt;today&gt;</Subject>');
+  });
+
+  it('building a Send status check asks for the Send by ID with exactly the tracking properties', () => {
+    const xml = serialize(retrieveRequest({ objectType: 'Send', properties: [...SEND_STATUS_PROPERTIES], filter: { property: 'ID', operator: 'equals', value: '88001' } }));
+    expect(xml).toContain('<ObjectType>Send</ObjectType>');
+    expect([...xml.matchAll(/<Properties>([^<]+)<\/Properties>/g)].map((m) => m[1])).toEqual([
+      'ID', 'Status', 'SentDate', 'NumberSent', 'NumberDelivered', 'HardBounces', 'SoftBounces', 'OtherBounces', 'Unsubscribes', 'UniqueOpens', 'UniqueClicks',
+    ]);
+    expect(xml).toContain('<Property>ID</Property><SimpleOperator>equals</SimpleOperator><Value>88001</Value>');
+  });
+
   it('writes a complex filter as nested FilterParts with DateValue as SFMC server time (CST, no offset)', () => {
     const body = retrieveRequest({
       objectType: 'Send',
@@ -193,6 +211,10 @@ describe.skipIf(!schemaAvailable)('every request the client sends validates agai
     await capture('Create ImportDefinition (minimal)', () => client.createImportDefinition(MINIMAL_SPEC));
     await capture('Create ImportDefinition (every optional field)', () => client.createImportDefinition(FULL_SPEC));
     await capture('Create Send', () => client.createSend({ emailId: '123', listId: '456' }));
+    await capture('Create Send with sender options', () =>
+      client.createSend({ emailId: '123', listId: '456', fromAddress: 'news@example.com', fromName: 'News & Co', subject: 'Hello <there>' }),
+    );
+    await capture('Retrieve Send status by id', () => client.retrieveSendStatus('88001'));
     await capture('Perform start', () => client.startImportDefinition('list-send-run-42'));
   });
 
@@ -204,7 +226,7 @@ describe.skipIf(!schemaAvailable)('every request the client sends validates agai
   it('captured one request per shape, the paged retrieve twice', () => {
     expect([...sent.keys()]).toContain('Retrieve with ContinueRequest (page 2)');
     expect(sent.get('Retrieve with ContinueRequest (page 2)')).toContain('<ContinueRequest>page-1</ContinueRequest>');
-    expect(sent.size).toBe(14);
+    expect(sent.size).toBe(16);
   });
 
   it('has libxml2 accept every Body the client sent', async () => {

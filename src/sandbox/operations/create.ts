@@ -3,6 +3,7 @@ import { el, textOf, type XmlNode } from '../../sfmc/xml.js';
 import { child, children, xsiTypeOf } from '../envelope.js';
 import { toNode, withApiField } from '../objects.js';
 import { createResponse, overallStatusOf } from '../responses.js';
+import { listSubscribers } from '../sends.js';
 import type { ImportDefinitionState } from '../types.js';
 import type { OperationContext, OperationOutcome } from './context.js';
 
@@ -130,7 +131,24 @@ function createSend(ctx: OperationContext, obj: Parsed): Outcome {
   if (missing) return fail(obj, 13004, `Unknown List ID: ${missing}`);
 
   const id = ctx.store.newSendId();
-  ctx.store.sends.push({ id, emailId, listId: listIds[0] ?? '', listIds, createdAt: ctx.now });
+  // Sender overrides are stored as given, for tests to read back; SFMC checks a FromAddress against
+  // the account's verified domains, which the sandbox does not model (UNVERIFIED which error it gives).
+  const sender = Object.fromEntries(
+    (['FromAddress', 'FromName', 'Subject'] as const)
+      .map((name) => [name.charAt(0).toLowerCase() + name.slice(1), textOf(child(obj, name))] as const)
+      .filter(([, v]) => v !== undefined),
+  );
+  ctx.store.sends.push({
+    id,
+    emailId,
+    listId: listIds[0] ?? '',
+    listIds,
+    createdAt: ctx.now,
+    ...sender,
+    subscribers: listSubscribers(ctx.store, listIds, ctx.now),
+    statusChecks: 0,
+    behaviour: ctx.store.sendBehaviour(),
+  });
   // "Created <Type>." follows the recorded "Created Subscriber." message; the Send wording is UNVERIFIED.
   return { ok: true, message: 'Created Send.', newId: id, object: withApiField(obj, 'ID', id) };
 }

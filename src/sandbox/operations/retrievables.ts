@@ -4,6 +4,7 @@ import type { FilterFields } from '../filters.js';
 import { importCounts, importDateString, importPhase } from '../imports.js';
 import { pickProperties, toNode } from '../objects.js';
 import { nil } from '../responses.js';
+import { checkSendStatus, viewSend } from '../sends.js';
 import type { StoredImportDefinition } from '../state.js';
 import type { EmailState, ImportState, ListState, SendState } from '../types.js';
 import { API_OBJECT_PROPERTIES, type OperationContext } from './context.js';
@@ -214,8 +215,13 @@ export const sendRetrievable: Retrievable<SendState> = {
     },
   },
   records: (ctx) => ctx.store.sends,
-  render: (s, properties, ctx) =>
-    results(
+  render: (s, properties, ctx) => {
+    // A Retrieve that reads Status (or every property) is a status check: it moves the Send on
+    // (sends.ts). Counts and SentDate follow the Send object page's fields, in WSDL order.
+    const asksStatus = properties.length === 0 || properties.includes('Status');
+    const view = asksStatus ? checkSendStatus(s, ctx.now) : viewSend(s, ctx.now);
+    const count = (name: string, value: number) => el(name, value);
+    return results(
       'Send',
       [
         ['ID', el('ID', s.id)],
@@ -225,14 +231,27 @@ export const sendRetrievable: Retrievable<SendState> = {
         // SFMC returns its server time, CST (UTC-6, no daylight saving) with no offset (AMPscript
         // SystemDateToLocalDate docs); so does the sandbox. CreatedDate is not modelled.
         ['SendDate', el('SendDate', toSfmcWallClock(s.createdAt))],
+        ['FromAddress', s.fromAddress === undefined ? undefined : el('FromAddress', s.fromAddress)],
+        ['FromName', s.fromName === undefined ? undefined : el('FromName', s.fromName)],
+        ['HardBounces', count('HardBounces', view.hardBounces)],
+        ['SoftBounces', count('SoftBounces', view.softBounces)],
+        ['OtherBounces', count('OtherBounces', view.otherBounces)],
+        // The sandbox models no engagement: no clicks, opens or unsubscribes.
+        ['UniqueClicks', count('UniqueClicks', 0)],
+        ['UniqueOpens', count('UniqueOpens', 0)],
+        ['NumberSent', count('NumberSent', view.numberSent)],
+        ['NumberDelivered', count('NumberDelivered', view.numberDelivered)],
+        ['Unsubscribes', count('Unsubscribes', 0)],
+        ['Subject', s.subject === undefined ? undefined : el('Subject', s.subject)],
+        // SentDate is nillable in the WSDL: nil until the Send is over.
+        ['SentDate', view.sentAt === undefined ? nil('SentDate') : el('SentDate', toSfmcWallClock(view.sentAt))],
         ['EmailName', el('EmailName', ctx.store.emails.get(s.emailId)?.name ?? '')],
-        // The API enumerates no Send.Status values (UNVERIFIED); the sandbox does not model
-        // delivery, so a created send is reported as `Complete` at once.
-        ['Status', el('Status', 'Complete')],
+        ['Status', el('Status', view.status)],
       ],
       properties,
       ['ID'],
-    ),
+    );
+  },
 };
 
 /** One ListSend row: one List of one Send. */
