@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { partnerSchemaFromFile, wsdlAvailableAt, wsdlPathFor } from '../sfmc/schema/index.js';
+import { partnerSchemaFromFile, wsdlAvailableAt, wsdlPathFor } from './schema/index.js';
 import { TokenIssuer } from './auth.js';
 import { CallLog } from './calls.js';
 import { FaultInjector } from './faults.js';

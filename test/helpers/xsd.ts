@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { validateXML } from 'xmllint-wasm';
-import { defaultWsdlPath } from '../../src/sfmc/schema/index.js';
+import { defaultWsdlPath } from '../../src/sandbox/schema/index.js';
 
 const TNS = 'http://exacttarget.com/wsdl/partnerAPI';
 const XSD_FILE = 'partnerAPI.xsd';
