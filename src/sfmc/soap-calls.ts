@@ -74,6 +74,71 @@ export interface SoapCalls {
 /** A guard against a server that answers MoreDataAvailable forever. 1,000 pages = 2.5 M rows. */
 const MAX_PAGES = 1000;
 
+/** What one HTTP exchange needs from its client. */
+interface Exchange {
+  dispatcher: Agent;
+  timeoutMs: number;
+  maxResponseBytes: number;
+  logger: Logger | undefined;
+  /** Known secrets and recent tokens out of a traced envelope. */
+  clean(text: string): string;
+}
+
+/**
+ * One HTTP exchange with an already-authorized header: POST with the bare SOAPAction and a
+ * deadline, the reply read within the size cap (and discarded otherwise), then parsed. Every
+ * failure is classified; nothing is retried here.
+ */
+async function exchange(x: Exchange, action: SoapAction, body: XmlNode, authz: Authorization, signal?: AbortSignal): Promise<SoapBody> {
+  const { dispatcher, logger, maxResponseBytes } = x;
+  const envelope = buildEnvelope([authz.header], body);
+  if (logger?.isLevelEnabled('trace')) logger.trace({ operation: action, envelope: x.clean(redactEnvelope(envelope)) }, 'sfmc request');
+  const deadline = AbortSignal.timeout(x.timeoutMs);
+  const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+  const transportContext = () => ({
+    operation: action,
+    phase: 'soap' as const,
+    timedOut: deadline.aborted,
+    callerAborted: signal?.aborted === true,
+  });
+
+  let response;
+  try {
+    response = await httpRequest(authz.soapUrl, {
+      method: 'POST',
+      dispatcher,
+      signal: combined,
+      headers: {
+        'content-type': 'text/xml; charset=utf-8',
+        accept: 'text/xml',
+        // Bare operation name, unquoted: what SFMC's SDKs send and the service matches.
+        soapaction: action,
+      },
+      body: envelope,
+    });
+  } catch (err) {
+    throw classifyTransportError(err, { ...transportContext(), stage: 'request' });
+  }
+
+  let text: string;
+  try {
+    text = await readBodyCapped(response, maxResponseBytes);
+  } catch (err) {
+    await discardBody(response);
+    if (err instanceof ResponseTooLargeError) {
+      throw badEnvelope(`the reply is larger than ${maxResponseBytes} bytes and was not read`, {
+        operation: action,
+        httpStatus: response.statusCode,
+      });
+    }
+    throw classifyTransportError(err, { ...transportContext(), stage: 'body' });
+  }
+  if (logger?.isLevelEnabled('trace')) {
+    logger.trace({ operation: action, httpStatus: response.statusCode, envelope: x.clean(redactEnvelope(text.slice(0, 20_000))) }, 'sfmc reply');
+  }
+  return parseEnvelope(response.statusCode, headerValue(response.headers, 'content-type'), text, { operation: action });
+}
+
 export function createSoapCalls(options: SfmcClientOptions): SoapCalls {
   const { config } = options;
   const logger = options.logger?.child({ component: 'sfmc' });
@@ -94,59 +159,8 @@ export function createSoapCalls(options: SfmcClientOptions): SoapCalls {
   const scrubber = createSecretScrubber(
     config.auth.mode === 'oauth2' ? [config.auth.clientSecret] : [config.auth.password, config.auth.username],
   );
-
-  /** One HTTP exchange with an already-authorized header. */
-  async function send(action: SoapAction, body: XmlNode, authz: Authorization, signal?: AbortSignal): Promise<SoapBody> {
-    const envelope = buildEnvelope([authz.header], body);
-    if (logger?.isLevelEnabled('trace')) logger.trace({ operation: action, envelope: scrubber.clean(redactEnvelope(envelope)) }, 'sfmc request');
-    const deadline = AbortSignal.timeout(config.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
-    const transportContext = () => ({
-      operation: action,
-      phase: 'soap' as const,
-      timedOut: deadline.aborted,
-      callerAborted: signal?.aborted === true,
-    });
-
-    let response;
-    try {
-      response = await httpRequest(authz.soapUrl, {
-        method: 'POST',
-        dispatcher,
-        signal: combined,
-        headers: {
-          'content-type': 'text/xml; charset=utf-8',
-          accept: 'text/xml',
-          // Bare operation name, unquoted: what SFMC's SDKs send and the service matches.
-          soapaction: action,
-        },
-        body: envelope,
-      });
-    } catch (err) {
-      throw classifyTransportError(err, { ...transportContext(), stage: 'request' });
-    }
-
-    let text: string;
-    try {
-      text = await readBodyCapped(response, maxResponseBytes);
-    } catch (err) {
-      await discardBody(response);
-      if (err instanceof ResponseTooLargeError) {
-        throw badEnvelope(`the reply is larger than ${maxResponseBytes} bytes and was not read`, {
-          operation: action,
-          httpStatus: response.statusCode,
-        });
-      }
-      throw classifyTransportError(err, { ...transportContext(), stage: 'body' });
-    }
-    if (logger?.isLevelEnabled('trace')) {
-      logger.trace(
-        { operation: action, httpStatus: response.statusCode, envelope: scrubber.clean(redactEnvelope(text.slice(0, 20_000))) },
-        'sfmc reply',
-      );
-    }
-    return parseEnvelope(response.statusCode, headerValue(response.headers, 'content-type'), text, { operation: action });
-  }
+  const x: Exchange = { dispatcher, timeoutMs: config.timeoutMs, maxResponseBytes, logger, clean: scrubber.clean };
+  const send = (action: SoapAction, body: XmlNode, authz: Authorization, signal?: AbortSignal) => exchange(x, action, body, authz, signal);
 
   /**
    * One unit of the account's budget for each SOAP call, taken here because every operation and
