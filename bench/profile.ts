@@ -49,7 +49,7 @@ const AREAS: [RegExp, string][] = [
   [/node_modules\/csv-parse\//, 'csv-parse'],
   [/\/src\/upload\//, 'upload (src/upload)'],
   [/node_modules\/msgpackr\//, 'msgpackr (BullMQ)'],
-  [/\/src\/sfmc\/schema\//, 'sandbox: schema check (src/sfmc/schema)'],
+  [/\/src\/sandbox\/schema\//, 'sandbox: schema check (src/sandbox/schema)'],
   [/\/src\/sandbox\//, 'sandbox (src/sandbox)'],
   [/\/src\/sfmc\//, 'SOAP client (src/sfmc)'],
   [/\/(processors|queues|src\/worker)\/|\/src\/(client|runs|run-events|request|errors)\.ts/, 'pipeline code (processors, queues, src/worker, src/client)'],

@@ -6,16 +6,6 @@ import { z } from 'zod';
  * variable and the rule it broke, never the value: a mistyped secret must not land in a log.
  */
 
-export const SECRET_VARIABLES = [
-  'SFMC_CLIENT_SECRET',
-  'SFMC_PASSWORD',
-  'SFMC_SFTP_PASSWORD',
-  'SFMC_SFTP_PRIVATE_KEY_PASSPHRASE',
-  'API_TOKENS',
-  'DASHBOARD_PASSWORD',
-  'METRICS_TOKEN',
-] as const;
-
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 export function isLoopbackHost(hostname: string): boolean {

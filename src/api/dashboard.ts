@@ -4,7 +4,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import basicAuth from '@fastify/basic-auth';
 import helmet from '@fastify/helmet';
 import type { Queue } from 'bullmq';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Cluster, Redis } from 'ioredis';
 import { credentialsChecker } from './auth.js';
 import { connectionUsable } from './connection.js';
@@ -58,7 +58,8 @@ function boardAdapter(queue: Queue): BullMQAdapter {
   return adapter;
 }
 
-export async function registerDashboard(app: FastifyInstance, options: DashboardOptions): Promise<void> {
+/** The dashboard as a fastify plugin: `app.register(dashboard, options)` serves it at /ui. */
+export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, options) => {
   const valid = credentialsChecker(options.credentials.user, options.credentials.password);
   await app.register(
     async (ui) => {
@@ -106,4 +107,4 @@ export async function registerDashboard(app: FastifyInstance, options: Dashboard
     },
     { prefix: UI_PATH },
   );
-}
+};

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { partnerSchemaFromFile, wsdlAvailableAt, wsdlPathFor } from '../sfmc/schema/index.js';
+import { partnerSchemaFromFile, wsdlStateAt } from './schema/index.js';
 import { TokenIssuer } from './auth.js';
 import { CallLog } from './calls.js';
 import { FaultInjector } from './faults.js';
@@ -45,11 +45,17 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     options.send,
   );
   // Without a WSDL (a clone with no ../shared beside it) the sandbox still runs, unchecked, and
-  // says so; asking for schemaCheck explicitly makes a missing WSDL an error instead.
-  const schemaCheck = options.schemaCheck ?? wsdlAvailableAt(options.wsdlPath);
+  // says so; asking for schemaCheck explicitly makes a missing WSDL an error instead. A WSDL that
+  // was named, or a ../shared that is there, but cannot be read is an error too: silently running
+  // unchecked would hide exactly the schema mistakes the sandbox is there to catch.
+  const wsdl = wsdlStateAt(options.wsdlPath);
+  if (options.schemaCheck === undefined && wsdl.state === 'unreadable') {
+    throw new Error(`sandbox: the partner WSDL at ${wsdl.path} cannot be read (${wsdl.reason}); fix it, set SFMC_WSDL_PATH, or pass schemaCheck: false.`);
+  }
+  const schemaCheck = options.schemaCheck ?? wsdl.state === 'readable';
   if (!schemaCheck && options.schemaCheck === undefined) {
     const warning =
-      `sandbox: no partner WSDL at ${wsdlPathFor(options.wsdlPath)}, so request bodies are NOT checked against the schema. ` +
+      `sandbox: no partner WSDL at ${wsdl.path}, so request bodies are NOT checked against the schema. ` +
       'Get it from https://{subdomain}.soap.marketingcloudapis.com/etframework.wsdl and set SFMC_WSDL_PATH.';
     if (options.logger) options.logger.warn(warning);
     else console.warn(warning);

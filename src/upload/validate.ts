@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { parse, type CsvError, type Parser } from 'csv-parse';
 import type { ListSendRequest } from '../request.js';
@@ -23,12 +22,6 @@ import { HashSet64 } from './hash-set.js';
 export type RowProblemKind = 'malformed-csv' | 'too-few-columns' | 'missing-email' | 'invalid-email' | 'empty-row' | 'duplicate-email';
 export type FileProblemKind = 'invalid-utf8' | 'record-too-large' | 'missing-header-column' | 'no-data-rows';
 export type ProblemKind = RowProblemKind | FileProblemKind;
-
-const FILE_PROBLEMS: ReadonlySet<ProblemKind> = new Set<FileProblemKind>(['invalid-utf8', 'record-too-large', 'missing-header-column', 'no-data-rows']);
-
-export function isFileProblem(kind: ProblemKind): boolean {
-  return FILE_PROBLEMS.has(kind);
-}
 
 export interface Problem {
   /** 1-based line of the file where the row (or the problem) starts. */
@@ -528,11 +521,4 @@ export class ValidatingStream extends Transform {
       (err: Error) => callback(err),
     );
   }
-}
-
-/** Validates a local file without sending it anywhere. */
-export async function validateFile(path: string, rules: CsvRules): Promise<ValidationReport> {
-  const validator = new CsvValidator(rules);
-  for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) validator.write(chunk as Buffer);
-  return validator.end();
 }

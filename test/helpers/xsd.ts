@@ -1,17 +1,38 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { validateXML } from 'xmllint-wasm';
-import { defaultWsdlPath } from '../../src/sfmc/schema/index.js';
+import { wsdlPathFor, wsdlStateAt, type WsdlState } from '../../src/sandbox/schema/index.js';
 
 const TNS = 'http://exacttarget.com/wsdl/partnerAPI';
 const XSD_FILE = 'partnerAPI.xsd';
 
 /** Where tests look for the partner WSDL: $SFMC_WSDL_PATH, else ../shared/sfmc beside the project. */
 export function wsdlPath(): string {
-  return process.env.SFMC_WSDL_PATH || defaultWsdlPath();
+  return wsdlPathFor();
+}
+
+/** CI=true (GitHub Actions, GitLab, most runners); `false` and `0` mean not CI. */
+export function isCi(value: string | undefined = process.env.CI): boolean {
+  return value !== undefined && value !== '' && value !== 'false' && value !== '0';
+}
+
+/**
+ * Whether the WSDL-dependent tests run (true) or skip (false). They skip only in a clone with no
+ * ../shared at all, outside CI (README, Testing). In CI, or when a WSDL was named or ../shared is
+ * there but the file cannot be read, this throws, so the test file fails with the reason instead
+ * of passing with its schema checks quietly skipped.
+ */
+export function wsdlTestsRun(wsdl: WsdlState, ci: boolean): boolean {
+  if (wsdl.state === 'readable') return true;
+  const fix = 'Download https://{subdomain}.soap.marketingcloudapis.com/etframework.wsdl and set SFMC_WSDL_PATH to it.';
+  if (wsdl.state === 'unreadable') {
+    throw new Error(`the SFMC partner WSDL at ${wsdl.path} cannot be read (${wsdl.reason}), so the schema tests cannot run. ${fix}`);
+  }
+  if (ci) throw new Error(`CI is set but there is no SFMC partner WSDL at ${wsdl.path}: the schema tests must run in CI. ${fix}`);
+  return false;
 }
 
 export function wsdlAvailable(): boolean {
-  return existsSync(wsdlPath());
+  return wsdlTestsRun(wsdlStateAt(), isCi());
 }
 
 /**

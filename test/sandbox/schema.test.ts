@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { extractBodyChild } from '../../src/sandbox/envelope.js';
-import { partnerSchemaFromFile } from '../../src/sfmc/schema/index.js';
+import { partnerSchemaFromFile } from '../../src/sandbox/schema/index.js';
 import { libxml2Validate, wsdlAvailable } from '../helpers/xsd.js';
 import {
   bodyOf,

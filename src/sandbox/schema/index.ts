@@ -2,7 +2,7 @@
 // the sandbox can refuse what the real Service.asmx would refuse (wrong element order
 // above all) without shelling out to xmllint on every request.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { projectRoot } from '../../paths.js';
 import { compileSchema, type CompiledSchema } from './compile.js';
@@ -36,8 +36,13 @@ export function loadPartnerSchema(wsdlText: string): PartnerSchema {
   return new PartnerSchema(schema);
 }
 
+/** The folder of shared material beside the project; a clone without it has no WSDL, by design. */
+export function defaultSharedDir(): string {
+  return resolve(projectRoot(), '..', 'shared');
+}
+
 export function defaultWsdlPath(): string {
-  return resolve(projectRoot(), '..', 'shared', 'sfmc', 'partnerAPI.wsdl');
+  return resolve(defaultSharedDir(), 'sfmc', 'partnerAPI.wsdl');
 }
 
 /** `path`, else $SFMC_WSDL_PATH, else ../shared/sfmc/partnerAPI.wsdl beside the project. */
@@ -45,8 +50,32 @@ export function wsdlPathFor(path?: string): string {
   return resolve(path ?? (process.env.SFMC_WSDL_PATH || defaultWsdlPath()));
 }
 
-export function wsdlAvailableAt(path?: string): boolean {
-  return existsSync(wsdlPathFor(path));
+/**
+ * `absent` is the one missing WSDL that is not a mistake: nobody named a file and there is no
+ * ../shared at all. A named file, or a ../shared that is there, that cannot be read is `unreadable`:
+ * treating it as absent would quietly turn every schema check off.
+ */
+export type WsdlState =
+  | { state: 'readable'; path: string }
+  | { state: 'absent'; path: string }
+  | { state: 'unreadable'; path: string; reason: string };
+
+/** `file`'s state; `absentWithout` is the folder whose own absence makes a missing file `absent`. */
+export function wsdlState(file: string, absentWithout?: string): WsdlState {
+  try {
+    if (!statSync(file).isFile()) return { state: 'unreadable', path: file, reason: 'not a file' };
+    closeSync(openSync(file, 'r'));
+    return { state: 'readable', path: file };
+  } catch (err) {
+    if (absentWithout !== undefined && !existsSync(absentWithout)) return { state: 'absent', path: file };
+    return { state: 'unreadable', path: file, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+  }
+}
+
+/** The state of the WSDL `wsdlPathFor(path)` names. */
+export function wsdlStateAt(path?: string): WsdlState {
+  const named = path !== undefined || Boolean(process.env.SFMC_WSDL_PATH);
+  return wsdlState(wsdlPathFor(path), named ? undefined : defaultSharedDir());
 }
 
 const cache = new Map<string, PartnerSchema>();

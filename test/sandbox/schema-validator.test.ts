@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadPartnerSchema, partnerSchemaFromFile, type PartnerSchema } from '../../src/sfmc/schema/index.js';
+import { loadPartnerSchema, partnerSchemaFromFile, type PartnerSchema } from '../../src/sandbox/schema/index.js';
 import { libxml2Validate, wsdlAvailable, wsdlPath } from '../helpers/xsd.js';
 
 const TNS = 'http://exacttarget.com/wsdl/partnerAPI';
