@@ -157,13 +157,16 @@ export function observeStepEnd(metrics: Metrics): NonNullable<WrapDeps['onStepEn
 }
 
 /**
- * Counts finished runs from the pool's worker events: a completed send job is a completed run,
+ * Counts finished runs from the pool's worker events: a completed root job is a completed run,
  * and a job that failed for good after its last retry (`finishedOn` is set only then) is a failed
  * run. Fatal failures are counted by `observeStepEnd`, which knows their code.
  */
 export function observeWorkers(metrics: Metrics, pool: WorkerPool): void {
   for (const [step, worker] of Object.entries(pool.workers) as [QueueName, WorkerPool['workers'][QueueName]][]) {
-    if (step === 'send') worker.on('completed', () => metrics.runsCompleted.inc());
+    // The run's last step is the root of its flow (queues/steps.ts): the one job with no parent.
+    worker.on('completed', (job) => {
+      if (!job.parentKey) metrics.runsCompleted.inc();
+    });
     worker.on('failed', (job, err) => {
       if (!job?.finishedOn || err instanceof UnrecoverableError || err.name === 'UnrecoverableError') return;
       // wrapStep rethrows retryable failures with the original error as the cause.

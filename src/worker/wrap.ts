@@ -1,6 +1,7 @@
 import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, type Job, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import type { JobOf, JobResults, QueueName } from '../../queues/catalog.js';
+import { runEndStep } from '../../queues/steps.js';
 import { isRunError, RunError } from '../errors.js';
 import { isBudgetExhausted, runWithCallClass, type CallClass } from '../sfmc/budget.js';
 import type { ListSendRequest } from '../request.js';
@@ -63,9 +64,9 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
     try {
       const request = await loadRequest(deps.runs, job.data.runId);
       const result: JobResults[N] = await runWithCallClass(deps.callClass, () => step(job, { ...deps, request, log, token, signal }));
-      // The run's last step: its registry entry may now expire. Before returning, so a crash
-      // here leaves the job active, to be run again and marked then.
-      if (queue === 'send') await deps.runs.markFinished(job.data.runId);
+      // The run's last step (queues/steps.ts): its registry entry may now expire. Before
+      // returning, so a crash here leaves the job active, to be run again and marked then.
+      if (queue === runEndStep(request)) await deps.runs.markFinished(job.data.runId);
       log.info({ durationMs: elapsed() }, 'step completed');
       deps.onStepEnd?.({ queue, outcome: 'completed', durationMs: elapsed() });
       return result;
