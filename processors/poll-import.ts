@@ -3,8 +3,7 @@ import type { DefinitionCleanup } from '../queues/catalog.js';
 import { RunError } from '../src/errors.js';
 import { isSfmcError } from '../src/sfmc/errors.js';
 import type { ImportResultsSummary } from '../src/sfmc/types.js';
-import { childResult } from '../src/worker/child-result.js';
-import type { StepContext, StepProcessor } from '../src/worker/context.js';
+import { childResult, type StepContext, type StepProcessor } from './step.js';
 
 /** Exponential backoff between polls: initial, 2x, 4x ... capped at maxDelayMs. */
 export function pollDelayMs(pollsDone: number, poll: { initialDelayMs: number; maxDelayMs: number }): number {

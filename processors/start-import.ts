@@ -3,8 +3,7 @@ import { deriveCustomerKey } from '../src/request.js';
 import { isSfmcError } from '../src/sfmc/errors.js';
 import { parseSfmcDate } from '../src/sfmc/time.js';
 import type { ImportResultsSummary } from '../src/sfmc/types.js';
-import { childResult } from '../src/worker/child-result.js';
-import type { StepProcessor } from '../src/worker/context.js';
+import { childResult, type StepProcessor } from './step.js';
 
 /**
  * How much earlier than this worker's "about to start" time SFMC's StartDate of this run's own

@@ -153,6 +153,14 @@ export interface JobResults {
 
 export type JobOf<N extends QueueName> = Job<JobPayloads[N], JobResults[N], N>;
 
+/** How one visit of a step job ended, for metrics (the worker's wrapper reports it). */
+export interface StepEndEvent {
+  queue: QueueName;
+  outcome: 'completed' | 'delayed' | 'throttled' | 'retry' | 'failed';
+  durationMs: number;
+  code?: string;
+}
+
 /** Job ids are derived from the runId, so the same run can never be added twice. */
 export function stepJobId(runId: string, queue: QueueName): string {
   return `${runId}-${queue}`;

@@ -7,7 +7,7 @@ import { RunRegistry } from '../runs.js';
 import type { CallBudget, CallClass } from '../sfmc/budget.js';
 import type { SfmcApi } from '../sfmc/types.js';
 import type { SftpUploader } from '../upload/sftp.js';
-import { DEFAULT_STEP_SETTINGS, type StepSettings } from './context.js';
+import { DEFAULT_STEP_SETTINGS, type StepSettings } from '../../processors/step.js';
 import { PROCESSORS } from './registry.js';
 import { wrapStep, type WrapDeps } from './wrap.js';
 
