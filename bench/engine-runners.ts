@@ -116,7 +116,7 @@ async function startBare(redisUrl: string, prefix: string, pipelineOpts: boolean
     const data = pipelineOpts ? { runId: id } : { id };
     let flow: FlowJob | undefined;
     CHAIN.forEach((q, i) => {
-      const opts: JobsOptions = pipelineOpts ? { ...jobOptionsFor(q, STEPS), jobId: `${id}-${q}` } : {};
+      const opts: JobsOptions = pipelineOpts ? { ...jobOptionsFor(STEPS, { isRoot: i === CHAIN.length - 1 }), jobId: `${id}-${q}` } : {};
       flow = { name: q, queueName: names[i] as string, data, opts, ...(flow ? { children: [flow] } : {}) };
     });
     return flow as FlowJob;

@@ -2,8 +2,7 @@ import type { ListSendRequest } from '../src/request.js';
 import { RunError } from '../src/errors.js';
 import { isSfmcError } from '../src/sfmc/errors.js';
 import type { ImportDefinitionRecord, ImportDefinitionSpec } from '../src/sfmc/types.js';
-import { childResult } from '../src/worker/child-result.js';
-import type { StepProcessor } from '../src/worker/context.js';
+import { childResult, type StepProcessor } from './step.js';
 
 /**
  * The codes a Create of a taken CustomerKey can answer: 43030 "ImportDefinition Exists"

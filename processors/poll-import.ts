@@ -1,10 +1,9 @@
-import { DelayedError } from 'bullmq';
 import type { DefinitionCleanup } from '../queues/catalog.js';
 import { RunError } from '../src/errors.js';
 import { isSfmcError } from '../src/sfmc/errors.js';
 import type { ImportResultsSummary } from '../src/sfmc/types.js';
-import { childResult } from '../src/worker/child-result.js';
-import type { StepContext, StepProcessor } from '../src/worker/context.js';
+import { timeLeftMs, waitForNextCheck } from './polling.js';
+import { childResult, type StepContext, type StepProcessor } from './step.js';
 
 /** Exponential backoff between polls: initial, 2x, 4x ... capped at maxDelayMs. */
 export function pollDelayMs(pollsDone: number, poll: { initialDelayMs: number; maxDelayMs: number }): number {
@@ -39,28 +38,28 @@ function isNoNews(err: unknown): boolean {
  * Once the import completed, the run's ImportDefinition is deleted (unless import.keepDefinition).
  */
 export const pollImport: StepProcessor<'poll-import'> = async (job, ctx) => {
-  const { sfmc, signal, now, token } = ctx;
+  const { sfmc, signal, now } = ctx;
   const { listId, taskId, customerKey } = await childResult(job, 'start-import');
   const { poll, import: imp } = ctx.request;
   const polls = job.data.polls ?? 0;
   const failedChecks = job.data.failedChecks ?? 0;
 
-  const wait = async (pollsDone: number, status: string, failure?: string) => {
+  const wait = (pollsDone: number, status: string, failure?: string) => {
     const firstPollAt = job.data.firstPollAt ?? new Date(now()).toISOString();
     const failed = failure === undefined ? failedChecks : failedChecks + 1;
-    const record = { polls: pollsDone, firstPollAt, lastStatus: status, failedChecks: failed };
-    // Persist first: once moveToDelayed returns the lock is gone, and a crash would lose the count.
-    await job.updateData({ ...job.data, ...record, ...(failure !== undefined ? { lastCheckError: failure } : {}) });
-    await job.updateProgress({ polls: pollsDone, status, failedChecks: failed });
-    const delay = pollDelayMs(pollsDone, poll);
-    await job.log(`import task ${taskId}: ${failure === undefined ? status : `check failed (${failure}), no news`}; next check in ${delay} ms`);
-    await job.moveToDelayed(now() + delay, token);
-    throw new DelayedError();
+    return waitForNextCheck(job, ctx, {
+      delayMs: pollDelayMs(pollsDone, poll),
+      data: { polls: pollsDone, firstPollAt, lastStatus: status, failedChecks: failed, ...(failure !== undefined ? { lastCheckError: failure } : {}) },
+      progress: { polls: pollsDone, status, failedChecks: failed },
+      message: `import task ${taskId}: ${failure === undefined ? status : `check failed (${failure}), no news`}`,
+    });
   };
 
   // The first visit only schedules the first check: right after start SFMC has nothing to report.
   if (job.data.firstPollAt === undefined) return wait(0, 'Started');
-  const elapsed = () => now() - Date.parse(job.data.firstPollAt as string);
+  const firstPollAt = job.data.firstPollAt;
+  const elapsed = () => now() - Date.parse(firstPollAt);
+  const pastDeadline = () => timeLeftMs(firstPollAt, poll.timeoutMs, now()) <= 0;
   const lastStatus = job.data.lastStatus ?? 'Started';
 
   let summary: ImportResultsSummary | undefined;
@@ -71,7 +70,7 @@ export const pollImport: StepProcessor<'poll-import'> = async (job, ctx) => {
     if (!isNoNews(err) || signal?.aborted) throw err;
     const message = (err as Error).message;
     ctx.log.warn({ taskId, failedChecks: failedChecks + 1, code: isSfmcError(err) ? err.code : undefined }, 'import status check failed; treated as no news');
-    if (elapsed() >= poll.timeoutMs) {
+    if (pastDeadline()) {
       throw new RunError(
         'poll-timeout',
         `import task ${taskId} still ${lastStatus} after ${elapsed()} ms (poll.timeoutMs ${poll.timeoutMs}); the last check failed: ${message}`,
@@ -99,7 +98,7 @@ export const pollImport: StepProcessor<'poll-import'> = async (job, ctx) => {
       c,
     );
   }
-  if (elapsed() >= poll.timeoutMs) {
+  if (pastDeadline()) {
     throw new RunError('poll-timeout', `import task ${taskId} still ${status} after ${elapsed()} ms (poll.timeoutMs ${poll.timeoutMs})`, { taskId, status });
   }
   return wait(polls + 1, status);

@@ -1,6 +1,6 @@
 import type { JobOf, ResolveListResult } from '../queues/catalog.js';
 import { RunError } from '../src/errors.js';
-import type { StepContext, StepProcessor } from '../src/worker/context.js';
+import type { StepContext, StepProcessor } from './step.js';
 
 /**
  * Step 1: find the List the subscribers go into, and check the Email exists. ListName is not unique

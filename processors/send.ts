@@ -1,8 +1,7 @@
 import { RunError } from '../src/errors.js';
 import { isSfmcError } from '../src/sfmc/errors.js';
 import type { SendRecord } from '../src/sfmc/types.js';
-import { childResult } from '../src/worker/child-result.js';
-import type { StepContext, StepProcessor } from '../src/worker/context.js';
+import { childResult, type StepContext, type StepProcessor } from './step.js';
 
 /**
  * Step 5: Create the Send. It is the one step that must happen at most once, and Create Send is

@@ -1,10 +1,9 @@
-import { DelayedError } from 'bullmq';
 import { deriveCustomerKey } from '../src/request.js';
 import { isSfmcError } from '../src/sfmc/errors.js';
 import { parseSfmcDate } from '../src/sfmc/time.js';
 import type { ImportResultsSummary } from '../src/sfmc/types.js';
-import { childResult } from '../src/worker/child-result.js';
-import type { StepProcessor } from '../src/worker/context.js';
+import { timeLeftMs, waitForNextCheck } from './polling.js';
+import { childResult, type StepProcessor } from './step.js';
 
 /**
  * How much earlier than this worker's "about to start" time SFMC's StartDate of this run's own
@@ -40,16 +39,15 @@ export const startImport: StepProcessor<'start-import'> = async (job, ctx) => {
       return done(taskId);
     }
     const older = found.filter((s) => s.taskResultId).length;
-    const remaining = settings.startConfirmGraceMs - (now() - Date.parse(job.data.startRequestedAt));
+    const remaining = timeLeftMs(job.data.startRequestedAt, settings.startConfirmGraceMs, now());
     if (remaining > 0) {
       // SFMC registers an import some time after `start`: look again later, without using an attempt.
-      await job.log(
-        `an earlier start of ${customerKey} may have reached SFMC; no import of it visible yet` +
-          (older > 0 ? ` (${older} earlier import(s) of this definition are not this run's)` : '') +
-          ', checking again',
-      );
-      await job.moveToDelayed(now() + Math.min(remaining, 10_000), ctx.token);
-      throw new DelayedError();
+      return waitForNextCheck(job, ctx, {
+        delayMs: Math.min(remaining, 10_000),
+        message:
+          `an earlier start of ${customerKey} may have reached SFMC; no import of it visible yet` +
+          (older > 0 ? ` (${older} earlier import(s) of this definition are not this run's)` : ''),
+      });
     }
     await job.log(`no import of ${customerKey} appeared within ${settings.startConfirmGraceMs} ms of the earlier attempt; starting it`);
   }

@@ -3,8 +3,7 @@ import { RunError } from '../src/errors.js';
 import { isSfmcError } from '../src/sfmc/errors.js';
 import { isFailedSendStatus, isFinalSendStatus, toDelivery, type SendDelivery } from '../src/sfmc/send-status.js';
 import type { SendStatusRecord } from '../src/sfmc/types.js';
-import { childResult } from '../src/worker/child-result.js';
-import type { StepContext } from '../src/worker/context.js';
+import { childResult, type StepContext } from './step.js';
 import { pollDelayMs } from './poll-import.js';
 
 /**

@@ -3,7 +3,7 @@ import { RunError } from '../src/errors.js';
 import { SftpError } from '../src/upload/errors.js';
 import type { UploadOutcome } from '../src/upload/sftp.js';
 import { describeReport, rulesFor } from '../src/upload/validate.js';
-import type { StepProcessor } from '../src/worker/context.js';
+import type { StepProcessor } from './step.js';
 
 function resultOf(fileSpec: string, o: UploadOutcome): UploadFileResult {
   const report = o.report;

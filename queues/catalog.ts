@@ -5,17 +5,13 @@ import type { Job } from 'bullmq';
  * both import from here, so a payload change breaks the build rather than production.
  */
 
+/**
+ * Every step's queue, in the order a person reads them (the flow runs them deepest child first).
+ * What each step is (optional, polling, last) is in the step table, queues/steps.ts.
+ */
 export const QUEUE_NAMES = ['resolve-list', 'upload-file', 'create-import', 'start-import', 'poll-import', 'send'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
-/**
- * The steps in the order a person reads them (the flow runs them deepest child first). resolve-list
- * and upload-file are both children of create-import and run at the same time.
- */
-export const STEP_ORDER: readonly QueueName[] = QUEUE_NAMES;
-
-/** Steps only some runs have: upload-file exists only when the request names a `file`. */
-export const OPTIONAL_STEPS: ReadonlySet<QueueName> = new Set<QueueName>(['upload-file']);
 
 export interface ImportCounts {
   numberSuccessful: number;
@@ -156,6 +152,14 @@ export interface JobResults {
 }
 
 export type JobOf<N extends QueueName> = Job<JobPayloads[N], JobResults[N], N>;
+
+/** How one visit of a step job ended, for metrics (the worker's wrapper reports it). */
+export interface StepEndEvent {
+  queue: QueueName;
+  outcome: 'completed' | 'delayed' | 'throttled' | 'retry' | 'failed';
+  durationMs: number;
+  code?: string;
+}
 
 /** Job ids are derived from the runId, so the same run can never be added twice. */
 export function stepJobId(runId: string, queue: QueueName): string {

@@ -1,15 +1,14 @@
 import type { FlowJob } from 'bullmq';
 import type { ListSendRequest } from '../src/request.js';
-import { OPTIONAL_STEPS, STEP_ORDER, stepJobId, type QueueName, type StepData } from './catalog.js';
+import { stepJobId, type QueueName, type StepData } from './catalog.js';
 import { jobOptionsFor, type StepOptionSettings } from './options.js';
+import { childSteps, runEndStep, runSteps } from './steps.js';
 
-/** The steps a run has, in STEP_ORDER: upload-file only when the request names a file. */
-export function runSteps(request: Pick<ListSendRequest, 'file'>): QueueName[] {
-  return STEP_ORDER.filter((q) => !OPTIONAL_STEPS.has(q) || (q === 'upload-file' && request.file !== undefined));
-}
+export { runSteps } from './steps.js';
 
 /**
- * One run is one flow:
+ * One run is one flow, shaped by the step table (queues/steps.ts): each step's children are the
+ * steps it needs, and the root is the run's last step. Today:
  *
  *   send <- poll-import <- start-import <- create-import <- resolve-list
  *                                                       <- upload-file   (only with `file`)
@@ -21,14 +20,16 @@ export function runSteps(request: Pick<ListSendRequest, 'file'>): QueueName[] {
  */
 export function buildRunFlow(request: ListSendRequest, settings: StepOptionSettings): FlowJob {
   const data: StepData = { runId: request.runId };
-  const node = (queue: QueueName, children?: FlowJob[]): FlowJob => ({
-    name: queue,
-    queueName: queue,
-    data,
-    opts: { ...jobOptionsFor(queue, settings), jobId: stepJobId(request.runId, queue) },
-    ...(children ? { children } : {}),
-  });
-  const importChildren = [node('resolve-list'), ...(request.file ? [node('upload-file')] : [])];
-  const createImport = node('create-import', importChildren);
-  return node('send', [node('poll-import', [node('start-import', [createImport])])]);
+  const present = runSteps(request);
+  const node = (queue: QueueName, isRoot: boolean): FlowJob => {
+    const children = childSteps(queue, present).map((child) => node(child, false));
+    return {
+      name: queue,
+      queueName: queue,
+      data,
+      opts: { ...jobOptionsFor(settings, { isRoot }), jobId: stepJobId(request.runId, queue) },
+      ...(children.length > 0 ? { children } : {}),
+    };
+  };
+  return node(runEndStep(request), true);
 }

@@ -1,5 +1,4 @@
 import type { JobsOptions } from 'bullmq';
-import type { QueueName } from './catalog.js';
 
 /**
  * Enqueue options for every queue, in one table. Completed and failed jobs are kept by age, never
@@ -15,7 +14,8 @@ export interface StepOptionSettings {
   backoffMs: number;
 }
 
-export function jobOptionsFor(queue: QueueName, settings: StepOptionSettings): JobsOptions {
+/** Options of one step job; `isRoot` for the run's last step, the root of its flow. */
+export function jobOptionsFor(settings: StepOptionSettings, place: { isRoot: boolean }): JobsOptions {
   const common: JobsOptions = {
     attempts: settings.attempts,
     backoff: { type: 'exponential', delay: settings.backoffMs, jitter: 0.2 },
@@ -23,5 +23,5 @@ export function jobOptionsFor(queue: QueueName, settings: StepOptionSettings): J
     removeOnFail: { age: RETENTION_SECONDS },
   };
   // The root of the flow has no parent to fail; every other step fails its parent at once.
-  return queue === 'send' ? common : { ...common, failParentOnFailure: true };
+  return place.isRoot ? common : { ...common, failParentOnFailure: true };
 }

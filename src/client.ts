@@ -1,6 +1,7 @@
 import { FlowProducer, Job, Queue } from 'bullmq';
-import { OPTIONAL_STEPS, QUEUE_NAMES, stepJobId, type QueueName, type SendResult } from '../queues/catalog.js';
-import { buildRunFlow, runSteps } from '../queues/flow.js';
+import { QUEUE_NAMES, stepJobId, type QueueName } from '../queues/catalog.js';
+import { buildRunFlow } from '../queues/flow.js';
+import { isOptionalStep, runEndStep, runSteps, type RunResult } from '../queues/steps.js';
 import type { StepOptionSettings } from '../queues/options.js';
 import type { RedisNode } from './config.js';
 import { createRedisConnection, redisTargetOf, type RedisLike } from './redis.js';
@@ -34,7 +35,8 @@ export interface RunStatus {
   steps: StepStatus[];
   /** The failing step's reason, `code: message`. */
   error?: string;
-  result?: SendResult;
+  /** The result of the run's last step (queues/steps.ts), once it completed. */
+  result?: RunResult;
 }
 
 export class RunConflictError extends Error {
@@ -158,17 +160,20 @@ export class ListSendClient {
   async status(runId: string): Promise<RunStatus | undefined> {
     await this.ready();
     const record = await this.runs.get(runId);
-    // Only the steps this run has: upload-file exists only when its request named a file. With no
+    // Only the steps this run has (the step table's optional steps per its request). With no
     // record to say, an optional step is shown when its job exists.
-    const planned = record?.request ? runSteps(JSON.parse(record.request) as ListSendRequest) : undefined;
+    const request = record?.request ? (JSON.parse(record.request) as ListSendRequest) : undefined;
+    const planned = request ? runSteps(request) : undefined;
     const read = await Promise.all(QUEUE_NAMES.filter((n) => !planned || planned.includes(n)).map((n) => this.stepStatus(runId, n)));
-    const steps = planned ? read : read.filter((s) => !(OPTIONAL_STEPS.has(s.step) && s.state === 'missing'));
+    const steps = planned ? read : read.filter((s) => !(isOptionalStep(s.step) && s.state === 'missing'));
     if (!record && steps.every((s) => s.state === 'missing')) return undefined;
     // The first failed step is the cause; its parents only say "child failed".
     const failed = steps.find((s) => s.state === 'failed');
-    const sendStep = steps.find((s) => s.step === 'send');
+    // The run's state and result are its last step's, the root of its flow.
+    const endName = request ? runEndStep(request) : steps[steps.length - 1]?.step;
+    const endStep = steps.find((s) => s.step === endName);
     const state: RunState =
-      sendStep?.state === 'completed'
+      endStep?.state === 'completed'
         ? 'completed'
         : record?.cancelledAt
           ? 'cancelled'
@@ -184,7 +189,7 @@ export class ListSendClient {
       ...(record?.cancelledAt ? { cancelledAt: record.cancelledAt } : {}),
       steps,
       ...(failed?.error ? { error: `${failed.step}: ${failed.error}` } : {}),
-      ...(state === 'completed' ? { result: sendStep?.result as SendResult } : {}),
+      ...(state === 'completed' ? { result: endStep?.result as RunResult } : {}),
     };
   }
 
@@ -230,7 +235,7 @@ export class ListSendClient {
         if (status.state === 'completed' || status.state === 'failed') return status;
         // A cancelled run is finished once no step is still working on it.
         if (status.state === 'cancelled' && !status.steps.some((s) => s.state === 'active')) return status;
-        // A failure deep in the flow reaches the send job only when a worker fails it, so every
+        // A failure deep in the flow reaches the run's last job only when a worker fails it, so every
         // step's completion or failure triggers a fresh read of the whole run.
         if ((await Promise.race([changed, timedOut])) === 'timeout') {
           throw new Error(`run ${runId} did not finish within ${options.timeoutMs} ms`);

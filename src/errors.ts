@@ -1,3 +1,49 @@
+import { UnrecoverableError } from 'bullmq';
+
+/** What the pipeline does about a failure: fail the run, retry the step, or pause the account. */
+export type FailureKind = 'fatal' | 'retryable' | 'throttled';
+
+/**
+ * The base of every failure the pipeline knows by name (RunError, SfmcError, SftpError): a stable
+ * `code` to match on, a `kind` that decides what BullMQ does, whether the failed call may have
+ * changed something anyway, and the underlying `cause`. `K` lets SfmcError add `auth-expired`,
+ * which its client turns into one token refresh and which the pipeline treats as retryable.
+ */
+export abstract class ServiceError<C extends string = string, K extends string = FailureKind> extends Error {
+  abstract override readonly name: string;
+  constructor(
+    readonly code: C,
+    message: string,
+    readonly kind: K,
+    /**
+     * True when the request may have reached its service and changed something even though no
+     * success came back: non-idempotent steps must look before they repeat such a call.
+     */
+    readonly mayHaveTakenEffect: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+  }
+}
+
+export function isServiceError(err: unknown): err is ServiceError<string, string> {
+  return err instanceof ServiceError;
+}
+
+/** A failure in the pipeline's terms; `code: message` is what Bull Board and `status` show. */
+export interface FailureDescription {
+  code: string;
+  message: string;
+  fatal: boolean;
+  throttled: boolean;
+}
+
+export function describeFailure(err: unknown): FailureDescription {
+  if (isServiceError(err)) return { code: err.code, message: err.message, fatal: err.kind === 'fatal', throttled: err.kind === 'throttled' };
+  if (err instanceof UnrecoverableError) return { code: 'fatal', message: err.message, fatal: true, throttled: false };
+  return { code: 'internal', message: err instanceof Error ? err.message : String(err), fatal: false, throttled: false };
+}
+
 /**
  * Why a run stopped, as a stable code. Every RunError is fatal: it is a verdict on what SFMC
  * answered, and retrying would get the same answer. SFMC transport and protocol failures are SfmcError
@@ -34,14 +80,15 @@ export type RunErrorCode =
   /** The Send was not final within the request's track.timeoutMs: track-send. */
   | 'track-timeout';
 
-export class RunError extends Error {
-  override name = 'RunError';
+/** Always fatal, and never after a call that may have taken effect: a verdict, not a lost reply. */
+export class RunError extends ServiceError<RunErrorCode, 'fatal'> {
+  override readonly name = 'RunError';
   constructor(
-    readonly code: RunErrorCode,
+    code: RunErrorCode,
     message: string,
     readonly context: Record<string, unknown> = {},
   ) {
-    super(message);
+    super(code, message, 'fatal', false);
   }
 }
 

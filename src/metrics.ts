@@ -1,14 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { UnrecoverableError, type Queue } from 'bullmq';
+import { UnrecoverableError, type Queue, type Worker } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
-import type { QueueName } from '../queues/catalog.js';
+import type { QueueName, StepEndEvent } from '../queues/catalog.js';
+import { describeFailure } from './errors.js';
 import type { CallEvent } from './sfmc/client.js';
 import type { SendDelivery } from './sfmc/send-status.js';
-import type { WorkerPool } from './worker/start.js';
-import { describeFailure, type WrapDeps } from './worker/wrap.js';
 
 /**
  * Every Prometheus metric the service exports, defined once. The API process counts the runs it
@@ -192,7 +191,7 @@ export function observeSoapCall(metrics: Metrics): (e: CallEvent) => void {
 }
 
 /** The worker pool's `onStepEnd` hook: step durations, and runs failed by a fatal error. */
-export function observeStepEnd(metrics: Metrics): NonNullable<WrapDeps['onStepEnd']> {
+export function observeStepEnd(metrics: Metrics): (e: StepEndEvent) => void {
   return (e) => {
     metrics.stepDuration.observe({ step: e.queue, outcome: e.outcome }, e.durationMs / 1000);
     // A fatal failure ends the run at once; its flow parents are failed by BullMQ, not by a worker.
@@ -201,13 +200,16 @@ export function observeStepEnd(metrics: Metrics): NonNullable<WrapDeps['onStepEn
 }
 
 /**
- * Counts finished runs from the pool's worker events: a completed send job is a completed run,
+ * Counts finished runs from the pool's worker events: a completed root job is a completed run,
  * and a job that failed for good after its last retry (`finishedOn` is set only then) is a failed
  * run. Fatal failures are counted by `observeStepEnd`, which knows their code.
  */
-export function observeWorkers(metrics: Metrics, pool: WorkerPool): void {
-  for (const [step, worker] of Object.entries(pool.workers) as [QueueName, WorkerPool['workers'][QueueName]][]) {
-    if (step === 'send') worker.on('completed', () => metrics.runsCompleted.inc());
+export function observeWorkers(metrics: Metrics, pool: { workers: Record<QueueName, Worker> }): void {
+  for (const [step, worker] of Object.entries(pool.workers) as [QueueName, Worker][]) {
+    // The run's last step is the root of its flow (queues/steps.ts): the one job with no parent.
+    worker.on('completed', (job) => {
+      if (!job.parentKey) metrics.runsCompleted.inc();
+    });
     worker.on('failed', (job, err) => {
       if (!job?.finishedOn || err instanceof UnrecoverableError || err.name === 'UnrecoverableError') return;
       // wrapStep rethrows retryable failures with the original error as the cause.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { QUEUE_NAMES, type ImportCounts, type PollImportResult, type SendResult } from '../../queues/catalog.js';
+import { QUEUE_NAMES, type ImportCounts, type JobResults } from '../../queues/catalog.js';
+import { reportsImport, type RunEndStep, type RunResult } from '../../queues/steps.js';
 import type { RunState, RunStatus, StepState } from '../client.js';
 import { runIdSchema } from '../request.js';
 
@@ -42,14 +43,24 @@ same<z.infer<typeof countsSchema>, ImportCounts>(true);
 
 const importCountsSchema = countsSchema.extend({ status: z.string().optional().describe("SFMC's ImportStatus") });
 
-const sendResultSchema = z.object({
-  sendId: z.string(),
-  emailId: z.string(),
-  listId: z.string(),
-  import: countsSchema,
-  recovered: z.boolean().describe('true when an existing Send was found after an ambiguous failure'),
-});
-same<z.infer<typeof sendResultSchema>, SendResult>(true);
+/**
+ * The result schema of every step a run may end on (`endsRun` in queues/steps.ts): a step added
+ * there without its schema here does not compile, nor does a schema that differs from its result type.
+ */
+const RUN_RESULT_SCHEMAS = {
+  send: z.object({
+    sendId: z.string(),
+    emailId: z.string(),
+    listId: z.string(),
+    import: countsSchema,
+    recovered: z.boolean().describe('true when an existing Send was found after an ambiguous failure'),
+  }),
+} satisfies { [N in RunEndStep]: z.ZodType<JobResults[N]> };
+same<{ [N in RunEndStep]: z.infer<(typeof RUN_RESULT_SCHEMAS)[N]> }, { [N in RunEndStep]: JobResults[N] }>(true);
+
+const runResultSchemas = Object.values(RUN_RESULT_SCHEMAS) as z.ZodType<RunResult>[];
+/** The run's result: its last step's, one of the shapes above. */
+const runResultSchema = runResultSchemas.length === 1 ? runResultSchemas[0]! : z.union(runResultSchemas as [z.ZodType<RunResult>, z.ZodType<RunResult>]);
 
 export const stepStatusSchema = z.object({
   step: z.enum(QUEUE_NAMES),
@@ -68,7 +79,7 @@ export const runStatusSchema = z.object({
   steps: z.array(stepStatusSchema),
   import: importCountsSchema.optional().describe("the import's row counts, once SFMC has finished it"),
   error: z.string().optional().describe("the failing step's reason"),
-  result: sendResultSchema.optional().describe('the Send, once created'),
+  result: runResultSchema.optional().describe("the result of the run's last step (the Send), once it completed"),
 });
 
 export const runSummarySchema = runStatusSchema.pick({ runId: true, state: true, createdAt: true, cancelledAt: true, error: true }).extend({
@@ -83,12 +94,24 @@ export const existingRunSchema = acceptedSchema.extend({ run: runStatusSchema })
 
 export const cancelledSchema = z.object({ runId: runIdSchema, state: z.literal('cancelled'), cancelledAt: z.string().optional() });
 
+/** Every `error` code the API answers with: the routes and the OpenAPI document both use this list. */
+export const API_ERROR_CODES = [
+  'invalid-request',
+  'unauthorized',
+  'not-found',
+  'run-conflict',
+  'too-late',
+  'too-many-requests',
+  'redis-unavailable',
+  'unsupported-media-type',
+  'payload-too-large',
+  'bad-request',
+  'internal',
+] as const;
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
 export const errorSchema = z.object({
-  error: z
-    .string()
-    .describe(
-      'a stable code: invalid-request, unauthorized, not-found, run-conflict, too-late, redis-unavailable, unsupported-media-type, payload-too-large, bad-request, internal',
-    ),
+  error: z.enum(API_ERROR_CODES).describe('a stable code'),
   message: z.string().optional(),
   problems: z.array(z.object({ path: z.string(), message: z.string() })).optional().describe('one entry per bad field'),
 });
@@ -100,14 +123,15 @@ export function statusUrl(runId: string): string {
   return `/v1/list-sends/${encodeURIComponent(runId)}`;
 }
 
+/** The import's counts: from the step that reports them (queues/steps.ts), else from the run's result. */
 function countsOf(status: RunStatus): RunStatusBody['import'] {
-  const poll = status.steps.find((s) => s.step === 'poll-import');
-  if (poll?.state === 'completed' && poll.result) {
-    const r = poll.result as PollImportResult;
-    return { status: r.importStatus, ...pickCounts(r) };
+  const reporter = status.steps.find((s) => reportsImport(s.step) && s.state === 'completed' && s.result);
+  if (reporter) {
+    const r = reporter.result as ImportCounts & { importStatus?: string };
+    return { ...(r.importStatus !== undefined ? { status: r.importStatus } : {}), ...pickCounts(r) };
   }
-  const sent = status.result as SendResult | undefined;
-  return sent?.import ? pickCounts(sent.import) : undefined;
+  const result = status.result as { import?: ImportCounts } | undefined;
+  return result?.import ? pickCounts(result.import) : undefined;
 }
 
 function pickCounts(c: ImportCounts): Omit<NonNullable<RunStatusBody['import']>, 'status'> {

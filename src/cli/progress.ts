@@ -1,11 +1,12 @@
 import type { QueueName } from '../../queues/catalog.js';
+import { stepPolls } from '../../queues/steps.js';
 
 /** One human line per step event, for stderr while a run is watched. */
 export function describeStepEvent(e: { step: QueueName; event: string; detail?: unknown }): string | undefined {
   switch (e.event) {
     case 'active':
-      // poll-import becomes active at every check; its progress lines say more.
-      return e.step === 'poll-import' ? undefined : `  ${e.step}: running`;
+      // A polling step becomes active at every check; its progress lines say more.
+      return stepPolls(e.step) ? undefined : `  ${e.step}: running`;
     case 'progress': {
       const d = e.detail as { polls?: number; status?: string; uploadedBytes?: number; totalBytes?: number } | undefined;
       if (d?.uploadedBytes !== undefined && d.totalBytes) {

@@ -1,3 +1,5 @@
+import { ServiceError, type FailureKind } from '../errors.js';
+
 /**
  * One catalog of everything that can go wrong talking to SFMC. Callers match on `code` and
  * `kind`, never on message text.
@@ -29,8 +31,8 @@ export type SfmcErrorCode =
   /** Not sent: the account's SOAP call budget (budget.ts) is used up or paused. */
   | 'budget-exhausted';
 
-/** What a caller should do about a failure. */
-export type ErrorKind = 'retryable' | 'fatal' | 'throttled' | 'auth-expired';
+/** What a caller should do about a failure: the pipeline's kinds, plus one token refresh for `auth-expired`. */
+export type ErrorKind = FailureKind | 'auth-expired';
 
 export interface SfmcErrorContext {
   operation?: string;
@@ -45,16 +47,8 @@ export interface SfmcErrorContext {
   requestId?: string;
 }
 
-export class SfmcError extends Error {
-  override name = 'SfmcError';
-  readonly code: SfmcErrorCode;
-  readonly kind: ErrorKind;
-  /**
-   * True when the request may have reached SFMC and changed something even though no success
-   * came back (a timeout, a reset after the body was written, a gateway error). Non-idempotent
-   * steps (Create Send) must look before they repeat such a call.
-   */
-  readonly mayHaveTakenEffect: boolean;
+export class SfmcError extends ServiceError<SfmcErrorCode, ErrorKind> {
+  override readonly name: string = 'SfmcError';
   readonly context: SfmcErrorContext;
 
   constructor(
@@ -62,10 +56,9 @@ export class SfmcError extends Error {
     message: string,
     options: { kind: ErrorKind; mayHaveTakenEffect: boolean; context?: SfmcErrorContext; cause?: unknown },
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.kind = options.kind;
-    this.mayHaveTakenEffect = options.mayHaveTakenEffect;
+    // mayHaveTakenEffect: a timeout, a reset after the body was written, a gateway error. Create
+    // Send must look before it repeats such a call.
+    super(code, message, options.kind, options.mayHaveTakenEffect, { cause: options.cause });
     this.context = options.context ?? {};
   }
 

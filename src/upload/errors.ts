@@ -1,3 +1,5 @@
+import { ServiceError } from '../errors.js';
+
 /**
  * SFTP failures as stable codes, each fatal or retryable. Wrong credentials are fatal and never
  * retried: SFMC locks an FTP account for 30 minutes after repeated wrong passwords, and a retry
@@ -28,15 +30,11 @@ export type SftpErrorCode =
 
 export type SftpErrorKind = 'fatal' | 'retryable';
 
-export class SftpError extends Error {
-  override name = 'SftpError';
-  constructor(
-    readonly code: SftpErrorCode,
-    message: string,
-    readonly kind: SftpErrorKind,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+/** An upload is idempotent (a retry starts clean and renames into place), hence never mayHaveTakenEffect. */
+export class SftpError extends ServiceError<SftpErrorCode, SftpErrorKind> {
+  override readonly name = 'SftpError';
+  constructor(code: SftpErrorCode, message: string, kind: SftpErrorKind, options?: { cause?: unknown }) {
+    super(code, message, kind, false, options);
   }
 }
 

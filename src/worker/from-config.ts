@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { QUEUE_NAMES } from '../../queues/catalog.js';
+import { concurrencyCapOf } from '../../queues/steps.js';
 import type { Config } from '../config.js';
 import { requireSfmc } from '../config.js';
 import { observeSoapCall, observeStepEnd, observeWorkers, type Metrics } from '../metrics.js';
@@ -66,9 +68,11 @@ export async function startConfiguredWorkers(
   return {
     pool,
     async close(force = false) {
-      // An upload can wait on a stalled SFTP server for a long time: it is aborted, not waited for,
+      // An upload (a step holding an SFTP connection) can wait on a stalled SFTP server for a long time: it is aborted, not waited for,
       // and its job retried later from the start. Other steps are short and are waited for.
-      pool.workers['upload-file'].cancelAllJobs('the worker is stopping');
+      for (const step of QUEUE_NAMES) {
+        if (concurrencyCapOf(step) === 'sftp-connections') pool.workers[step].cancelAllJobs('the worker is stopping');
+      }
       await pool.close(force);
       await sfmc.close();
       connection.disconnect();

@@ -5,7 +5,7 @@ import { resolveList } from '../../processors/resolve-list.js';
 import { send } from '../../processors/send.js';
 import { startImport } from '../../processors/start-import.js';
 import { uploadFile } from '../../processors/upload-file.js';
-import type { StepProcessor } from './context.js';
+import type { StepProcessor } from '../../processors/step.js';
 
 /** Every queue has exactly one processor; a missing entry does not compile. */
 export const PROCESSORS: { [N in QueueName]: StepProcessor<N> } = {

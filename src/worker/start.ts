@@ -1,12 +1,13 @@
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { QUEUE_NAMES, type QueueName } from '../../queues/catalog.js';
+import { concurrencyCapOf, stepPolls } from '../../queues/steps.js';
 import type { RedisLike } from '../redis.js';
 import { RunRegistry } from '../runs.js';
 import type { CallBudget, CallClass } from '../sfmc/budget.js';
 import type { SfmcApi } from '../sfmc/types.js';
 import type { SftpUploader } from '../upload/sftp.js';
-import { DEFAULT_STEP_SETTINGS, type StepSettings } from './context.js';
+import { DEFAULT_STEP_SETTINGS, type StepSettings } from '../../processors/step.js';
 import { PROCESSORS } from './registry.js';
 import { wrapStep, type WrapDeps } from './wrap.js';
 
@@ -41,15 +42,22 @@ export interface WorkerPool {
   close(force?: boolean): Promise<void>;
 }
 
-/** Polls of a running import yield to the steps that move runs forward (see budget.ts). */
-const CALL_CLASS: Record<QueueName, CallClass> = {
-  'upload-file': 'progress',
-  'resolve-list': 'progress',
-  'create-import': 'progress',
-  'start-import': 'progress',
-  'poll-import': 'poll',
-  send: 'progress',
-};
+/** Polling steps' calls yield to the steps that move runs forward (see budget.ts). */
+function callClassOf(step: QueueName): CallClass {
+  return stepPolls(step) ? 'poll' : 'progress';
+}
+
+/** The pool's concurrency, capped for a step that holds a scarce resource (queues/steps.ts). */
+function concurrencyOf(step: QueueName, options: WorkerPoolOptions): number {
+  const base = options.concurrency ?? 10;
+  switch (concurrencyCapOf(step)) {
+    // An upload holds an SFTP connection throughout: no more uploads at once than connections allowed.
+    case 'sftp-connections':
+      return Math.min(base, options.uploader?.maxConnections ?? 1);
+    default:
+      return base;
+  }
+}
 
 export const DEFAULT_THROTTLE_PAUSE_MS = 30_000;
 
@@ -71,15 +79,14 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
       settings,
       pauseAccount,
       throttlePauseMs: options.throttlePauseMs ?? DEFAULT_THROTTLE_PAUSE_MS,
-      callClass: CALL_CLASS[name],
+      callClass: callClassOf(name),
       maxThrottledVisits: 50,
       ...(options.onStepEnd ? { onStepEnd: options.onStepEnd } : {}),
     });
     const worker = new Worker(name, processor, {
       connection: options.connection,
       prefix: options.prefix,
-      // An upload holds an SFTP connection throughout: no more uploads at once than connections allowed.
-      concurrency: name === 'upload-file' ? Math.min(options.concurrency ?? 10, options.uploader?.maxConnections ?? 1) : (options.concurrency ?? 10),
+      concurrency: concurrencyOf(name, options),
       ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
       ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
     });

@@ -1,13 +1,12 @@
 import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, type Job, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
-import type { JobOf, JobResults, QueueName } from '../../queues/catalog.js';
-import { isRunError, RunError } from '../errors.js';
+import type { JobOf, JobResults, QueueName, StepEndEvent } from '../../queues/catalog.js';
+import { runEndStep } from '../../queues/steps.js';
+import { describeFailure, RunError } from '../errors.js';
 import { isBudgetExhausted, runWithCallClass, type CallClass } from '../sfmc/budget.js';
 import type { ListSendRequest } from '../request.js';
 import type { RunRegistry } from '../runs.js';
-import { isSfmcError } from '../sfmc/errors.js';
-import { isSftpError } from '../upload/errors.js';
-import type { StepContext, StepProcessor } from './context.js';
+import type { StepContext, StepProcessor } from '../../processors/step.js';
 
 export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal' | 'request'> {
   logger: Logger;
@@ -18,22 +17,10 @@ export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal' |
   callClass: CallClass;
   /** After this many throttled visits a job counts the next one as an ordinary failure. */
   maxThrottledVisits: number;
-  onStepEnd?: (e: { queue: QueueName; outcome: 'completed' | 'delayed' | 'throttled' | 'retry' | 'failed'; durationMs: number; code?: string }) => void;
+  onStepEnd?: (e: StepEndEvent) => void;
 }
 
 const CONTROL_FLOW = [DelayedError, RateLimitError, WaitingChildrenError];
-
-/** `code: message`, so a failedReason in Bull Board or `status` says which failure it was. */
-export function describeFailure(err: unknown): { code: string; message: string; fatal: boolean; throttled: boolean } {
-  if (isRunError(err)) return { code: err.code, message: err.message, fatal: true, throttled: false };
-  if (isSfmcError(err)) {
-    return { code: err.code, message: err.message, fatal: err.kind === 'fatal', throttled: err.kind === 'throttled' };
-  }
-  if (isSftpError(err)) return { code: err.code, message: err.message, fatal: err.kind === 'fatal', throttled: false };
-  if (err instanceof UnrecoverableError) return { code: 'fatal', message: err.message, fatal: true, throttled: false };
-  const message = err instanceof Error ? err.message : String(err);
-  return { code: 'internal', message, fatal: false, throttled: false };
-}
 
 /**
  * Up to half the wait again (at most 2 s), so jobs refused together do not all come back at the
@@ -63,9 +50,9 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
     try {
       const request = await loadRequest(deps.runs, job.data.runId);
       const result: JobResults[N] = await runWithCallClass(deps.callClass, () => step(job, { ...deps, request, log, token, signal }));
-      // The run's last step: its registry entry may now expire. Before returning, so a crash
-      // here leaves the job active, to be run again and marked then.
-      if (queue === 'send') await deps.runs.markFinished(job.data.runId);
+      // The run's last step (queues/steps.ts): its registry entry may now expire. Before
+      // returning, so a crash here leaves the job active, to be run again and marked then.
+      if (queue === runEndStep(request)) await deps.runs.markFinished(job.data.runId);
       log.info({ durationMs: elapsed() }, 'step completed');
       deps.onStepEnd?.({ queue, outcome: 'completed', durationMs: elapsed() });
       return result;

@@ -10,7 +10,7 @@ import type { RunRegistry } from '../../src/runs.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import type { SendBehaviour } from '../../src/sandbox/types.js';
 import { createSfmcClient, type SfmcClient } from '../../src/sfmc/client.js';
-import { DEFAULT_STEP_SETTINGS } from '../../src/worker/context.js';
+import { DEFAULT_STEP_SETTINGS } from '../../processors/step.js';
 import { TEST_POLL_FLOOR_MS, seedRequest } from '../helpers/pipeline.js';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 

@@ -5,6 +5,8 @@
 // It never expands anything but the five predefined entities and character references,
 // and refuses any DOCTYPE, so no entity expansion attack can reach it.
 
+import { XmlSyntaxError } from '../../sfmc/xml.js';
+
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 
 export interface XmlAttr {
@@ -28,9 +30,8 @@ export interface XmlElement {
   readonly scope: ReadonlyMap<string, string>;
 }
 
-export class XmlSyntaxError extends Error {
-  override readonly name = 'XmlSyntaxError';
-}
+// One XmlSyntaxError for the project: the SOAP parser's (src/sfmc/xml.ts).
+export { XmlSyntaxError };
 
 const NAME = /[A-Za-z_:\u00C0-\uFFFD][\w.\-:\u00B7\u00C0-\uFFFD]*/y;
 const NCNAME = /^[A-Za-z_\u00C0-\uFFFD][\w.\-\u00B7\u00C0-\uFFFD]*$/;

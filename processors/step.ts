@@ -1,9 +1,16 @@
+import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { JobOf, JobResults, QueueName } from '../../queues/catalog.js';
-import type { ListSendRequest } from '../request.js';
-import type { RunRegistry } from '../runs.js';
-import type { SfmcApi } from '../sfmc/types.js';
-import type { SftpUploader } from '../upload/sftp.js';
+import { stepJobId, type JobOf, type JobResults, type QueueName } from '../queues/catalog.js';
+import { RunError } from '../src/errors.js';
+import type { ListSendRequest } from '../src/request.js';
+import type { RunRegistry } from '../src/runs.js';
+import type { SfmcApi } from '../src/sfmc/types.js';
+import type { SftpUploader } from '../src/upload/sftp.js';
+
+/**
+ * What every processor is and receives. Processors depend on this file, queues/ and src/sfmc/
+ * (plus the run registry and uploader types); the worker (src/worker/) wires them, never the reverse.
+ */
 
 /** What a processor may use besides its job. Everything is passed in; processors hold no globals. */
 export interface StepContext {
@@ -41,3 +48,21 @@ export const DEFAULT_STEP_SETTINGS: StepSettings = {
 };
 
 export type StepProcessor<N extends QueueName> = (job: JobOf<N>, ctx: StepContext) => Promise<JobResults[N]>;
+
+/**
+ * A parent acts only on its child's result. If the child was removed (a dashboard clean, an
+ * eviction), BullMQ releases the parent with no value: that must stop the run, never send.
+ */
+export async function childResult<C extends QueueName>(
+  job: Job<{ runId: string }>,
+  child: C,
+): Promise<JobResults[C]> {
+  const values = await job.getChildrenValues<JobResults[C]>();
+  const suffix = `:${child}:${stepJobId(job.data.runId, child)}`;
+  const key = Object.keys(values).find((k) => k.endsWith(suffix));
+  const value = key === undefined ? undefined : values[key];
+  if (value === undefined || value === null) {
+    throw new RunError('missing-child-result', `step ${child} left no result; the run stops here rather than act without it`);
+  }
+  return value;
+}

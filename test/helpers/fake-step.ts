@@ -1,0 +1,101 @@
+import type { Job } from 'bullmq';
+import pino from 'pino';
+import { vi } from 'vitest';
+import { stepJobId, type JobPayloads, type JobResults, type QueueName } from '../../queues/catalog.js';
+import { DEFAULT_STEP_SETTINGS, type StepContext } from '../../processors/step.js';
+import { parseListSendRequest, type ListSendRequest } from '../../src/request.js';
+import type { RunRegistry } from '../../src/runs.js';
+import type { SfmcApi } from '../../src/sfmc/types.js';
+import { seedRequest } from './requests.js';
+
+/**
+ * A step job without Redis, for unit tests of processors and the wrapper: it records what the
+ * processor persisted, logged and asked BullMQ to do, and hands out the children's results given.
+ */
+export interface FakeJob<N extends QueueName> {
+  job: Job<JobPayloads[N], JobResults[N], N>;
+  logs: string[];
+  progress: unknown[];
+  /** Timestamps passed to moveToDelayed. */
+  delayedUntil: number[];
+}
+
+export function fakeJob<N extends QueueName>(
+  queue: N,
+  options: { runId?: string; data?: Partial<JobPayloads[N]>; children?: Partial<JobResults>; attemptsMade?: number; attempts?: number } = {},
+): FakeJob<N> {
+  const runId = options.runId ?? 'unit-run';
+  const logs: string[] = [];
+  const progress: unknown[] = [];
+  const delayedUntil: number[] = [];
+  const children = Object.fromEntries(
+    Object.entries(options.children ?? {}).map(([child, value]) => [`bull:${child}:${stepJobId(runId, child as QueueName)}`, value]),
+  );
+  const job = {
+    id: stepJobId(runId, queue),
+    name: queue,
+    queueName: queue,
+    data: { runId, ...options.data } as JobPayloads[N],
+    opts: { attempts: options.attempts ?? 3 },
+    attemptsMade: options.attemptsMade ?? 0,
+    attemptsStarted: (options.attemptsMade ?? 0) + 1,
+    async updateData(data: JobPayloads[N]) {
+      job.data = data;
+    },
+    async updateProgress(value: unknown) {
+      progress.push(value);
+    },
+    async log(line: string) {
+      logs.push(line);
+      return logs.length;
+    },
+    async moveToDelayed(timestamp: number) {
+      delayedUntil.push(timestamp);
+    },
+    async getChildrenValues() {
+      return children;
+    },
+  };
+  return { job: job as unknown as Job<JobPayloads[N], JobResults[N], N>, logs, progress, delayedUntil };
+}
+
+/** An SfmcApi whose every operation fails unless the test gives it. */
+export function fakeSfmc(ops: Partial<SfmcApi> = {}): SfmcApi {
+  return new Proxy(ops as SfmcApi, {
+    get(target, name: string) {
+      return (target as unknown as Record<string, unknown>)[name] ?? (async () => {
+        throw new Error(`unexpected SOAP call ${name} in this test`);
+      });
+    },
+  });
+}
+
+export const silentLogger = pino({ level: 'silent' });
+
+/** A run registry holding one request, recording markFinished. */
+export function fakeRuns(request: ListSendRequest, extra: { cancelledAt?: string } = {}) {
+  const markFinished = vi.fn(async () => true);
+  const runs = {
+    get: async (runId: string) => (runId === request.runId ? { fingerprint: 'f', request: JSON.stringify(request), ...extra } : undefined),
+    markFinished,
+    claimSend: async () => true,
+  } as unknown as RunRegistry;
+  return { runs, markFinished };
+}
+
+export function unitRequest(overrides: Parameters<typeof seedRequest>[0] = {}): ListSendRequest {
+  return parseListSendRequest(seedRequest({ runId: 'unit-run', ...overrides }));
+}
+
+export function stepContext(overrides: Partial<StepContext> & { request: ListSendRequest; now?: () => number }): StepContext {
+  return {
+    sfmc: fakeSfmc(),
+    runs: fakeRuns(overrides.request).runs,
+    log: silentLogger,
+    token: 'token',
+    signal: undefined,
+    now: () => Date.parse('2026-01-01T00:00:00Z'),
+    settings: DEFAULT_STEP_SETTINGS,
+    ...overrides,
+  };
+}

@@ -1,0 +1,108 @@
+import { DelayedError } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import { pollImport } from '../../processors/poll-import.js';
+import { resolveList } from '../../processors/resolve-list.js';
+import { RunError } from '../../src/errors.js';
+import type { ImportResultsSummary } from '../../src/sfmc/types.js';
+import { fakeJob, fakeSfmc, stepContext, unitRequest } from '../helpers/fake-step.js';
+
+/** Processors alone: a fake job and a fake SfmcApi, no Redis and no sandbox. */
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const request = unitRequest();
+
+const summary = (over: Partial<ImportResultsSummary>): ImportResultsSummary => ({
+  taskResultId: 't1',
+  importStatus: 'Completed',
+  numberSuccessful: 2,
+  numberErrors: 0,
+  numberDuplicated: 0,
+  totalRows: 2,
+  ...over,
+});
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  return p.then(
+    () => {
+      throw new Error('expected the step to throw');
+    },
+    (err: unknown) => err,
+  );
+}
+
+describe('resolve-list on its own', () => {
+  it('returns the one List of that name and the checked Email', async () => {
+    const sfmc = fakeSfmc({
+      retrieveListsByName: async () => [{ id: '42', name: 'Sample_List' }],
+      retrieveEmailById: async (id) => ({ id, name: 'Welcome' }),
+    });
+    const { job, logs } = fakeJob('resolve-list');
+    expect(await resolveList(job, stepContext({ request, sfmc }))).toEqual({ listId: '42', listName: 'Sample_List', email: { id: '123', name: 'Welcome' } });
+    expect(logs).toContain('List "Sample_List" is ID 42');
+  });
+
+  it('refuses a name two Lists share, naming both IDs', async () => {
+    const sfmc = fakeSfmc({ retrieveListsByName: async () => [{ id: '1' }, { id: '2' }] });
+    const err = await rejection(resolveList(fakeJob('resolve-list').job, stepContext({ request, sfmc })));
+    expect(err).toBeInstanceOf(RunError);
+    expect(err).toMatchObject({ code: 'ambiguous-list', kind: 'fatal', context: { listIds: ['1', '2'] } });
+  });
+
+  it('fails before anything changes when the Email does not exist', async () => {
+    const sfmc = fakeSfmc({ retrieveListsByName: async () => [{ id: '42' }], retrieveEmailById: async () => undefined });
+    const err = await rejection(resolveList(fakeJob('resolve-list').job, stepContext({ request, sfmc })));
+    expect(err).toMatchObject({ code: 'email-not-found' });
+    expect((err as Error).message).toContain('"email.id"');
+  });
+});
+
+describe('poll-import on its own', () => {
+  const started = { listId: '42', customerKey: 'ck', taskId: 't1' };
+
+  it('only schedules the first check on its first visit, persisting when it began', async () => {
+    const { job, delayedUntil, progress } = fakeJob('poll-import', { children: { 'start-import': started } });
+    const err = await rejection(pollImport(job, stepContext({ request, now: () => T0 })));
+    expect(err).toBeInstanceOf(DelayedError);
+    expect(job.data).toMatchObject({ polls: 0, firstPollAt: new Date(T0).toISOString(), lastStatus: 'Started' });
+    expect(progress).toEqual([{ polls: 0, status: 'Started', failedChecks: 0 }]);
+    expect(delayedUntil).toEqual([T0 + request.poll.initialDelayMs]);
+  });
+
+  it('counts a transiently failed check as no news and waits again', async () => {
+    const { SfmcError } = await import('../../src/sfmc/errors.js');
+    const sfmc = fakeSfmc({
+      retrieveImportResults: async () => {
+        throw new SfmcError('timeout', 'no reply', { kind: 'retryable', mayHaveTakenEffect: false });
+      },
+    });
+    const data = { polls: 1, firstPollAt: new Date(T0).toISOString(), lastStatus: 'Queued' };
+    const { job } = fakeJob('poll-import', { data, children: { 'start-import': started } });
+    await expect(pollImport(job, stepContext({ request, sfmc, now: () => T0 + 1_000 }))).rejects.toBeInstanceOf(DelayedError);
+    expect(job.data).toMatchObject({ polls: 2, failedChecks: 1, lastCheckError: 'no reply', lastStatus: 'Queued' });
+  });
+
+  it('returns the counts and deletes the ImportDefinition once the import completed', async () => {
+    const deleted: string[] = [];
+    const sfmc = fakeSfmc({
+      retrieveImportResults: async () => summary({}),
+      deleteImportDefinition: async (key) => (deleted.push(key), { deleted: true }),
+    });
+    const data = { polls: 1, firstPollAt: new Date(T0).toISOString() };
+    const { job } = fakeJob('poll-import', { data, children: { 'start-import': started } });
+    const result = await pollImport(job, stepContext({ request, sfmc, now: () => T0 + 1_000 }));
+    expect(result).toMatchObject({ listId: '42', taskId: 't1', importStatus: 'Completed', polls: 2, numberSuccessful: 2, definition: { outcome: 'deleted' } });
+    expect(deleted).toEqual(['ck']);
+  });
+
+  it('fails with poll-timeout once poll.timeoutMs has passed', async () => {
+    const sfmc = fakeSfmc({ retrieveImportResults: async () => summary({ importStatus: 'Importing' }) });
+    const data = { polls: 5, firstPollAt: new Date(T0).toISOString() };
+    const { job } = fakeJob('poll-import', { data, children: { 'start-import': started } });
+    await expect(pollImport(job, stepContext({ request, sfmc, now: () => T0 + request.poll.timeoutMs }))).rejects.toMatchObject({ code: 'poll-timeout' });
+  });
+
+  it('stops the run when its child left no result', async () => {
+    const { job } = fakeJob('poll-import');
+    await expect(pollImport(job, stepContext({ request }))).rejects.toMatchObject({ code: 'missing-child-result' });
+  });
+});

@@ -1,0 +1,117 @@
+import { DelayedError, UnrecoverableError } from 'bullmq';
+import { describe, expect, it, vi } from 'vitest';
+import type { QueueName, StepEndEvent } from '../../queues/catalog.js';
+import { DEFAULT_STEP_SETTINGS, type StepProcessor } from '../../processors/step.js';
+import { describeFailure, RunError } from '../../src/errors.js';
+import { SfmcError } from '../../src/sfmc/errors.js';
+import { SftpError } from '../../src/upload/errors.js';
+import { wrapStep } from '../../src/worker/wrap.js';
+import { fakeJob, fakeRuns, fakeSfmc, silentLogger, unitRequest } from '../helpers/fake-step.js';
+
+/** The one wrapper around every processor, with a fake job and registry: what BullMQ is told. */
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+function wrapped<N extends QueueName>(queue: N, step: StepProcessor<N>, request = unitRequest()) {
+  const { runs, markFinished } = fakeRuns(request);
+  const events: StepEndEvent[] = [];
+  const pauseAccount = vi.fn(async () => {});
+  const processor = wrapStep(queue, step, {
+    sfmc: fakeSfmc(),
+    runs,
+    logger: silentLogger,
+    now: () => T0,
+    settings: DEFAULT_STEP_SETTINGS,
+    pauseAccount,
+    throttlePauseMs: 30_000,
+    callClass: 'progress',
+    maxThrottledVisits: 50,
+    onStepEnd: (e) => events.push(e),
+  });
+  return { processor, markFinished, events, pauseAccount };
+}
+
+describe('the step wrapper', () => {
+  it("marks the run finished when the run's last step completes, and only then", async () => {
+    const sent = { sendId: 's', emailId: '123', listId: '42', import: { numberSuccessful: 1, numberErrors: 0, numberDuplicated: 0, totalRows: 1 }, recovered: false };
+    const last = wrapped('send', async () => sent);
+    expect(await last.processor(fakeJob('send').job, 'token')).toEqual(sent);
+    expect(last.markFinished).toHaveBeenCalledWith('unit-run');
+    expect(last.events).toMatchObject([{ queue: 'send', outcome: 'completed' }]);
+
+    const middle = wrapped('resolve-list', async () => ({ listId: '42' }));
+    await middle.processor(fakeJob('resolve-list').job, 'token');
+    expect(middle.markFinished).not.toHaveBeenCalled();
+  });
+
+  it('turns a fatal error into UnrecoverableError carrying `code: message`, and ends the run', async () => {
+    const { processor, markFinished, events } = wrapped('resolve-list', async () => {
+      throw new RunError('list-not-found', 'no List named "x"');
+    });
+    const { job, logs } = fakeJob('resolve-list');
+    const err = await processor(job, 'token').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnrecoverableError);
+    expect((err as Error).message).toBe('list-not-found: no List named "x"');
+    expect(markFinished).toHaveBeenCalled();
+    expect(logs).toEqual(['failed: list-not-found: no List named "x"']);
+    expect(events).toMatchObject([{ outcome: 'failed', code: 'list-not-found' }]);
+  });
+
+  it('rethrows a retryable error for BullMQ to back off, keeping it as the cause', async () => {
+    const cause = new SftpError('sftp-connection-lost', 'reset', 'retryable');
+    const { processor, markFinished } = wrapped('upload-file', async () => {
+      throw cause;
+    });
+    const err = await processor(fakeJob('upload-file', { attempts: 3 }).job, 'token').catch((e: unknown) => e);
+    expect(err).not.toBeInstanceOf(UnrecoverableError);
+    expect(err).toMatchObject({ message: 'sftp-connection-lost: reset', cause });
+    expect(markFinished).not.toHaveBeenCalled();
+  });
+
+  it('pauses the account and delays the job when SFMC throttles, using no attempt', async () => {
+    const { processor, pauseAccount, events } = wrapped('resolve-list', async () => {
+      throw new SfmcError('throttled', 'Rate Limited', { kind: 'throttled', mayHaveTakenEffect: false });
+    });
+    const { job, delayedUntil } = fakeJob('resolve-list');
+    await expect(processor(job, 'token')).rejects.toBeInstanceOf(DelayedError);
+    expect(pauseAccount).toHaveBeenCalledWith(30_000);
+    expect(delayedUntil).toEqual([T0 + 30_000]);
+    expect(events).toMatchObject([{ outcome: 'throttled', code: 'throttled' }]);
+  });
+
+  it('stops a cancelled run before its step runs', async () => {
+    const request = unitRequest();
+    const { runs } = fakeRuns(request, { cancelledAt: new Date(T0).toISOString() });
+    const step = vi.fn(async () => ({ listId: '42' }));
+    const processor = wrapStep('resolve-list', step, {
+      sfmc: fakeSfmc(),
+      runs,
+      logger: silentLogger,
+      now: () => T0,
+      settings: DEFAULT_STEP_SETTINGS,
+      pauseAccount: async () => {},
+      throttlePauseMs: 1,
+      callClass: 'progress',
+      maxThrottledVisits: 1,
+    });
+    await expect(processor(fakeJob('resolve-list').job, 'token')).rejects.toThrow('cancelled: the run was cancelled before this step');
+    expect(step).not.toHaveBeenCalled();
+  });
+});
+
+describe('describing a failure', () => {
+  it('reads code and kind from the one error base, whatever the service', () => {
+    expect(describeFailure(new RunError('import-empty', 'none'))).toEqual({ code: 'import-empty', message: 'none', fatal: true, throttled: false });
+    expect(describeFailure(new SfmcError('auth-failed', 'no', { kind: 'fatal', mayHaveTakenEffect: false }))).toMatchObject({ fatal: true });
+    expect(describeFailure(new SfmcError('timeout', 't', { kind: 'retryable', mayHaveTakenEffect: true }))).toMatchObject({ code: 'timeout', fatal: false });
+    expect(describeFailure(new SftpError('sftp-auth-failed', 'denied', 'fatal'))).toMatchObject({ code: 'sftp-auth-failed', fatal: true });
+    expect(describeFailure(new Error('boom'))).toEqual({ code: 'internal', message: 'boom', fatal: false, throttled: false });
+  });
+
+  it('keeps mayHaveTakenEffect and the cause on the base', () => {
+    const cause = new Error('socket hang up');
+    const err = new SfmcError('timeout', 't', { kind: 'retryable', mayHaveTakenEffect: true, cause });
+    expect(err).toMatchObject({ mayHaveTakenEffect: true, cause, name: 'SfmcError' });
+    expect(new RunError('cancelled', 'c').mayHaveTakenEffect).toBe(false);
+  });
+});
