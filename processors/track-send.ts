@@ -1,38 +1,16 @@
-import { DelayedError, type Job } from 'bullmq';
 import { RunError } from '../src/errors.js';
+import { TRACK_TIMEOUT_DEFAULT_MS } from '../src/request.js';
 import { isSfmcError } from '../src/sfmc/errors.js';
 import { isFailedSendStatus, isFinalSendStatus, toDelivery, type SendDelivery } from '../src/sfmc/send-status.js';
 import type { SendStatusRecord } from '../src/sfmc/types.js';
-import { childResult, type StepContext } from './step.js';
 import { pollDelayMs } from './poll-import.js';
+import { waitForNextCheck } from './polling.js';
+import { childResult, type StepProcessor } from './step.js';
 
 /**
- * Step 7 (issue #12): follow the run's Send until SFMC says it is over, and report how many emails
- * went out. NOT WIRED YET: the step table (another branch) adds `track-send` to the catalog, the
- * flow and the worker registry; these two types then move to queues/catalog.ts unchanged.
+ * Step 7 (issue #12), the run's last step unless the request says `"track": false`: follow the
+ * run's Send until SFMC says it is over, and report how many emails went out.
  */
-export interface TrackSendData {
-  runId: string;
-  /** When the first status check was scheduled; track.timeoutMs counts from here. */
-  firstCheckAt?: string;
-  checks?: number;
-  lastStatus?: string;
-  /** Checks that failed transiently (no news) so far. */
-  failedChecks?: number;
-  lastCheckError?: string;
-}
-
-export interface TrackSendResult {
-  sendId: string;
-  /** false when the request asked for no tracking ("track": false): no delivery then. */
-  tracked: boolean;
-  checks: number;
-  failedChecks: number;
-  delivery?: SendDelivery;
-}
-
-export type TrackSendJob = Job<TrackSendData, TrackSendResult>;
-
 export type TrackVerdict =
   | { kind: 'done'; delivery: SendDelivery }
   | { kind: 'failed'; delivery: SendDelivery }
@@ -62,30 +40,30 @@ function isNoNews(err: unknown): boolean {
 }
 
 /**
- * The step-job pattern of poll-import: each visit makes one Retrieve of the Send; while it is not
- * final the job stores its progress, moves itself to delayed (paced by the request's `poll`
- * settings) and gives its worker slot back. Deadline: the request's track.timeoutMs, counted from
- * the first visit -> `track-timeout`. A final failure status -> `send-failed`.
+ * The step-job pattern (processors/polling.ts): each visit makes one Retrieve of the Send; while it
+ * is not final the job records its progress and waits, paced by the request's `poll` settings,
+ * holding no worker slot. Deadline: track.timeoutMs from the first visit -> `track-timeout`. A final
+ * failure status -> `send-failed`. Tracking only reads: it never creates anything in SFMC.
  */
-export async function trackSend(job: TrackSendJob, ctx: StepContext): Promise<TrackSendResult> {
-  const { sfmc, signal, now, token } = ctx;
-  const { sendId } = await childResult(job, 'send');
+export const trackSend: StepProcessor<'track-send'> = async (job, ctx) => {
+  const { sfmc, signal, now } = ctx;
+  const sent = await childResult(job, 'send');
+  const { sendId } = sent;
   const { track, poll } = ctx.request;
+  // The step exists only for tracked runs (queues/steps.ts); an older request without `track` is tracked by default.
+  const timeoutMs = track === false || track === undefined ? TRACK_TIMEOUT_DEFAULT_MS : track.timeoutMs;
   const checks = job.data.checks ?? 0;
   const failedChecks = job.data.failedChecks ?? 0;
-  if (track === false) return { sendId, tracked: false, checks, failedChecks };
 
-  const wait = async (checksDone: number, status: string, failure?: string): Promise<never> => {
+  const wait = (checksDone: number, status: string, failure?: string): Promise<never> => {
     const firstCheckAt = job.data.firstCheckAt ?? new Date(now()).toISOString();
     const failed = failure === undefined ? failedChecks : failedChecks + 1;
-    const record = { checks: checksDone, firstCheckAt, lastStatus: status, failedChecks: failed };
-    // Persist first: once moveToDelayed returns the lock is gone, and a crash would lose the count.
-    await job.updateData({ ...job.data, ...record, ...(failure !== undefined ? { lastCheckError: failure } : {}) });
-    await job.updateProgress({ checks: checksDone, status, failedChecks: failed });
-    const delay = pollDelayMs(checksDone, poll);
-    await job.log(`Send ${sendId}: ${failure === undefined ? status : `check failed (${failure}), no news`}; next check in ${delay} ms`);
-    await job.moveToDelayed(now() + delay, token);
-    throw new DelayedError();
+    return waitForNextCheck(job, ctx, {
+      delayMs: pollDelayMs(checksDone, poll),
+      data: { checks: checksDone, firstCheckAt, lastStatus: status, failedChecks: failed, ...(failure !== undefined ? { lastCheckError: failure } : {}) },
+      progress: { checks: checksDone, status, failedChecks: failed, sendId },
+      message: `Send ${sendId}: ${failure === undefined ? status : `check failed (${failure}), no news`}`,
+    });
   };
 
   // The first visit only schedules the first check: a Send just created is never over yet.
@@ -100,15 +78,15 @@ export async function trackSend(job: TrackSendJob, ctx: StepContext): Promise<Tr
     if (!isNoNews(err) || signal?.aborted) throw err;
     const message = (err as Error).message;
     ctx.log.warn({ sendId, failedChecks: failedChecks + 1, code: isSfmcError(err) ? err.code : undefined }, 'Send status check failed; treated as no news');
-    if (elapsed >= track.timeoutMs) throw timeout(sendId, lastStatus, elapsed, track.timeoutMs, failedChecks + 1, message);
+    if (elapsed >= timeoutMs) throw timeout(sendId, lastStatus, elapsed, timeoutMs, failedChecks + 1, message);
     return wait(checks + 1, lastStatus, message);
   }
 
-  const verdict = trackVerdict(record, elapsed, track.timeoutMs);
+  const verdict = trackVerdict(record, elapsed, timeoutMs);
   switch (verdict.kind) {
     case 'done':
       await job.log(`Send ${sendId} ${verdict.delivery.status}: ${verdict.delivery.numberSent} sent, ${verdict.delivery.numberDelivered} delivered`);
-      return { sendId, tracked: true, checks: checks + 1, failedChecks, delivery: verdict.delivery };
+      return { ...sent, delivery: verdict.delivery, checks: checks + 1, failedChecks };
     case 'failed':
       throw new RunError(
         'send-failed',
@@ -116,11 +94,11 @@ export async function trackSend(job: TrackSendJob, ctx: StepContext): Promise<Tr
         { sendId, delivery: verdict.delivery },
       );
     case 'timeout':
-      throw timeout(sendId, verdict.status, elapsed, track.timeoutMs, failedChecks);
+      throw timeout(sendId, verdict.status, elapsed, timeoutMs, failedChecks);
     case 'wait':
       return wait(checks + 1, verdict.status);
   }
-}
+};
 
 function timeout(sendId: string, status: string, elapsed: number, timeoutMs: number, failedChecks: number, lastError?: string): RunError {
   return new RunError(

@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import type { SendDelivery } from '../src/sfmc/send-status.js';
 
 /**
  * The catalog: every queue's name, payload and result, declared once. Producers and processors
@@ -9,7 +10,7 @@ import type { Job } from 'bullmq';
  * Every step's queue, in the order a person reads them (the flow runs them deepest child first).
  * What each step is (optional, polling, last) is in the step table, queues/steps.ts.
  */
-export const QUEUE_NAMES = ['resolve-list', 'upload-file', 'create-import', 'start-import', 'poll-import', 'send'] as const;
+export const QUEUE_NAMES = ['resolve-list', 'upload-file', 'create-import', 'start-import', 'poll-import', 'send', 'track-send'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 
@@ -64,6 +65,16 @@ export interface SendData extends StepData {
   sendId?: string;
 }
 
+export interface TrackSendData extends StepData {
+  /** When the first status check was scheduled; track.timeoutMs counts from here. */
+  firstCheckAt?: string;
+  checks?: number;
+  lastStatus?: string;
+  /** Checks that failed transiently (no news) so far. */
+  failedChecks?: number;
+  lastCheckError?: string;
+}
+
 export interface JobPayloads {
   'resolve-list': StepData;
   'upload-file': UploadFileData;
@@ -71,6 +82,7 @@ export interface JobPayloads {
   'start-import': StartImportData;
   'poll-import': PollImportData;
   send: SendData;
+  'track-send': TrackSendData;
 }
 
 export interface ResolveListResult {
@@ -142,6 +154,14 @@ export interface SendResult {
   recovered: boolean;
 }
 
+/** A tracked run's result: the Send's, plus what SFMC finally reported about its delivery. */
+export interface TrackSendResult extends SendResult {
+  delivery: SendDelivery;
+  /** Status checks made, and how many of them failed transiently (no news). */
+  checks: number;
+  failedChecks: number;
+}
+
 export interface JobResults {
   'resolve-list': ResolveListResult;
   'upload-file': UploadFileResult;
@@ -149,6 +169,7 @@ export interface JobResults {
   'start-import': StartImportResult;
   'poll-import': PollImportResult;
   send: SendResult;
+  'track-send': TrackSendResult;
 }
 
 export type JobOf<N extends QueueName> = Job<JobPayloads[N], JobResults[N], N>;

@@ -39,7 +39,7 @@ export interface StepSpec {
 }
 
 /** What of the request decides which steps a run has. */
-export type RunShape = Pick<ListSendRequest, 'file'>;
+export type RunShape = Pick<ListSendRequest, 'file'> & Partial<Pick<ListSendRequest, 'track'>>;
 
 export const STEPS = {
   'resolve-list': { needs: [], polls: false, endsRun: false },
@@ -54,6 +54,8 @@ export const STEPS = {
   'start-import': { needs: ['create-import'], polls: false, endsRun: false },
   'poll-import': { needs: ['start-import'], polls: true, endsRun: false, reportsImport: true },
   send: { needs: ['poll-import'], polls: false, endsRun: true },
+  // Follows the Send until SFMC reports it over; `"track": false` ends the run at the Send.
+  'track-send': { needs: ['send'], presentWhen: (request: RunShape) => request.track !== false, polls: true, endsRun: true },
 } as const satisfies { readonly [N in QueueName]: StepSpec };
 
 const spec = (step: QueueName): StepSpec => STEPS[step];

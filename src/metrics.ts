@@ -208,7 +208,11 @@ export function observeWorkers(metrics: Metrics, pool: { workers: Record<QueueNa
   for (const [step, worker] of Object.entries(pool.workers) as [QueueName, Worker][]) {
     // The run's last step is the root of its flow (queues/steps.ts): the one job with no parent.
     worker.on('completed', (job) => {
-      if (!job.parentKey) metrics.runsCompleted.inc();
+      if (job.parentKey) return;
+      metrics.runsCompleted.inc();
+      // A tracked run's result carries what SFMC reported about its Send (track-send).
+      const delivery = (job.returnvalue as { delivery?: SendDelivery } | undefined)?.delivery;
+      if (delivery) recordDelivery(metrics, delivery);
     });
     worker.on('failed', (job, err) => {
       if (!job?.finishedOn || err instanceof UnrecoverableError || err.name === 'UnrecoverableError') return;

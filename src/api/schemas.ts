@@ -47,13 +47,35 @@ const importCountsSchema = countsSchema.extend({ status: z.string().optional().d
  * The result schema of every step a run may end on (`endsRun` in queues/steps.ts): a step added
  * there without its schema here does not compile, nor does a schema that differs from its result type.
  */
+const sendResultSchema = z.object({
+  sendId: z.string(),
+  emailId: z.string(),
+  listId: z.string(),
+  import: countsSchema,
+  recovered: z.boolean().describe('true when an existing Send was found after an ambiguous failure'),
+});
+
+const deliverySchema = z
+  .object({
+    status: z.string().describe("the Send's final Status in SFMC (Complete, or a failure status)"),
+    sentDate: z.string().nullable(),
+    numberSent: z.number(),
+    numberDelivered: z.number(),
+    hardBounces: z.number(),
+    softBounces: z.number(),
+    otherBounces: z.number(),
+    unsubscribes: z.number(),
+    uniqueOpens: z.number(),
+    uniqueClicks: z.number(),
+  })
+  .describe('what SFMC reported about the Send once it was over (track-send)');
+
 const RUN_RESULT_SCHEMAS = {
-  send: z.object({
-    sendId: z.string(),
-    emailId: z.string(),
-    listId: z.string(),
-    import: countsSchema,
-    recovered: z.boolean().describe('true when an existing Send was found after an ambiguous failure'),
+  send: sendResultSchema,
+  'track-send': sendResultSchema.extend({
+    delivery: deliverySchema,
+    checks: z.number().int().describe('Send status checks made'),
+    failedChecks: z.number().int().describe('checks that failed transiently (no news)'),
   }),
 } satisfies { [N in RunEndStep]: z.ZodType<JobResults[N]> };
 same<{ [N in RunEndStep]: z.infer<(typeof RUN_RESULT_SCHEMAS)[N]> }, { [N in RunEndStep]: JobResults[N] }>(true);

@@ -8,12 +8,14 @@ export function describeStepEvent(e: { step: QueueName; event: string; detail?: 
       // A polling step becomes active at every check; its progress lines say more.
       return stepPolls(e.step) ? undefined : `  ${e.step}: running`;
     case 'progress': {
-      const d = e.detail as { polls?: number; status?: string; uploadedBytes?: number; totalBytes?: number } | undefined;
+      const d = e.detail as { polls?: number; checks?: number; status?: string; uploadedBytes?: number; totalBytes?: number } | undefined;
       if (d?.uploadedBytes !== undefined && d.totalBytes) {
         return `  ${e.step}: ${Math.floor((100 * d.uploadedBytes) / d.totalBytes)}% of ${d.totalBytes.toLocaleString('en-US')} bytes checked and sent`;
       }
       if (!d?.status) return undefined;
-      return d.status === 'Started' ? `  ${e.step}: import started, waiting for SFMC` : `  ${e.step}: import ${d.status} (check ${d.polls ?? 0})`;
+      // A polling step reports SFMC's status and how many checks it made (processors/polling.ts).
+      const checks = d.polls ?? d.checks ?? 0;
+      return checks === 0 ? `  ${e.step}: ${d.status}, waiting for SFMC` : `  ${e.step}: ${d.status} (check ${checks})`;
     }
     case 'completed':
       return `  ${e.step}: done`;

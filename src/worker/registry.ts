@@ -4,6 +4,7 @@ import { pollImport } from '../../processors/poll-import.js';
 import { resolveList } from '../../processors/resolve-list.js';
 import { send } from '../../processors/send.js';
 import { startImport } from '../../processors/start-import.js';
+import { trackSend } from '../../processors/track-send.js';
 import { uploadFile } from '../../processors/upload-file.js';
 import type { StepProcessor } from '../../processors/step.js';
 
@@ -15,4 +16,5 @@ export const PROCESSORS: { [N in QueueName]: StepProcessor<N> } = {
   'start-import': startImport,
   'poll-import': pollImport,
   send,
+  'track-send': trackSend,
 };

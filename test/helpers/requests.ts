@@ -17,6 +17,9 @@ export function seedRequest(overrides: Partial<ListSendRequestInput> = {}): List
       notification: { responseType: 'email', responseAddress: 'help@example.com' },
     },
     poll: { initialDelayMs: 1_000, maxDelayMs: 2_000, timeoutMs: 20_000 },
+    // Most tests are about what happens up to the Send; following the Send adds at least three
+    // paced checks, so only the tests about track-send ask for it (test/pipeline/track-send.test.ts).
+    track: false,
     ...overrides,
   };
 }

@@ -1,9 +1,9 @@
-import { FlowProducer, Worker } from 'bullmq';
+import { FlowProducer, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { stepJobId } from '../../queues/catalog.js';
-import { trackSend, type TrackSendJob, type TrackSendResult } from '../../processors/track-send.js';
+import { stepJobId, type JobOf, type TrackSendResult } from '../../queues/catalog.js';
+import { trackSend } from '../../processors/track-send.js';
 import { isRunError } from '../../src/errors.js';
 import { parseListSendRequest, type ListSendRequest } from '../../src/request.js';
 import type { RunRegistry } from '../../src/runs.js';
@@ -15,10 +15,10 @@ import { TEST_POLL_FLOOR_MS, seedRequest } from '../helpers/pipeline.js';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
 /**
- * track-send is not in the catalog yet (the step table wires it), so this runs it the way the
- * worker will: as the parent of a `send` job in a BullMQ flow on the real Redis, talking to the
- * sandbox over SOAP. It shows the step-job pattern (delayed between checks, no slot held) and the
- * three endings: delivery, send-failed, track-timeout.
+ * track-send alone, as the parent of a stand-in `send` job in a BullMQ flow on the real Redis,
+ * talking to the sandbox over SOAP: the step-job pattern (delayed between checks, no slot held)
+ * and its three endings, with a deadline below the request schema's floor so the timeout is quick.
+ * test/pipeline/track-send.test.ts runs it inside whole runs.
  */
 
 const prefix = uniquePrefix('track-send');
@@ -80,7 +80,7 @@ async function runTrack(runId: string, request: ListSendRequest, behaviour: Send
   let ending: Ending | undefined;
   const trackWorker = new Worker(
     'track-send',
-    async (job: TrackSendJob, token?: string) => {
+    async (raw: Job, token?: string) => {
       try {
         const ctx = {
           sfmc: client,
@@ -92,7 +92,7 @@ async function runTrack(runId: string, request: ListSendRequest, behaviour: Send
           now: Date.now,
           settings: DEFAULT_STEP_SETTINGS,
         };
-        const result = await trackSend(job, ctx);
+        const result = await trackSend(raw as JobOf<'track-send'>, ctx);
         ending = { result };
         return result;
       } catch (err) {
@@ -128,7 +128,7 @@ describe('track-send in a flow', () => {
     const { ending } = await runTrack('track-ok', fastRequest('track-ok', { timeoutMs: 60_000 }), { checksUntilFinal: 2, hardBounces: 1 });
     expect(ending.code).toBeUndefined();
     // The first visit only schedules; then Sending, Sending, Complete.
-    expect(ending.result).toMatchObject({ tracked: true, checks: 3, failedChecks: 0 });
+    expect(ending.result).toMatchObject({ checks: 3, failedChecks: 0 });
     // One Retrieve per visit: the sandbox saw exactly the three checks.
     expect(sandbox.state.sends.at(-1)?.statusChecks).toBe(3);
     expect(ending.result?.delivery).toMatchObject({ status: 'Complete', numberSent: 40, numberDelivered: 39, hardBounces: 1 });
@@ -144,15 +144,5 @@ describe('track-send in a flow', () => {
     // Below the request schema's floor on purpose: the deadline logic, not the validation.
     const { ending } = await runTrack('track-slow', fastRequest('track-slow', { timeoutMs: 100 }), { checksUntilFinal: 1000 });
     expect(ending).toMatchObject({ code: 'track-timeout', message: expect.stringMatching(/still Sending after \d+ ms \(track.timeoutMs 100\)/) });
-  });
-
-  it('ends at once without checking when the request says "track": false', async () => {
-    const before = sandbox.calls().length;
-    const { ending } = await runTrack('track-off', fastRequest('track-off', false), {});
-    expect(ending.result).toMatchObject({ tracked: false, checks: 0 });
-    expect(ending.result).not.toHaveProperty('delivery');
-    // Only the send child's calls: an import definition, its start, the Send (and a token).
-    const soapRetrieves = sandbox.calls().slice(before).filter((c) => c.path.endsWith('Service.asmx') && c.operation === 'Retrieve');
-    expect(soapRetrieves).toEqual([]);
   });
 });
