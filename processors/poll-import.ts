@@ -5,12 +5,7 @@ import { isSfmcError } from '../src/sfmc/errors.js';
 import type { ImportResultsSummary } from '../src/sfmc/types.js';
 import { childResult } from '../src/worker/child-result.js';
 import type { StepContext, StepProcessor } from '../src/worker/context.js';
-
-/** Exponential backoff between polls: initial, 2x, 4x ... capped at maxDelayMs. */
-export function pollDelayMs(pollsDone: number, poll: { initialDelayMs: number; maxDelayMs: number }): number {
-  const grown = poll.initialDelayMs * 2 ** Math.min(pollsDone, 30);
-  return Math.max(0, Math.min(poll.maxDelayMs, grown));
-}
+import { pollDelayMs } from './poll-schedule.js';
 
 function counts(s: ImportResultsSummary) {
   return {
@@ -52,7 +47,7 @@ export const pollImport: StepProcessor<'poll-import'> = async (job, ctx) => {
     // Persist first: once moveToDelayed returns the lock is gone, and a crash would lose the count.
     await job.updateData({ ...job.data, ...record, ...(failure !== undefined ? { lastCheckError: failure } : {}) });
     await job.updateProgress({ polls: pollsDone, status, failedChecks: failed });
-    const delay = pollDelayMs(pollsDone, poll);
+    const delay = pollDelayMs(pollsDone, now() - Date.parse(firstPollAt), poll);
     await job.log(`import task ${taskId}: ${failure === undefined ? status : `check failed (${failure}), no news`}; next check in ${delay} ms`);
     await job.moveToDelayed(now() + delay, token);
     throw new DelayedError();
