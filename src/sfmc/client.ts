@@ -60,7 +60,7 @@ export interface SfmcClientOptions {
   tokenStore?: TokenStore;
   now?: () => number;
   onCall?: (event: CallEvent) => void;
-  /** Default 5 minutes before expiry. */
+  /** How long before expiry a token is replaced; default config.tokenRefreshMarginMs, else 60 s. */
   refreshSkewMs?: number;
   /** Default 50 MB; a larger reply is refused as `bad-response`. */
   maxResponseBytes?: number;
@@ -146,7 +146,7 @@ export function createSfmcClient(options: SfmcClientOptions): SfmcClient {
     timeoutMs: config.timeoutMs,
     tokenStore: options.tokenStore,
     now: options.now,
-    refreshSkewMs: options.refreshSkewMs,
+    refreshSkewMs: options.refreshSkewMs ?? config.tokenRefreshMarginMs,
     logger,
   });
   // Values that must never reach an error message, whatever a remote party echoes back.
