@@ -1,4 +1,4 @@
-import { XMLParser } from 'fast-xml-parser';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
 /**
  * An XML element in document order. Request bodies are built as trees of these so the order of
@@ -139,14 +139,19 @@ export class XmlSyntaxError extends Error {
  * inside its name or attributes, and a body cut off anywhere else no longer ends with its root
  * element's end tag, which is checked here. Malformed XML that still ends properly (a mismatched
  * end tag inside) parses leniently; the envelope and response-element checks after the parse
- * (envelope.ts, responses.ts) refuse what is not a reply they know.
+ * (envelope.ts, responses.ts) refuse what is not a reply they know. `strict` adds the full
+ * well-formedness check back: the sandbox reads requests as SFMC's own parser would.
  */
-export function parseXml(text: string): Record<string, unknown> {
+export function parseXml(text: string, options: { strict?: boolean } = {}): Record<string, unknown> {
   if (/<!DOCTYPE/i.test(text)) throw new XmlSyntaxError('XML with a DOCTYPE is refused (SOAP forbids DTDs)');
   if (!text.trimStart().startsWith('<')) throw new XmlSyntaxError('body is not XML');
   const root = rootElementName(text);
   if (!root) throw new XmlSyntaxError('malformed XML: no root element');
   if (!endsWithEndTag(text, root)) throw new XmlSyntaxError(`malformed XML: the document does not end with </${root}> (truncated?)`);
+  if (options.strict) {
+    const verdict = XMLValidator.validate(text);
+    if (verdict !== true) throw new XmlSyntaxError(`malformed XML: ${verdict.err.msg}`);
+  }
   let parsed: unknown;
   try {
     parsed = parser.parse(text);

@@ -51,6 +51,14 @@ describe('parsing a reply cut short', () => {
   });
 });
 
+describe('strict parsing (the sandbox reading requests, as SFMC would)', () => {
+  it('refuses a mismatched end tag that the parse of replies lets through to the envelope checks', () => {
+    const broken = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><R><A>1</B></R></soap:Body></soap:Envelope>';
+    expect(() => parseXml(broken)).not.toThrow();
+    expect(() => parseXml(broken, { strict: true })).toThrow(XmlSyntaxError);
+  });
+});
+
 describe('the lists of the partner API', () => {
   const envelope = (body: string) =>
     `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>${body}</soap:Body></soap:Envelope>`;
