@@ -8,6 +8,7 @@ import { createSfmcClient } from '../src/sfmc/client.js';
 import type { SfmcConfig } from '../src/config.js';
 import type { SfmcApi } from '../src/sfmc/types.js';
 import { startWorkers } from '../src/worker/start.js';
+import { startBareSoapChain } from './bare-soap.js';
 import { benchLogger, benchRequest, inParallel, sandboxSfmcConfig, until, workerRedis } from './common.js';
 import { startChild } from './ipc.js';
 import type { SandboxChildOptions, SandboxChildReady } from './sandbox-child.js';
@@ -16,6 +17,8 @@ import type { SandboxChildOptions, SandboxChildReady } from './sandbox-child.js'
  * Item 1's contestants. Each runs N flows from the first enqueue to the last root completion, in
  * this process, and says how fast and at what CPU cost:
  *   bare       a FlowProducer chain of five no-op jobs
+ *   bare-soap  a chain of five jobs making the run's five SOAP calls with undici + fast-xml-parser,
+ *              no safety (bench/bare-soap.ts); the sandbox in a child process
  *   bare-opts  the same chain with the pipeline's job options and payload
  *   stub       the real producer, processors and workers; SfmcApi answered in memory
  *   remote     the real pipeline; the sandbox in a child process
@@ -30,7 +33,7 @@ const ZERO_POLL = { initialDelayMs: 0, maxDelayMs: 1 };
 /** The five steps of a run without a file to upload, first to last. */
 const CHAIN: readonly QueueName[] = ['resolve-list', 'create-import', 'start-import', 'poll-import', 'send'];
 
-export type Variant = 'bare' | 'bare-opts' | 'stub' | 'remote' | 'pipeline';
+export type Variant = 'bare' | 'bare-soap' | 'bare-opts' | 'stub' | 'remote' | 'pipeline';
 
 export interface Measured {
   runsPerSecond: number;
@@ -49,6 +52,7 @@ export interface Runner {
 }
 
 export async function startRunner(variant: Variant, redisUrl: string, prefix: string): Promise<Runner> {
+  if (variant === 'bare-soap') return startBareSoap(redisUrl, prefix);
   return variant === 'bare' || variant === 'bare-opts'
     ? startBare(redisUrl, prefix, variant === 'bare-opts')
     : startPipeline(redisUrl, prefix, variant);
@@ -127,6 +131,24 @@ async function startBare(redisUrl: string, prefix: string, pipelineOpts: boolean
       await flows.close();
       await Promise.all(workers.map((w) => w.close()));
       connection.disconnect();
+    },
+  };
+}
+
+async function startBareSoap(redisUrl: string, prefix: string): Promise<Runner> {
+  const child = await startChild<SandboxChildReady>('./sandbox-child.ts', { sandbox: { import: { registerDelayMs: 0, durationMs: 0 } } } satisfies SandboxChildOptions);
+  const connection = workerRedis(redisUrl);
+  const chain = await startBareSoapChain(connection, prefix, CONCURRENCY, child.ready);
+  const counter = completionCounter(() => child.call<NodeJS.CpuUsage>('cpu'));
+  chain.last.on('completed', counter.onCompleted);
+  for (const w of chain.workers) w.on('failed', counter.onFailed);
+  let seq = 0;
+  return {
+    measure: (n) => counter.measure(n, () => chain.add(`r${seq++}`)),
+    async close() {
+      await chain.close();
+      connection.disconnect();
+      await child.stop();
     },
   };
 }

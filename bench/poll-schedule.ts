@@ -1,4 +1,4 @@
-import { pollDelayMs } from '../processors/poll-import.js';
+import { EARLY_CHECKS, POLL_SHARE, pollDelayMs, type PollTiming } from '../processors/poll-schedule.js';
 import { seconds } from './common.js';
 
 /**
@@ -17,11 +17,19 @@ export interface Schedule {
   delay(pollsDone: number, elapsedMs: number): number;
 }
 
-/** Production's schedule: initial, doubling, capped (processors/poll-import.ts pollDelayMs). */
+/** Production's schedule (processors/poll-schedule.ts pollDelayMs) with these request settings. */
+export function production(poll: PollTiming, label = 'production'): Schedule {
+  return {
+    label: `${label}: ${EARLY_CHECKS} × ${seconds(poll.initialDelayMs)}, then ${POLL_SHARE} × elapsed, cap ${seconds(poll.maxDelayMs)}`,
+    delay: (pollsDone, elapsedMs) => pollDelayMs(pollsDone, elapsedMs, poll),
+  };
+}
+
+/** The schedule before issue #14: initial, doubling, capped. */
 export function doubling(initialDelayMs: number, maxDelayMs: number): Schedule {
   return {
     label: `doubling from ${seconds(initialDelayMs)}, cap ${seconds(maxDelayMs)}`,
-    delay: (pollsDone) => pollDelayMs(pollsDone, { initialDelayMs, maxDelayMs }),
+    delay: (pollsDone) => Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(pollsDone, 30)),
   };
 }
 
@@ -61,4 +69,18 @@ export function lagWithinFrom(schedule: Schedule, share: number, upToMs: number,
     from = t;
   }
   return from;
+}
+
+/** The most polls any import up to `upToMs` takes (checked in 1-second steps). */
+export function mostPolls(schedule: Schedule, upToMs: number, latencyMs: number): number {
+  let most = 0;
+  for (let t = 1_000; t <= upToMs; t += 1_000) most = Math.max(most, simulate(schedule, t, latencyMs).polls);
+  return most;
+}
+
+/** The largest lag ÷ duration over imports from `fromMs` to `toMs` (1-second steps). */
+export function worstLagShare(schedule: Schedule, fromMs: number, toMs: number, latencyMs: number): number {
+  let worst = 0;
+  for (let t = fromMs; t <= toMs; t += 1_000) worst = Math.max(worst, simulate(schedule, t, latencyMs).lagMs / t);
+  return worst;
 }

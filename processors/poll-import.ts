@@ -2,14 +2,9 @@ import type { DefinitionCleanup } from '../queues/catalog.js';
 import { RunError } from '../src/errors.js';
 import { isSfmcError } from '../src/sfmc/errors.js';
 import type { ImportResultsSummary } from '../src/sfmc/types.js';
+import { pollDelayMs } from './poll-schedule.js';
 import { timeLeftMs, waitForNextCheck } from './polling.js';
 import { childResult, type StepContext, type StepProcessor } from './step.js';
-
-/** Exponential backoff between polls: initial, 2x, 4x ... capped at maxDelayMs. */
-export function pollDelayMs(pollsDone: number, poll: { initialDelayMs: number; maxDelayMs: number }): number {
-  const grown = poll.initialDelayMs * 2 ** Math.min(pollsDone, 30);
-  return Math.max(0, Math.min(poll.maxDelayMs, grown));
-}
 
 function counts(s: ImportResultsSummary) {
   return {
@@ -48,7 +43,7 @@ export const pollImport: StepProcessor<'poll-import'> = async (job, ctx) => {
     const firstPollAt = job.data.firstPollAt ?? new Date(now()).toISOString();
     const failed = failure === undefined ? failedChecks : failedChecks + 1;
     return waitForNextCheck(job, ctx, {
-      delayMs: pollDelayMs(pollsDone, poll),
+      delayMs: pollDelayMs(pollsDone, now() - Date.parse(firstPollAt), poll),
       data: { polls: pollsDone, firstPollAt, lastStatus: status, failedChecks: failed, ...(failure !== undefined ? { lastCheckError: failure } : {}) },
       progress: { polls: pollsDone, status, failedChecks: failed },
       message: `import task ${taskId}: ${failure === undefined ? status : `check failed (${failure}), no news`}`,

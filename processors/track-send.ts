@@ -3,7 +3,7 @@ import { TRACK_TIMEOUT_DEFAULT_MS } from '../src/request.js';
 import { isSfmcError } from '../src/sfmc/errors.js';
 import { isFailedSendStatus, isFinalSendStatus, toDelivery, type SendDelivery } from '../src/sfmc/send-status.js';
 import type { SendStatusRecord } from '../src/sfmc/types.js';
-import { pollDelayMs } from './poll-import.js';
+import { pollDelayMs } from './poll-schedule.js';
 import { waitForNextCheck } from './polling.js';
 import { childResult, type StepProcessor } from './step.js';
 
@@ -59,7 +59,7 @@ export const trackSend: StepProcessor<'track-send'> = async (job, ctx) => {
     const firstCheckAt = job.data.firstCheckAt ?? new Date(now()).toISOString();
     const failed = failure === undefined ? failedChecks : failedChecks + 1;
     return waitForNextCheck(job, ctx, {
-      delayMs: pollDelayMs(checksDone, poll),
+      delayMs: pollDelayMs(checksDone, now() - Date.parse(firstCheckAt), poll),
       data: { checks: checksDone, firstCheckAt, lastStatus: status, failedChecks: failed, ...(failure !== undefined ? { lastCheckError: failure } : {}) },
       progress: { checks: checksDone, status, failedChecks: failed, sendId },
       message: `Send ${sendId}: ${failure === undefined ? status : `check failed (${failure}), no news`}`,

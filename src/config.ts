@@ -188,6 +188,18 @@ export const envSchema = z.object({
    * its emails (the docs say SOAP covers Classic emails; Content Builder emails are UNVERIFIED).
    */
   SFMC_CHECK_EMAIL: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
+  /**
+   * OAuth2: how long before its expiry a token is replaced (default 60 s, issue #14). SFMC's tokens
+   * live 1,079 s, so 60 s means 4 token requests an hour, the least for a client that never sends
+   * an expired token; the margin covers clock skew and a call in flight when the token runs out.
+   * At most 15 minutes: a margin near the token's lifetime would fetch a token for every call.
+   */
+  SFMC_TOKEN_REFRESH_MARGIN_MS: z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(0, 'must be 0 or more')
+    .max(900_000, 'must be at most 900000 (15 min; SFMC tokens live about 18 min)')
+    .default(60_000),
 }).superRefine((env, ctx) => {
   const allowed = allowedHttpHosts(env.SFMC_ALLOW_HTTP_HOSTS);
   for (const name of ENDPOINT_VARIABLES) {
@@ -222,6 +234,8 @@ export interface SfmcConfig {
   timeoutMs: number;
   /** SFMC_ALLOW_HTTP_HOSTS: besides loopback, the hosts a token's soap_instance_url may name outside SFMC. */
   allowHttpHosts?: string[];
+  /** SFMC_TOKEN_REFRESH_MARGIN_MS (OAuth2): replace a token this long before it expires; default 60 s (src/sfmc/auth.ts). */
+  tokenRefreshMarginMs?: number;
 }
 
 export interface ApiConfig {
@@ -336,6 +350,7 @@ function sfmcConfig(env: Env, problems: string[]): SfmcConfig | undefined {
       ...(env.SFMC_SOAP_URL ? { soapUrl: env.SFMC_SOAP_URL } : {}),
       timeoutMs: env.SFMC_TIMEOUT_MS,
       ...(env.SFMC_ALLOW_HTTP_HOSTS ? { allowHttpHosts: allowedHttpHosts(env.SFMC_ALLOW_HTTP_HOSTS) } : {}),
+      tokenRefreshMarginMs: env.SFMC_TOKEN_REFRESH_MARGIN_MS,
     };
   }
   if (env.SFMC_USERNAME || env.SFMC_PASSWORD) {

@@ -127,8 +127,8 @@ const importSchema = z.strictObject({
 const pollSchema = (floorMs: number) =>
   z
     .strictObject({
-      initialDelayMs: z.number().int().min(floorMs, `must be at least ${floorMs}`).max(3_600_000).default(2_000),
-      maxDelayMs: z.number().int().min(floorMs, `must be at least ${floorMs}`).max(3_600_000).default(60_000),
+      initialDelayMs: z.number().int().min(floorMs, `must be at least ${floorMs}`).max(3_600_000).default(150_000),
+      maxDelayMs: z.number().int().min(floorMs, `must be at least ${floorMs}`).max(3_600_000).default(1_800_000),
       timeoutMs: z.number().int().min(1).max(7 * 86_400_000).default(7_200_000),
     })
     // Only between two delays that are each valid: one problem per field.
@@ -192,7 +192,8 @@ const buildRequestSchema = (pollFloorMs: number) => z.strictObject({
   }),
   email: z.strictObject({ id: numericId }),
   import: importSchema,
-  poll: pollSchema(pollFloorMs).default({ initialDelayMs: 2_000, maxDelayMs: 60_000, timeoutMs: 7_200_000 }),
+  // The defaults are processors/poll-schedule.ts's DEFAULT_POLL_TIMING (test/processors/poll-schedule.test.ts checks).
+  poll: pollSchema(pollFloorMs).default({ initialDelayMs: 150_000, maxDelayMs: 1_800_000, timeoutMs: 7_200_000 }),
   send: sendSchema.optional(),
   track: trackSchema.default({ timeoutMs: TRACK_TIMEOUT_DEFAULT_MS }),
 }).superRefine((r, ctx) => {

@@ -66,4 +66,14 @@ describe('loading configuration from the environment', () => {
     expect(loadConfig({ ...base, SFMC_CHECK_EMAIL: 'false' }).checkEmail).toBe(false);
     expect(problems({ ...base, SFMC_CHECK_EMAIL: 'no' })).toEqual(['SFMC_CHECK_EMAIL: must be true or false']);
   });
+
+  it('replaces OAuth2 tokens 60 s before expiry unless SFMC_TOKEN_REFRESH_MARGIN_MS says otherwise, and refuses a bad margin, naming it', () => {
+    const base = { SFMC_SUBDOMAIN: 'mc123', SFMC_CLIENT_ID: 'id', SFMC_CLIENT_SECRET: 's' };
+    expect(loadConfig(base).sfmc?.tokenRefreshMarginMs).toBe(60_000);
+    expect(loadConfig({ ...base, SFMC_TOKEN_REFRESH_MARGIN_MS: '300000' }).sfmc?.tokenRefreshMarginMs).toBe(300_000);
+    expect(loadConfig({ ...base, SFMC_TOKEN_REFRESH_MARGIN_MS: '0' }).sfmc?.tokenRefreshMarginMs).toBe(0);
+    expect(problems({ ...base, SFMC_TOKEN_REFRESH_MARGIN_MS: 'soon' })[0]).toMatch(/^SFMC_TOKEN_REFRESH_MARGIN_MS: must be a number/);
+    expect(problems({ ...base, SFMC_TOKEN_REFRESH_MARGIN_MS: '-1' })).toEqual(['SFMC_TOKEN_REFRESH_MARGIN_MS: must be 0 or more']);
+    expect(problems({ ...base, SFMC_TOKEN_REFRESH_MARGIN_MS: '1079000' })[0]).toMatch(/^SFMC_TOKEN_REFRESH_MARGIN_MS: must be at most 900000/);
+  });
 });

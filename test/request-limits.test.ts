@@ -118,7 +118,7 @@ describe('the poll floor', () => {
   it('accepts the floor itself and fills the defaults above it', () => {
     expect(parseListSendRequest(poll({ initialDelayMs: POLL_FLOOR_MS, maxDelayMs: POLL_FLOOR_MS })).poll.initialDelayMs).toBe(POLL_FLOOR_MS);
     const { poll: _none, ...withoutPoll } = seed;
-    expect(parseListSendRequest(withoutPoll).poll).toEqual({ initialDelayMs: 2_000, maxDelayMs: 60_000, timeoutMs: 7_200_000 });
+    expect(parseListSendRequest(withoutPoll).poll).toEqual({ initialDelayMs: 150_000, maxDelayMs: 1_800_000, timeoutMs: 7_200_000 });
   });
 
   it('is lowered only when the caller asks (tests and benchmarks against the sandbox)', () => {

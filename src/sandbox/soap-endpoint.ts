@@ -67,7 +67,8 @@ export function handleSoap(rt: Runtime, req: IncomingMessage, res: ServerRespons
 
   let doc: Record<string, unknown>;
   try {
-    doc = parseXml(raw);
+    // Strict: SFMC's parser refuses any malformed request, not only a truncated one.
+    doc = parseXml(raw, { strict: true });
   } catch (err) {
     if (!(err instanceof XmlSyntaxError)) throw err;
     return fault({ kind: 'client', message: `Server was unable to read request. ---> ${err.message}` });

@@ -73,12 +73,20 @@ export interface TokenProviderOptions {
   timeoutMs: number;
   store?: TokenStore;
   now?: () => number;
-  /** Refresh when fewer than this many ms remain. Default 5 minutes (FuelSDK-Python/C# use 300 s). */
+  /** Refresh when fewer than this many ms remain. Default DEFAULT_REFRESH_SKEW_MS (60 s). */
   refreshSkewMs?: number;
   logger?: Logger;
 }
 
-export const DEFAULT_REFRESH_SKEW_MS = 300_000;
+/**
+ * 60 s before expiry (SFMC_TOKEN_REFRESH_MARGIN_MS, issue #14). SFMC's tokens live 1,079 s
+ * (access-token-s2s page: `expires_in` 1079), so a token is replaced every 1,019 s: 4 requests an
+ * hour, the floor for a client that never uses an expired token (3,600 / 1,079 > 3). The
+ * FuelSDKs (Python, C#) refresh 300 s early, which makes 5 an hour; 60 s still covers the clock
+ * skew between us and SFMC (expiry is counted from when our request started) and a call in flight
+ * when the token runs out, and a `Token Expired` fault forces one refresh anyway.
+ */
+export const DEFAULT_REFRESH_SKEW_MS = 60_000;
 const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
 
 const tokenResponseSchema = z.object({

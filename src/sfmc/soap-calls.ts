@@ -47,7 +47,7 @@ export interface SfmcClientOptions {
   tokenStore?: TokenStore;
   now?: () => number;
   onCall?: (event: CallEvent) => void;
-  /** Default 5 minutes before expiry. */
+  /** How long before expiry a token is replaced; default config.tokenRefreshMarginMs, else 60 s. */
   refreshSkewMs?: number;
   /** Default 50 MB; a larger reply is refused as `bad-response`. */
   maxResponseBytes?: number;
@@ -152,7 +152,7 @@ export function createSoapCalls(options: SfmcClientOptions): SoapCalls {
     timeoutMs: config.timeoutMs,
     tokenStore: options.tokenStore,
     now: options.now,
-    refreshSkewMs: options.refreshSkewMs,
+    refreshSkewMs: options.refreshSkewMs ?? config.tokenRefreshMarginMs,
     logger,
   });
   // Values that must never reach an error message, whatever a remote party echoes back.

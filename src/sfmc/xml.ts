@@ -1,4 +1,4 @@
-import { XMLParser } from 'fast-xml-parser';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
 /**
  * An XML element in document order. Request bodies are built as trees of these so the order of
@@ -74,7 +74,22 @@ const ARRAY_PATHS = new Set([
   'Envelope.Body.CreateRequest.Objects',
   'Envelope.Body.PerformRequestMsg.Definitions.Definition',
 ]);
+/**
+ * The last names of ARRAY_PATHS: the element's path is built (a string per element) only when its
+ * name is one of these, not for every element of every reply.
+ */
+const ARRAY_PATH_NAMES = new Set([...ARRAY_PATHS].map((p) => p.slice(p.lastIndexOf('.') + 1)));
 const ARRAY_LEAVES = new Set(['FieldMap', 'List', 'Value', 'DateValue', 'Operand']);
+
+/** What fast-xml-parser passes as the path with `jPath: false`: its matcher, read only here. */
+interface PathMatcher {
+  toString(): string;
+}
+
+function isArrayElement(name: string, path: string | PathMatcher): boolean {
+  if (ARRAY_LEAVES.has(name)) return true;
+  return ARRAY_PATH_NAMES.has(name) && ARRAY_PATHS.has(typeof path === 'string' ? path : path.toString());
+}
 
 const XML_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
@@ -103,9 +118,12 @@ const parser = new XMLParser({
   ignoreDeclaration: true,
   ignorePiTags: true,
   textNodeName: '#text',
+  // The callbacks get the parser's path matcher, not a path string built for every element and
+  // attribute; isArrayElement builds one for the few names that need it.
+  jPath: false,
   tagValueProcessor: (_name, value) => decodeXmlText(value),
   attributeValueProcessor: (_name, value) => decodeXmlText(value),
-  isArray: (name, jpath) => ARRAY_PATHS.has(String(jpath)) || ARRAY_LEAVES.has(name),
+  isArray: (name, jpath) => isArrayElement(name, jpath as string | PathMatcher),
 });
 
 export class XmlSyntaxError extends Error {
@@ -115,18 +133,63 @@ export class XmlSyntaxError extends Error {
 /**
  * Parses a SOAP message. A DTD is refused outright: SOAP 1.1 forbids one in a message, and any
  * document carrying one is either broken or an entity attack.
+ *
+ * No separate validation pass (fast-xml-parser's `validate`, which read the whole document a
+ * second time and cost about as much as the parse): the parser itself throws on a tag cut off
+ * inside its name or attributes, and a body cut off anywhere else no longer ends with its root
+ * element's end tag, which is checked here. Malformed XML that still ends properly (a mismatched
+ * end tag inside) parses leniently; the envelope and response-element checks after the parse
+ * (envelope.ts, responses.ts) refuse what is not a reply they know. `strict` adds the full
+ * well-formedness check back: the sandbox reads requests as SFMC's own parser would.
  */
-export function parseXml(text: string): Record<string, unknown> {
+export function parseXml(text: string, options: { strict?: boolean } = {}): Record<string, unknown> {
   if (/<!DOCTYPE/i.test(text)) throw new XmlSyntaxError('XML with a DOCTYPE is refused (SOAP forbids DTDs)');
   if (!text.trimStart().startsWith('<')) throw new XmlSyntaxError('body is not XML');
+  const root = rootElementName(text);
+  if (!root) throw new XmlSyntaxError('malformed XML: no root element');
+  if (!endsWithEndTag(text, root)) throw new XmlSyntaxError(`malformed XML: the document does not end with </${root}> (truncated?)`);
+  if (options.strict) {
+    const verdict = XMLValidator.validate(text);
+    if (verdict !== true) throw new XmlSyntaxError(`malformed XML: ${verdict.err.msg}`);
+  }
   let parsed: unknown;
   try {
-    parsed = parser.parse(text, true);
+    parsed = parser.parse(text);
   } catch (err) {
     throw new XmlSyntaxError(`malformed XML: ${(err as Error).message}`);
   }
   if (!parsed || typeof parsed !== 'object') throw new XmlSyntaxError('empty XML document');
   return parsed as Record<string, unknown>;
+}
+
+/** The qualified name of the first element, skipping a BOM, the XML declaration, comments and PIs. */
+function rootElementName(text: string): string | undefined {
+  let at = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  for (;;) {
+    while (at < text.length && /\s/.test(text[at] as string)) at++;
+    if (text.startsWith('<?', at)) at = skipPast(text, '?>', at);
+    else if (text.startsWith('<!--', at)) at = skipPast(text, '-->', at);
+    else break;
+    if (at < 0) return undefined;
+  }
+  return /^<([A-Za-z_][\w.:-]*)/.exec(text.slice(at, at + 256))?.[1];
+}
+
+function skipPast(text: string, marker: string, from: number): number {
+  const end = text.indexOf(marker, from);
+  return end < 0 ? -1 : end + marker.length;
+}
+
+/** Whether the text ends with `</root>`, after trailing blanks and comments. */
+function endsWithEndTag(text: string, root: string): boolean {
+  let end = text.trimEnd();
+  while (end.endsWith('-->')) {
+    const open = end.lastIndexOf('<!--');
+    if (open < 0) return false;
+    end = end.slice(0, open).trimEnd();
+  }
+  // `</root >` is legal: blanks may come before the '>'.
+  return end.endsWith('>') && end.slice(0, -1).trimEnd().endsWith(`</${root}`);
 }
 
 /** The text of a parsed leaf, whether it came back as a string or as `{ '#text', '@_attr' }`. */

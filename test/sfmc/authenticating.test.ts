@@ -63,24 +63,43 @@ describe('authenticating with OAuth2 client credentials', () => {
     ]);
   });
 
-  it('refreshes early, once fewer than five minutes of the token remain', async () => {
-    const sb = await startSandbox({ tokenTtlSeconds: 1200 });
+  it('refreshes early, once fewer than 60 seconds of the token remain', async () => {
+    const sb = await startSandbox({ tokenTtlSeconds: 1079 });
     let now = 1_700_000_000_000;
     const sfmc = client({ config: oauthConfig(sb), now: () => now });
     await sfmc.retrieveListById('123');
-    now += 1200_000 - 6 * MINUTE; // six minutes left: still cached
+    now += 1_079_000 - 61_000; // 61 s left: still cached
     await sfmc.retrieveListById('123');
     expect(tokenCalls(sb)).toHaveLength(1);
-    now += 2 * MINUTE; // four minutes left: refreshed before use
+    now += 2_000; // 59 s left: refreshed before use
     await sfmc.retrieveListById('123');
     expect(tokenCalls(sb)).toHaveLength(2);
     expect(soapCalls(sb).every((c) => c.result === 'ok')).toBe(true);
   });
 
-  it('honours a configured refresh skew', async () => {
+  it('makes 4 token requests an hour for SFMC\'s 1,079-s tokens with the default margin', async () => {
+    const sb = await startSandbox({ tokenTtlSeconds: 1079 });
+    const start = 1_700_000_000_000;
+    let now = start;
+    const sfmc = client({ config: oauthConfig(sb), now: () => now });
+    for (; now < start + 3_600_000; now += 10_000) await sfmc.retrieveListById('123');
+    expect(tokenCalls(sb)).toHaveLength(4);
+  });
+
+  it('honours a configured refresh margin (tokenRefreshMarginMs, from SFMC_TOKEN_REFRESH_MARGIN_MS)', async () => {
     const sb = await startSandbox({ tokenTtlSeconds: 1200 });
     let now = 1_700_000_000_000;
-    const sfmc = client({ config: oauthConfig(sb), now: () => now, refreshSkewMs: 10 * MINUTE });
+    const sfmc = client({ config: { ...oauthConfig(sb), tokenRefreshMarginMs: 5 * MINUTE }, now: () => now });
+    await sfmc.retrieveListById('123');
+    now += 16 * MINUTE; // four minutes left, under the five-minute margin
+    await sfmc.retrieveListById('123');
+    expect(tokenCalls(sb)).toHaveLength(2);
+  });
+
+  it('lets the refreshSkewMs option win over the configured margin', async () => {
+    const sb = await startSandbox({ tokenTtlSeconds: 1200 });
+    let now = 1_700_000_000_000;
+    const sfmc = client({ config: { ...oauthConfig(sb), tokenRefreshMarginMs: 5 * MINUTE }, now: () => now, refreshSkewMs: 10 * MINUTE });
     await sfmc.retrieveListById('123');
     now += 11 * MINUTE; // nine minutes left, under the ten-minute skew
     await sfmc.retrieveListById('123');
