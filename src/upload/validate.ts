@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { parse, type CsvError, type Parser } from 'csv-parse';
 import type { ListSendRequest } from '../request.js';
+import { CsvScanner, scannableDelimiter, type CsvRecord } from './csv-scanner.js';
 import { HashSet64 } from './hash-set.js';
 
 /**
@@ -52,7 +53,7 @@ export interface CsvRules {
   allowEmpty: boolean;
   /** How many problems the report lists (all are counted). Default 20. */
   maxReported?: number;
-  /** Distinct emails remembered for the duplicate check. Default 5,000,000 (at most ~64 MB). */
+  /** Distinct emails remembered for the duplicate check. Default DEFAULT_MAX_DISTINCT_EMAILS (a 32 MiB table). */
   maxDistinctEmails?: number;
   /** A longer record is a file problem (an unclosed quote would otherwise swallow the file). Default 1 MiB. */
   maxRecordBytes?: number;
@@ -191,7 +192,8 @@ const CSV_ERROR_TEXT: Record<string, string> = {
  * nothing between chunks keeps memory flat.
  */
 export class CsvValidator {
-  private readonly parser: Parser;
+  /** The hand-written scanner, or csv-parse (the reference, and for delimiters of several bytes). */
+  private readonly parser: RecordSource;
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
   private readonly emails: HashSet64;
   private readonly maxReported: number;
@@ -210,10 +212,10 @@ export class CsvValidator {
   /** With `stopWhenDoomed`, checking stops at the very problem that dooms the run, mid-chunk. */
   constructor(
     private readonly rules: CsvRules,
-    private readonly options: { stopWhenDoomed?: boolean } = {},
+    private readonly options: { stopWhenDoomed?: boolean; engine?: CsvEngine } = {},
   ) {
     this.maxReported = rules.maxReported ?? 20;
-    const limit = rules.maxDistinctEmails ?? 5_000_000;
+    const limit = rules.maxDistinctEmails ?? DEFAULT_MAX_DISTINCT_EMAILS;
     this.emails = new HashSet64(limit, rules.expectedBytes === undefined ? undefined : slotsForBytes(rules.expectedBytes, limit));
     this.report = {
       bytes: 0,
@@ -241,25 +243,11 @@ export class CsvValidator {
       }
     }
     this.required = { columns, byName };
-    this.parser = parse({
-      delimiter: delimiterFor(rules.fileType, rules.delimiter),
-      quote: '"',
-      bom: true,
-      relax_column_count: true,
-      skip_empty_lines: false,
-      skip_records_with_error: true,
-      max_record_size: rules.maxRecordBytes ?? 1024 * 1024,
-      on_record: (record: string[], context) => {
-        this.onRecord(record, context.lines);
-        return null;
-      },
-      on_skip: (err: CsvError | undefined) => {
-        this.onSkip(err);
-        return undefined;
-      },
-    });
-    // Records are consumed in on_record; the readable side only has to reach its end.
-    this.parser.resume();
+    const delimiter = delimiterFor(rules.fileType, rules.delimiter);
+    const maxRecordSize = rules.maxRecordBytes ?? 1024 * 1024;
+    const events = { record: (r: CsvRecord, lines: number) => this.onRecord(r, lines), skip: (code: string, lines: number | undefined) => this.onSkip(code, lines) };
+    const engine = options.engine ?? (scannableDelimiter(delimiter) ? 'scanner' : 'csv-parse');
+    this.parser = engine === 'scanner' ? scannerSource(delimiter, maxRecordSize, events) : csvParseSource(delimiter, maxRecordSize, events);
   }
 
   write(chunk: Buffer): void {
@@ -308,12 +296,7 @@ export class CsvValidator {
         this.fileProblem(this.newlinesBefore + 1, 'invalid-utf8', 'the file ends inside a UTF-8 character');
       }
     }
-    const done = new Promise<void>((resolve, reject) => {
-      this.parser.once('end', resolve);
-      this.parser.once('error', reject);
-    });
-    this.parser.end();
-    await done;
+    await this.parser.end();
     this.report.trailingBlankLines = this.pendingBlankCount;
     if (!this.stopped && this.report.rows === 0 && !this.rules.allowEmpty) {
       this.problem(this.lastRecordEndLine || 1, 'no-data-rows', `no data rows after ${this.rules.headerLines} header line(s) (set import.allowEmpty to allow it)`);
@@ -324,7 +307,7 @@ export class CsvValidator {
     return this.report;
   }
 
-  private onRecord(record: string[], endLine: number): void {
+  private onRecord(record: CsvRecord, endLine: number): void {
     if (this.stopped) return;
     const line = Math.min(this.lastRecordEndLine + 1, endLine);
     this.lastRecordEndLine = endLine;
@@ -333,7 +316,7 @@ export class CsvValidator {
       if (index === 0) this.readHeader(record, line);
       return;
     }
-    if (record.every((f) => f.trim() === '')) {
+    if (record.isBlank()) {
       // Held back: blank lines at the very end of a file are harmless and are not reported.
       this.pendingBlankCount += 1;
       if (this.pendingBlank.length < this.maxReported) this.pendingBlank.push(line);
@@ -347,7 +330,7 @@ export class CsvValidator {
       problems.push(['too-few-columns', `${record.length} column${record.length === 1 ? '' : 's'}, the field maps need ${this.required.columns}`]);
     }
     if (this.emailColumn !== undefined) {
-      const email = (record[this.emailColumn] ?? '').trim();
+      const email = record.field(this.emailColumn).trim();
       if (email === '') {
         if (record.length > this.emailColumn) problems.push(['missing-email', `no email in column ${this.emailColumn + 1}`]);
       } else if (!isPlausibleEmail(email)) {
@@ -369,9 +352,9 @@ export class CsvValidator {
     this.report.stoppedAtLine = line;
   }
 
-  private readHeader(record: string[], line: number): void {
+  private readHeader(record: CsvRecord, line: number): void {
     if (this.required.byName.length === 0) return;
-    const names = record.map((f) => f.trim().toLowerCase());
+    const names = Array.from({ length: record.length }, (_, i) => record.field(i).trim().toLowerCase());
     for (const { name } of this.required.byName) {
       const index = names.indexOf(name.trim().toLowerCase());
       if (index === -1) {
@@ -383,13 +366,11 @@ export class CsvValidator {
     }
   }
 
-  private onSkip(err: CsvError | undefined): void {
+  private onSkip(code: string, reported: number | undefined): void {
     if (this.stopped) return;
-    const reported: unknown = err?.lines;
     const endLine = typeof reported === 'number' ? reported : this.lastRecordEndLine + 1;
     const line = Math.min(this.lastRecordEndLine + 1, endLine);
     this.lastRecordEndLine = Math.max(this.lastRecordEndLine, endLine);
-    const code = err?.code ?? 'unknown';
     if (code === 'CSV_MAX_RECORD_SIZE') {
       this.fileProblem(line, 'record-too-large', 'a record runs on for more than the record size limit (an unclosed quote?)');
       return;
@@ -433,6 +414,13 @@ export class CsvValidator {
     this.stopped = true;
   }
 }
+
+/**
+ * Distinct emails the duplicate check remembers by default: 3/4 of a 2^22-slot table, 32 MiB
+ * (issue #14: the worker stays under 150 MB during a 1 GB upload). Later repeats go unnoticed
+ * (`duplicateCheckComplete: false`); SFMC counts repeats itself anyway.
+ */
+export const DEFAULT_MAX_DISTINCT_EMAILS = 3_145_728;
 
 /** Bytes per row assumed when sizing the duplicate check: bench/upload.ts measured about 60-70 for realistic rows. */
 export const BYTES_PER_ROW_ESTIMATE = 64;
@@ -535,4 +523,80 @@ export async function validateFile(path: string, rules: CsvRules): Promise<Valid
   const validator = new CsvValidator(rules);
   for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) validator.write(chunk as Buffer);
   return validator.end();
+}
+
+export type CsvEngine = 'scanner' | 'csv-parse';
+
+/** Where the validator's records come from: bytes in, record and skip events out. */
+interface RecordSource {
+  write(chunk: Buffer): void;
+  end(): Promise<void>;
+  destroy(): void;
+}
+
+interface SourceEvents {
+  record(record: CsvRecord, lines: number): void;
+  skip(code: string, lines: number | undefined): void;
+}
+
+function scannerSource(delimiter: string, maxRecordSize: number, events: SourceEvents): RecordSource {
+  const scanner = new CsvScanner(delimiter, events, { maxRecordSize });
+  return {
+    write: (chunk) => scanner.write(chunk),
+    end: () => {
+      scanner.end();
+      return Promise.resolve();
+    },
+    destroy: () => undefined,
+  };
+}
+
+/** A csv-parse record as a CsvRecord. */
+class ArrayRecord implements CsvRecord {
+  constructor(private readonly fields: string[]) {}
+  get length(): number {
+    return this.fields.length;
+  }
+  field(index: number): string {
+    return this.fields[index] ?? '';
+  }
+  isBlank(): boolean {
+    return this.fields.every((f) => f.trim() === '');
+  }
+}
+
+/** csv-parse, synchronous per chunk (its callbacks run inside write): the scanner's reference. */
+function csvParseSource(delimiter: string, maxRecordSize: number, events: SourceEvents): RecordSource {
+  const parser: Parser = parse({
+    delimiter,
+    quote: '"',
+    bom: true,
+    relax_column_count: true,
+    skip_empty_lines: false,
+    skip_records_with_error: true,
+    max_record_size: maxRecordSize,
+    on_record: (record: string[], context) => {
+      events.record(new ArrayRecord(record), context.lines);
+      return null;
+    },
+    on_skip: (err: CsvError | undefined) => {
+      const lines: unknown = err?.lines;
+      events.skip(err?.code ?? 'unknown', typeof lines === 'number' ? lines : undefined);
+      return undefined;
+    },
+  });
+  // Records are consumed in on_record; the readable side only has to reach its end.
+  parser.resume();
+  return {
+    write: (chunk) => parser.write(chunk),
+    end: () => {
+      const done = new Promise<void>((resolve, reject) => {
+        parser.once('end', resolve);
+        parser.once('error', reject);
+      });
+      parser.end();
+      return done;
+    },
+    destroy: () => parser.destroy(),
+  };
 }
