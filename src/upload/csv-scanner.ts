@@ -144,8 +144,37 @@ export class CsvScanner implements CsvRecord {
     // Two bytes of look-ahead are kept back until the end: a doubled quote, a closing quote
     // followed by `\r\n`. csv-parse keeps at least as much (__needMoreData).
     const keep = end ? -1 : 2;
+    const limit = len - keep - 1;
     for (; pos < len; pos++) {
       if (len - pos - 1 < keep) break;
+      // The common case, a run of content bytes: copied in one go, with the same size check.
+      if (!this.wasRowDelimiter && !this.escaping && this.recordDelimiter !== RecordDelimiter.Unknown) {
+        const stop = this.quoting ? -1 : delimiter;
+        let j = pos;
+        let adjust = 0;
+        for (; j < limit; j++) {
+          const c = buf[j] as number;
+          if (c === stop || c === QUOTE || c === CR || c === LF) break;
+          if (c >= 0x80) {
+            if ((c & 0xc0) === 0x80) adjust -= 1;
+            else if (c >= 0xf0) adjust += 1;
+          }
+        }
+        const n = j - pos;
+        if (n > 0) {
+          if (max !== 0 && this.recordUnits + (this.accLength - this.fieldStart) + n - 1 > max) {
+            this.error('CSV_MAX_RECORD_SIZE');
+            this.dead = true;
+            return;
+          }
+          this.reserve(n);
+          if (n < 32) for (let k = pos; k < j; k++) this.acc[this.accLength++] = buf[k] as number;
+          else this.accLength += buf.copy(this.acc, this.accLength, pos, j);
+          this.fieldUnitAdjust += adjust;
+          pos = j - 1;
+          continue;
+        }
+      }
       if (this.wasRowDelimiter) {
         this.lines += 1;
         this.wasRowDelimiter = false;
@@ -201,12 +230,18 @@ export class CsvScanner implements CsvRecord {
     this.carry = pos < len ? buf.subarray(pos) : undefined;
   }
 
+  /** Room for `n` more bytes of the record. */
+  private reserve(n: number): void {
+    if (this.accLength + n <= this.acc.length) return;
+    let size = this.acc.length * 2;
+    while (size < this.accLength + n) size *= 2;
+    const bigger = Buffer.allocUnsafe(size);
+    this.acc.copy(bigger, 0, 0, this.accLength);
+    this.acc = bigger;
+  }
+
   private append(c: number): void {
-    if (this.accLength === this.acc.length) {
-      const bigger = Buffer.allocUnsafe(this.acc.length * 2);
-      this.acc.copy(bigger, 0, 0, this.accLength);
-      this.acc = bigger;
-    }
+    this.reserve(1);
     this.acc[this.accLength++] = c;
     if (c >= 0x80) {
       // UTF-16 units: a continuation byte adds none; a 4-byte character is two units.

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { parse, type CsvError, type Parser } from 'csv-parse';
@@ -194,7 +195,8 @@ const CSV_ERROR_TEXT: Record<string, string> = {
 export class CsvValidator {
   /** The hand-written scanner, or csv-parse (the reference, and for delimiters of several bytes). */
   private readonly parser: RecordSource;
-  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  /** The start of a UTF-8 character cut by the last chunk's end (at most 3 bytes). */
+  private utf8Tail: Buffer = Buffer.alloc(0);
   private readonly emails: HashSet64;
   private readonly maxReported: number;
   private readonly required: { columns: number; byName: { name: string; destination: string }[] };
@@ -254,7 +256,7 @@ export class CsvValidator {
     this.report.bytes += chunk.length;
     if (this.stopped) return;
     try {
-      this.decoder.decode(chunk, { stream: true });
+      this.checkUtf8(chunk);
     } catch {
       // Nothing invalid inside the chunk means the bad sequence began at its very start.
       const found = firstInvalidUtf8Offset(chunk);
@@ -264,6 +266,28 @@ export class CsvValidator {
     }
     this.newlinesBefore += countNewlines(chunk, chunk.length);
     this.parser.write(chunk);
+  }
+
+  /**
+   * Throws when the chunk is not UTF-8 (given the bytes before it), as a streaming fatal
+   * TextDecoder would, but without building a string of the chunk: buffer.isUtf8 (simdutf) over
+   * whole characters, and the few bytes of a character cut by the chunk's end held over.
+   */
+  private checkUtf8(chunk: Buffer): void {
+    const data = this.utf8Tail.length === 0 ? chunk : Buffer.concat([this.utf8Tail, chunk]);
+    const cut = incompleteTailStart(data);
+    // The exact verdict (and the throw) comes from a TextDecoder fed what was held over.
+    if (!isUtf8(data.subarray(0, cut))) this.slowDecoder().decode(chunk, { stream: true });
+    const tail = Buffer.from(data.subarray(cut));
+    // A held-over start that can never become a character fails now, as the TextDecoder would.
+    if (tail.length > 0) new TextDecoder('utf-8', { fatal: true }).decode(tail, { stream: true });
+    this.utf8Tail = tail;
+  }
+
+  private slowDecoder(): InstanceType<typeof TextDecoder> {
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    decoder.decode(this.utf8Tail, { stream: true });
+    return decoder;
   }
 
   /** True once the run is bound to fail: a file problem, or a row problem without allowErrors. */
@@ -291,7 +315,8 @@ export class CsvValidator {
   async end(): Promise<ValidationReport> {
     if (!this.stopped) {
       try {
-        this.decoder.decode();
+        // Bytes left over are a character the file never finishes.
+        if (this.utf8Tail.length > 0) this.slowDecoder().decode();
       } catch {
         this.fileProblem(this.newlinesBefore + 1, 'invalid-utf8', 'the file ends inside a UTF-8 character');
       }
@@ -443,6 +468,17 @@ function countNewlines(buf: Buffer, end: number): number {
   let n = 0;
   for (let i = buf.indexOf(10); i !== -1 && i < end; i = buf.indexOf(10, i + 1)) n += 1;
   return n;
+}
+
+/** Where a UTF-8 character that the chunk's last bytes begin but do not finish starts; the length when none. */
+export function incompleteTailStart(buf: Buffer): number {
+  for (let back = 1; back <= 3 && back <= buf.length; back++) {
+    const b = buf[buf.length - back] as number;
+    if ((b & 0xc0) === 0x80) continue;
+    const need = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 1;
+    return need > back ? buf.length - back : buf.length;
+  }
+  return buf.length;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CsvValidator, type CsvEngine, type CsvRules, type ValidationReport } from '../../src/upload/validate.js';
+import { CsvValidator, firstInvalidUtf8Offset, type CsvEngine, type CsvRules, type ValidationReport } from '../../src/upload/validate.js';
 
 /**
  * Property test of issue #14's scanner (src/upload/csv-scanner.ts): on hundreds of random small
@@ -127,5 +127,56 @@ describe('the CSV scanner against csv-parse', () => {
       const reference = await check('csv-parse', bytes, rules, cuts, false);
       expect(await check('scanner', bytes, rules, cuts, false), `seed ${seed}`).toEqual(reference);
     }
+  });
+});
+
+/** The check as it was: a streaming fatal TextDecoder over every chunk; the line of the first bad byte. */
+function decoderVerdict(chunks: Buffer[]): number | undefined {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let newlines = 0;
+  const count = (b: Buffer, end: number) => b.subarray(0, end).reduce((n, x) => n + (x === 10 ? 1 : 0), 0);
+  for (const chunk of chunks) {
+    try {
+      decoder.decode(chunk, { stream: true });
+    } catch {
+      const found = firstInvalidUtf8Offset(chunk);
+      return newlines + count(chunk, found === chunk.length ? 0 : found) + 1;
+    }
+    newlines += count(chunk, chunk.length);
+  }
+  try {
+    decoder.decode();
+  } catch {
+    return newlines + 1;
+  }
+  return undefined;
+}
+
+describe('the UTF-8 check without a TextDecoder', () => {
+  it('flags the same line as a streaming TextDecoder on 500 random byte files in random chunks', async () => {
+    const pieces = ['a', '\n', 'é', '€', '😀', '\u00a0'].map((t) => Buffer.from(t));
+    const bad = [[0xff], [0xc3], [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0x80], [0xed, 0xa0, 0x80], [0xc0, 0xaf], [0xf5, 0x80, 0x80, 0x80]].map((b) => Buffer.from(b));
+    let flagged = 0;
+    for (let seed = 1; seed <= 500; seed++) {
+      const rng = random(seed);
+      const parts: Buffer[] = [];
+      const n = 1 + Math.floor(rng() * 40);
+      for (let i = 0; i < n; i++) parts.push(rng() < 0.03 ? pick(rng, bad) : pick(rng, pieces));
+      const bytes = Buffer.concat(parts);
+      const cuts = randomCuts(rng, bytes.length);
+      const chunks: Buffer[] = [];
+      let at = 0;
+      for (const cut of [...cuts, bytes.length]) {
+        chunks.push(bytes.subarray(at, cut));
+        at = cut;
+      }
+      const expected = decoderVerdict(chunks);
+      const rules: CsvRules = { fileType: 'CSV', headerLines: 0, fieldMaps: [], allowErrors: true, allowEmpty: true };
+      const report = await check('scanner', bytes, rules, cuts, false);
+      const line = report.problems.find((p) => p.kind === 'invalid-utf8')?.line;
+      if (expected !== undefined) flagged += 1;
+      expect(line, `seed ${seed}: ${bytes.toString('hex')}`).toBe(expected);
+    }
+    expect(flagged).toBeGreaterThan(100);
   });
 });
