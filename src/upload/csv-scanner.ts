@@ -39,6 +39,20 @@ const CR = 13;
 const LF = 10;
 const QUOTE = 34;
 
+/** Byte kinds for the run of content bytes (scan's common case). */
+const PLAIN_BYTE = 0;
+const STOP_BYTE = 1;
+const CONTINUATION_BYTE = 2;
+const LEAD4_BYTE = 3;
+const OTHER_HIGH_BYTE = 4;
+
+function byteKinds(stops: number[]): Uint8Array {
+  const kinds = new Uint8Array(256);
+  for (let c = 0x80; c < 256; c++) kinds[c] = (c & 0xc0) === 0x80 ? CONTINUATION_BYTE : c >= 0xf0 ? LEAD4_BYTE : OTHER_HIGH_BYTE;
+  for (const c of stops) kinds[c] = STOP_BYTE;
+  return kinds;
+}
+
 const enum RecordDelimiter {
   Unknown,
   CrLf,
@@ -55,6 +69,9 @@ export function scannableDelimiter(delimiter: string): boolean {
 export class CsvScanner implements CsvRecord {
   private readonly delimiter: number;
   private readonly maxRecordSize: number;
+  /** Which bytes end a run of content, outside and inside quotes. */
+  private readonly unquotedKinds: Uint8Array;
+  private readonly quotedKinds = byteKinds([QUOTE, CR, LF]);
   /** Unprocessed bytes kept back from the last chunk for look-ahead (at most 2). */
   private carry: Buffer | undefined;
   private bomChecked = false;
@@ -86,6 +103,7 @@ export class CsvScanner implements CsvRecord {
     if (!scannableDelimiter(delimiter)) throw new Error(`the scanner takes a one-byte delimiter, not ${JSON.stringify(delimiter)}`);
     this.delimiter = Buffer.from(delimiter, 'utf8')[0] as number;
     this.maxRecordSize = options.maxRecordSize ?? 0;
+    this.unquotedKinds = byteKinds([this.delimiter, QUOTE, CR, LF]);
   }
 
   write(chunk: Buffer): void {
@@ -113,6 +131,19 @@ export class CsvScanner implements CsvRecord {
     if (index < 0 || index >= this.fields) return '';
     const start = index === 0 ? 0 : (this.ends[index - 1] as number);
     return this.acc.toString('utf8', start, this.ends[index] as number);
+  }
+
+  /** The bytes of the record's fields, for startOf/endOf: valid only while the record is emitted. */
+  get bytes(): Buffer {
+    return this.acc;
+  }
+
+  startOf(index: number): number {
+    return index === 0 ? 0 : (this.ends[index - 1] as number);
+  }
+
+  endOf(index: number): number {
+    return this.ends[index] as number;
   }
 
   isBlank(): boolean {
@@ -148,17 +179,23 @@ export class CsvScanner implements CsvRecord {
     for (; pos < len; pos++) {
       if (len - pos - 1 < keep) break;
       // The common case, a run of content bytes: copied in one go, with the same size check.
-      if (!this.wasRowDelimiter && !this.escaping && this.recordDelimiter !== RecordDelimiter.Unknown) {
-        const stop = this.quoting ? -1 : delimiter;
+      if (!this.wasRowDelimiter && !this.escaping && this.recordDelimiter !== RecordDelimiter.Unknown && pos < limit) {
+        const kinds = this.quoting ? this.quotedKinds : this.unquotedKinds;
+        this.reserve(limit - pos);
+        const acc = this.acc;
+        let at = this.accLength;
         let j = pos;
         let adjust = 0;
         for (; j < limit; j++) {
           const c = buf[j] as number;
-          if (c === stop || c === QUOTE || c === CR || c === LF) break;
-          if (c >= 0x80) {
-            if ((c & 0xc0) === 0x80) adjust -= 1;
-            else if (c >= 0xf0) adjust += 1;
+          const kind = kinds[c] as number;
+          if (kind !== PLAIN_BYTE) {
+            if (kind === STOP_BYTE) break;
+            // UTF-16 units: a continuation byte adds none; a 4-byte character is two units.
+            if (kind === CONTINUATION_BYTE) adjust -= 1;
+            else if (kind === LEAD4_BYTE) adjust += 1;
           }
+          acc[at++] = c;
         }
         const n = j - pos;
         if (n > 0) {
@@ -167,9 +204,7 @@ export class CsvScanner implements CsvRecord {
             this.dead = true;
             return;
           }
-          this.reserve(n);
-          if (n < 32) for (let k = pos; k < j; k++) this.acc[this.accLength++] = buf[k] as number;
-          else this.accLength += buf.copy(this.acc, this.accLength, pos, j);
+          this.accLength = at;
           this.fieldUnitAdjust += adjust;
           pos = j - 1;
           continue;

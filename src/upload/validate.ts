@@ -4,6 +4,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { parse, type CsvError, type Parser } from 'csv-parse';
 import type { ListSendRequest } from '../request.js';
 import { CsvScanner, scannableDelimiter, type CsvRecord } from './csv-scanner.js';
+import { asciiEmailVerdict, hashLowerAscii, NOT_SIMPLE } from './email-bytes.js';
 import { HashSet64 } from './hash-set.js';
 
 /**
@@ -198,6 +199,8 @@ export class CsvValidator {
   /** The start of a UTF-8 character cut by the last chunk's end (at most 3 bytes). */
   private utf8Tail: Buffer = Buffer.alloc(0);
   private readonly emails: HashSet64;
+  private readonly hash = new Uint32Array(2);
+  private readonly rowProblems: [ProblemKind, string][] = [];
   private readonly maxReported: number;
   private readonly required: { columns: number; byName: { name: string; destination: string }[] };
   private emailColumn: number | undefined;
@@ -350,25 +353,45 @@ export class CsvValidator {
     this.flushBlank();
     if (this.stopped) return;
     this.report.rows += 1;
-    const problems: [ProblemKind, string][] = [];
+    // One array for every row: most rows have no problem, and a new array each would be garbage.
+    const problems = this.rowProblems;
+    problems.length = 0;
     if (record.length < this.required.columns) {
       problems.push(['too-few-columns', `${record.length} column${record.length === 1 ? '' : 's'}, the field maps need ${this.required.columns}`]);
     }
-    if (this.emailColumn !== undefined) {
+    const verdict = this.emailColumn !== undefined && record instanceof CsvScanner && this.emailColumn < record.length ? this.simpleEmail(record, this.emailColumn) : NOT_SIMPLE;
+    if (verdict === 1) {
+      this.countRepeat(this.emails.add(this.hash[0] as number, this.hash[1] as number), problems);
+    } else if (this.emailColumn !== undefined) {
       const email = record.field(this.emailColumn).trim();
       if (email === '') {
         if (record.length > this.emailColumn) problems.push(['missing-email', `no email in column ${this.emailColumn + 1}`]);
       } else if (!isPlausibleEmail(email)) {
         problems.push(['invalid-email', `invalid email ${quote(email)}`]);
-      } else if (this.emails.addString(email.toLowerCase())) {
-        this.report.duplicateEmails += 1;
-        // The address itself stays out: reports end up in logs and in Redis for 30 days.
-        if (this.rules.failOnDuplicateEmails) problems.push(['duplicate-email', 'duplicate email (an earlier row has the same address)']);
+      } else {
+        this.countRepeat(this.emails.addString(email.toLowerCase()), problems);
       }
     }
     if (problems.length > 0) this.report.badRows += 1;
     for (const [kind, message] of problems) this.problem(line, kind, message);
     if (problems.length > 0) this.stopIfDoomed(line);
+  }
+
+  private countRepeat(repeated: boolean, problems: [ProblemKind, string][]): void {
+    if (!repeated) return;
+    this.report.duplicateEmails += 1;
+    // The address itself stays out: reports end up in logs and in Redis for 30 days.
+    if (this.rules.failOnDuplicateEmails) problems.push(['duplicate-email', 'duplicate email (an earlier row has the same address)']);
+  }
+
+  /** The common case on bytes (email-bytes.ts): 1 with the hash in `this.hash`, or NOT_SIMPLE / 0 to check the text. */
+  private simpleEmail(record: CsvScanner, column: number): number {
+    const buf = record.bytes;
+    const start = record.startOf(column);
+    const end = record.endOf(column);
+    const verdict = asciiEmailVerdict(buf, start, end);
+    if (verdict === 1) hashLowerAscii(buf, start, end, this.hash);
+    return verdict;
   }
 
   private stopIfDoomed(line: number): void {
