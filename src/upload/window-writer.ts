@@ -40,6 +40,9 @@ export class WindowedSftpWriter extends Writable {
     this.requestBytes = options.requestBytes ?? 32 * 1024;
   }
 
+  /** The most WRITE requests that were in flight at once (the tests read it). */
+  peakInFlight = 0;
+
   /** Bytes the server has been asked to write so far. */
   get bytesSent(): number {
     return this.position;
@@ -103,6 +106,7 @@ export class WindowedSftpWriter extends Writable {
     const position = this.position;
     this.position += len;
     this.inFlight += 1;
+    if (this.inFlight > this.peakInFlight) this.peakInFlight = this.inFlight;
     const answered = (err: Error | null | undefined): void => {
       this.inFlight -= 1;
       if (err && !this.failed) this.failed = err;
