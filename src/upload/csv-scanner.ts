@@ -53,6 +53,9 @@ function byteKinds(stops: number[]): Uint8Array {
   return kinds;
 }
 
+/** How many of a chunk's first bytes are joined to the bytes held back from the last one. */
+const STITCH_BYTES = 8;
+
 const enum RecordDelimiter {
   Unknown,
   CrLf,
@@ -107,11 +110,22 @@ export class CsvScanner implements CsvRecord {
   }
 
   write(chunk: Buffer): void {
-    this.scan(this.carry ? Buffer.concat([this.carry, chunk]) : chunk, false);
+    const carry = this.carry;
+    if (!carry) {
+      this.scan(chunk, false, 0);
+      return;
+    }
+    // The bytes held back are joined to the chunk's first few only, not copied with the whole chunk.
+    const head = Buffer.concat([carry, chunk.subarray(0, STITCH_BYTES)]);
+    this.carry = undefined;
+    const stopped = this.scan(head, false, 0);
+    if (this.dead || chunk.length <= STITCH_BYTES) return;
+    this.carry = undefined;
+    this.scan(chunk, false, stopped - carry.length);
   }
 
   end(): void {
-    this.scan(this.carry ?? Buffer.alloc(0), true);
+    this.scan(this.carry ?? Buffer.alloc(0), true, 0);
     this.carry = undefined;
     if (this.dead) return;
     if (this.quoting) {
@@ -158,14 +172,15 @@ export class CsvScanner implements CsvRecord {
     return true;
   }
 
-  private scan(buf: Buffer, end: boolean): void {
-    if (this.dead) return;
-    let pos = 0;
+  /** Scans buf from `from`; keeps what it could not scan yet in `carry`; returns where it stopped. */
+  private scan(buf: Buffer, end: boolean, from: number): number {
+    if (this.dead) return from;
+    let pos = from;
     const len = buf.length;
     if (!this.bomChecked) {
       if (len < 3 && !end) {
-        this.carry = buf;
-        return;
+        this.carry = Buffer.from(buf);
+        return 0;
       }
       this.bomChecked = true;
       if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
@@ -202,7 +217,7 @@ export class CsvScanner implements CsvRecord {
           if (max !== 0 && this.recordUnits + (this.accLength - this.fieldStart) + n - 1 > max) {
             this.error('CSV_MAX_RECORD_SIZE');
             this.dead = true;
-            return;
+            return pos;
           }
           this.accLength = at;
           this.fieldUnitAdjust += adjust;
@@ -258,11 +273,12 @@ export class CsvScanner implements CsvRecord {
       if (max !== 0 && this.recordUnits + (this.accLength - this.fieldStart) > max) {
         this.error('CSV_MAX_RECORD_SIZE');
         this.dead = true;
-        return;
+        return pos;
       }
       this.append(c);
     }
-    this.carry = pos < len ? buf.subarray(pos) : undefined;
+    this.carry = pos < len ? Buffer.from(buf.subarray(pos)) : undefined;
+    return pos;
   }
 
   /** Room for `n` more bytes of the record. */

@@ -480,7 +480,8 @@ export const BYTES_PER_ROW_ESTIMATE = 64;
  */
 export function slotsForBytes(bytes: number, limit: number): number {
   const emails = Math.min(limit, Math.ceil(bytes / BYTES_PER_ROW_ESTIMATE));
-  return Math.ceil((emails * 4) / 3) + 1;
+  // Exactly 3/4 full does not grow the set (it grows past 3/4), so DEFAULT_MAX_DISTINCT_EMAILS fits 2^22 slots.
+  return Math.ceil((emails * 4) / 3);
 }
 
 function quote(value: string): string {
