@@ -3,13 +3,14 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import ssh2 from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
+import { WindowedSftpWriter } from '../src/upload/window-writer.js';
 import { childOptions, serveParent } from './ipc.js';
 
 /**
- * Item 5's reference clients, in a process of their own: ssh2's `fastPut` (the floor), and the
- * upload step's transport alone (ssh2-sftp-client's write stream fed 256 KiB reads, as
- * src/upload/sftp.ts does, without the CSV validator), optionally with the reads cut into
- * `sliceBytes` pieces first.
+ * Item 5's reference clients, in a process of their own: ssh2's `fastPut` (the floor), the
+ * upload step's transport alone (src/upload/window-writer.ts fed 256 KiB reads, as
+ * src/upload/sftp.ts does, without the CSV validator), and the write stream it replaced
+ * (ssh2-sftp-client's `createWriteStream`), optionally with the reads cut into `sliceBytes` pieces.
  */
 
 export interface SftpChildOptions {
@@ -77,14 +78,15 @@ class Slicer extends Transform {
   }
 }
 
-/** The first `limitBytes` of the file through ssh2-sftp-client's write stream, as the upload step sets it up. */
-async function streamed(remotePath: string, limitBytes: number, sliceBytes: number | undefined): Promise<Timed> {
+/** The first `limitBytes` of the file through the upload step's writer, or the write stream it replaced. */
+async function streamed(remotePath: string, limitBytes: number, sliceBytes: number | undefined, writer: 'windowed' | 'write-stream'): Promise<Timed> {
   const client = new SftpClient('bench');
   await client.connect({ host: o.host, port: o.port, username: o.username, password: o.password, readyTimeout: 20_000 });
   try {
     return await timed(async () => {
       const source = createReadStream(o.localPath, { highWaterMark: 256 * 1024, end: limitBytes - 1 });
-      const remote = client.createWriteStream(remotePath, { flags: 'w', highWaterMark: 1024 * 1024 });
+      const sftp = (client as unknown as { sftp: ssh2.SFTPWrapper }).sftp;
+      const remote = writer === 'windowed' ? new WindowedSftpWriter(sftp, remotePath) : client.createWriteStream(remotePath, { flags: 'w', highWaterMark: 1024 * 1024 });
       const closed = new Promise<void>((resolve, reject) => {
         remote.once('close', () => resolve());
         remote.once('error', reject);
@@ -102,8 +104,8 @@ serveParent(
   {
     fastPut: (p) => fastPut((p as { remotePath: string }).remotePath),
     stream: (p) => {
-      const { remotePath, limitBytes, sliceBytes } = p as { remotePath: string; limitBytes: number; sliceBytes?: number };
-      return streamed(remotePath, limitBytes, sliceBytes);
+      const { remotePath, limitBytes, sliceBytes, writer } = p as { remotePath: string; limitBytes: number; sliceBytes?: number; writer?: 'windowed' | 'write-stream' };
+      return streamed(remotePath, limitBytes, sliceBytes, writer ?? 'windowed');
     },
     close: () => undefined,
   },

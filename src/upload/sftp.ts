@@ -1,14 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { Readable, Transform, type Writable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
+import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import type { SftpConfig, UploadLimits } from '../config.js';
 import { RunError } from '../errors.js';
 import { hostKeyFingerprint } from './fingerprint.js';
 import { classifySftpFailure, SftpError, type SftpFailure } from './errors.js';
 import { openUploadFile, type OpenedUploadFile } from './local-file.js';
+import { WindowedSftpWriter } from './window-writer.js';
 import { failsRun, summarizeReport, ValidatingStream, ValidationStopped, type CsvRules, type ValidationReport } from './validate.js';
 
 /**
@@ -304,20 +306,21 @@ export class SftpUploader {
         }
       },
     });
-    let remote: ReturnType<SftpClient['createWriteStream']>;
-    try {
-      remote = session.client.createWriteStream(partPath, { flags: 'w', highWaterMark: 1024 * 1024 });
-    } catch (err) {
+    const sftp = (session.client as unknown as { sftp?: SFTPWrapper }).sftp;
+    if (!sftp) {
       source.destroy();
-      throw session.failure('transfer', err);
+      throw session.failure('transfer', new Error('the SFTP session is not open'));
     }
-    // ssh2's write stream reports success on 'close', once the server has confirmed the handle's close.
+    // A window of WRITE requests in flight, as fastPut keeps (issue #14); opened in its _construct.
+    const remote = new WindowedSftpWriter(sftp, partPath);
+    // 'close' follows 'finish', which comes once the server has answered every write and the close.
     const closed = new Promise<void>((resolve, reject) => {
-      remote.once('close', () => resolve());
+      remote.once('close', () => (remote.writableFinished ? resolve() : reject(remote.errored ?? new Error('the SFTP write stream closed early'))));
       remote.once('error', reject);
     });
+    closed.catch(() => undefined);
     // A connection that ends between two writes fails the pipeline at once instead of leaving it waiting.
-    void session.lost.catch((err: unknown) => (remote as unknown as Writable).destroy(err instanceof Error ? err : new Error(String(err))));
+    void session.lost.catch((err: unknown) => remote.destroy(err instanceof Error ? err : new Error(String(err))));
     try {
       await Promise.all([pipeline(source, capped, validating, remote, ...(o.signal ? [{ signal: o.signal }] : [])), closed]);
     } catch (err) {

@@ -1,6 +1,9 @@
+import { isUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 import { parse, type CsvError, type Parser } from 'csv-parse';
 import type { ListSendRequest } from '../request.js';
+import { CsvScanner, scannableDelimiter, type CsvRecord } from './csv-scanner.js';
+import { asciiEmailVerdict, hashLowerAscii, NOT_SIMPLE } from './email-bytes.js';
 import { HashSet64 } from './hash-set.js';
 
 /**
@@ -45,7 +48,7 @@ export interface CsvRules {
   allowEmpty: boolean;
   /** How many problems the report lists (all are counted). Default 20. */
   maxReported?: number;
-  /** Distinct emails remembered for the duplicate check. Default 5,000,000 (at most ~64 MB). */
+  /** Distinct emails remembered for the duplicate check. Default DEFAULT_MAX_DISTINCT_EMAILS (a 32 MiB table). */
   maxDistinctEmails?: number;
   /** A longer record is a file problem (an unclosed quote would otherwise swallow the file). Default 1 MiB. */
   maxRecordBytes?: number;
@@ -184,9 +187,13 @@ const CSV_ERROR_TEXT: Record<string, string> = {
  * nothing between chunks keeps memory flat.
  */
 export class CsvValidator {
-  private readonly parser: Parser;
-  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  /** The hand-written scanner, or csv-parse (the reference, and for delimiters of several bytes). */
+  private readonly parser: RecordSource;
+  /** The start of a UTF-8 character cut by the last chunk's end (at most 3 bytes). */
+  private utf8Tail: Buffer = Buffer.alloc(0);
   private readonly emails: HashSet64;
+  private readonly hash = new Uint32Array(2);
+  private readonly rowProblems: [ProblemKind, string][] = [];
   private readonly maxReported: number;
   private readonly required: { columns: number; byName: { name: string; destination: string }[] };
   private emailColumn: number | undefined;
@@ -203,10 +210,10 @@ export class CsvValidator {
   /** With `stopWhenDoomed`, checking stops at the very problem that dooms the run, mid-chunk. */
   constructor(
     private readonly rules: CsvRules,
-    private readonly options: { stopWhenDoomed?: boolean } = {},
+    private readonly options: { stopWhenDoomed?: boolean; engine?: CsvEngine } = {},
   ) {
     this.maxReported = rules.maxReported ?? 20;
-    const limit = rules.maxDistinctEmails ?? 5_000_000;
+    const limit = rules.maxDistinctEmails ?? DEFAULT_MAX_DISTINCT_EMAILS;
     this.emails = new HashSet64(limit, rules.expectedBytes === undefined ? undefined : slotsForBytes(rules.expectedBytes, limit));
     this.report = {
       bytes: 0,
@@ -234,32 +241,18 @@ export class CsvValidator {
       }
     }
     this.required = { columns, byName };
-    this.parser = parse({
-      delimiter: delimiterFor(rules.fileType, rules.delimiter),
-      quote: '"',
-      bom: true,
-      relax_column_count: true,
-      skip_empty_lines: false,
-      skip_records_with_error: true,
-      max_record_size: rules.maxRecordBytes ?? 1024 * 1024,
-      on_record: (record: string[], context) => {
-        this.onRecord(record, context.lines);
-        return null;
-      },
-      on_skip: (err: CsvError | undefined) => {
-        this.onSkip(err);
-        return undefined;
-      },
-    });
-    // Records are consumed in on_record; the readable side only has to reach its end.
-    this.parser.resume();
+    const delimiter = delimiterFor(rules.fileType, rules.delimiter);
+    const maxRecordSize = rules.maxRecordBytes ?? 1024 * 1024;
+    const events = { record: (r: CsvRecord, lines: number) => this.onRecord(r, lines), skip: (code: string, lines: number | undefined) => this.onSkip(code, lines) };
+    const engine = options.engine ?? (scannableDelimiter(delimiter) ? 'scanner' : 'csv-parse');
+    this.parser = engine === 'scanner' ? scannerSource(delimiter, maxRecordSize, events) : csvParseSource(delimiter, maxRecordSize, events);
   }
 
   write(chunk: Buffer): void {
     this.report.bytes += chunk.length;
     if (this.stopped) return;
     try {
-      this.decoder.decode(chunk, { stream: true });
+      this.checkUtf8(chunk);
     } catch {
       // Nothing invalid inside the chunk means the bad sequence began at its very start.
       const found = firstInvalidUtf8Offset(chunk);
@@ -269,6 +262,28 @@ export class CsvValidator {
     }
     this.newlinesBefore += countNewlines(chunk, chunk.length);
     this.parser.write(chunk);
+  }
+
+  /**
+   * Throws when the chunk is not UTF-8 (given the bytes before it), as a streaming fatal
+   * TextDecoder would, but without building a string of the chunk: buffer.isUtf8 (simdutf) over
+   * whole characters, and the few bytes of a character cut by the chunk's end held over.
+   */
+  private checkUtf8(chunk: Buffer): void {
+    const data = this.utf8Tail.length === 0 ? chunk : Buffer.concat([this.utf8Tail, chunk]);
+    const cut = incompleteTailStart(data);
+    // The exact verdict (and the throw) comes from a TextDecoder fed what was held over.
+    if (!isUtf8(data.subarray(0, cut))) this.slowDecoder().decode(chunk, { stream: true });
+    const tail = Buffer.from(data.subarray(cut));
+    // A held-over start that can never become a character fails now, as the TextDecoder would.
+    if (tail.length > 0) new TextDecoder('utf-8', { fatal: true }).decode(tail, { stream: true });
+    this.utf8Tail = tail;
+  }
+
+  private slowDecoder(): InstanceType<typeof TextDecoder> {
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    decoder.decode(this.utf8Tail, { stream: true });
+    return decoder;
   }
 
   /** True once the run is bound to fail: a file problem, or a row problem without allowErrors. */
@@ -296,17 +311,13 @@ export class CsvValidator {
   async end(): Promise<ValidationReport> {
     if (!this.stopped) {
       try {
-        this.decoder.decode();
+        // Bytes left over are a character the file never finishes.
+        if (this.utf8Tail.length > 0) this.slowDecoder().decode();
       } catch {
         this.fileProblem(this.newlinesBefore + 1, 'invalid-utf8', 'the file ends inside a UTF-8 character');
       }
     }
-    const done = new Promise<void>((resolve, reject) => {
-      this.parser.once('end', resolve);
-      this.parser.once('error', reject);
-    });
-    this.parser.end();
-    await done;
+    await this.parser.end();
     this.report.trailingBlankLines = this.pendingBlankCount;
     if (!this.stopped && this.report.rows === 0 && !this.rules.allowEmpty) {
       this.problem(this.lastRecordEndLine || 1, 'no-data-rows', `no data rows after ${this.rules.headerLines} header line(s) (set import.allowEmpty to allow it)`);
@@ -317,7 +328,7 @@ export class CsvValidator {
     return this.report;
   }
 
-  private onRecord(record: string[], endLine: number): void {
+  private onRecord(record: CsvRecord, endLine: number): void {
     if (this.stopped) return;
     const line = Math.min(this.lastRecordEndLine + 1, endLine);
     this.lastRecordEndLine = endLine;
@@ -326,7 +337,7 @@ export class CsvValidator {
       if (index === 0) this.readHeader(record, line);
       return;
     }
-    if (record.every((f) => f.trim() === '')) {
+    if (record.isBlank()) {
       // Held back: blank lines at the very end of a file are harmless and are not reported.
       this.pendingBlankCount += 1;
       if (this.pendingBlank.length < this.maxReported) this.pendingBlank.push(line);
@@ -335,25 +346,45 @@ export class CsvValidator {
     this.flushBlank();
     if (this.stopped) return;
     this.report.rows += 1;
-    const problems: [ProblemKind, string][] = [];
+    // One array for every row: most rows have no problem, and a new array each would be garbage.
+    const problems = this.rowProblems;
+    problems.length = 0;
     if (record.length < this.required.columns) {
       problems.push(['too-few-columns', `${record.length} column${record.length === 1 ? '' : 's'}, the field maps need ${this.required.columns}`]);
     }
-    if (this.emailColumn !== undefined) {
-      const email = (record[this.emailColumn] ?? '').trim();
+    const verdict = this.emailColumn !== undefined && record instanceof CsvScanner && this.emailColumn < record.length ? this.simpleEmail(record, this.emailColumn) : NOT_SIMPLE;
+    if (verdict === 1) {
+      this.countRepeat(this.emails.add(this.hash[0] as number, this.hash[1] as number), problems);
+    } else if (this.emailColumn !== undefined) {
+      const email = record.field(this.emailColumn).trim();
       if (email === '') {
         if (record.length > this.emailColumn) problems.push(['missing-email', `no email in column ${this.emailColumn + 1}`]);
       } else if (!isPlausibleEmail(email)) {
         problems.push(['invalid-email', `invalid email ${quote(email)}`]);
-      } else if (this.emails.addString(email.toLowerCase())) {
-        this.report.duplicateEmails += 1;
-        // The address itself stays out: reports end up in logs and in Redis for 30 days.
-        if (this.rules.failOnDuplicateEmails) problems.push(['duplicate-email', 'duplicate email (an earlier row has the same address)']);
+      } else {
+        this.countRepeat(this.emails.addString(email.toLowerCase()), problems);
       }
     }
     if (problems.length > 0) this.report.badRows += 1;
     for (const [kind, message] of problems) this.problem(line, kind, message);
     if (problems.length > 0) this.stopIfDoomed(line);
+  }
+
+  private countRepeat(repeated: boolean, problems: [ProblemKind, string][]): void {
+    if (!repeated) return;
+    this.report.duplicateEmails += 1;
+    // The address itself stays out: reports end up in logs and in Redis for 30 days.
+    if (this.rules.failOnDuplicateEmails) problems.push(['duplicate-email', 'duplicate email (an earlier row has the same address)']);
+  }
+
+  /** The common case on bytes (email-bytes.ts): 1 with the hash in `this.hash`, or NOT_SIMPLE / 0 to check the text. */
+  private simpleEmail(record: CsvScanner, column: number): number {
+    const buf = record.bytes;
+    const start = record.startOf(column);
+    const end = record.endOf(column);
+    const verdict = asciiEmailVerdict(buf, start, end);
+    if (verdict === 1) hashLowerAscii(buf, start, end, this.hash);
+    return verdict;
   }
 
   private stopIfDoomed(line: number): void {
@@ -362,9 +393,9 @@ export class CsvValidator {
     this.report.stoppedAtLine = line;
   }
 
-  private readHeader(record: string[], line: number): void {
+  private readHeader(record: CsvRecord, line: number): void {
     if (this.required.byName.length === 0) return;
-    const names = record.map((f) => f.trim().toLowerCase());
+    const names = Array.from({ length: record.length }, (_, i) => record.field(i).trim().toLowerCase());
     for (const { name } of this.required.byName) {
       const index = names.indexOf(name.trim().toLowerCase());
       if (index === -1) {
@@ -376,13 +407,11 @@ export class CsvValidator {
     }
   }
 
-  private onSkip(err: CsvError | undefined): void {
+  private onSkip(code: string, reported: number | undefined): void {
     if (this.stopped) return;
-    const reported: unknown = err?.lines;
     const endLine = typeof reported === 'number' ? reported : this.lastRecordEndLine + 1;
     const line = Math.min(this.lastRecordEndLine + 1, endLine);
     this.lastRecordEndLine = Math.max(this.lastRecordEndLine, endLine);
-    const code = err?.code ?? 'unknown';
     if (code === 'CSV_MAX_RECORD_SIZE') {
       this.fileProblem(line, 'record-too-large', 'a record runs on for more than the record size limit (an unclosed quote?)');
       return;
@@ -427,6 +456,13 @@ export class CsvValidator {
   }
 }
 
+/**
+ * Distinct emails the duplicate check remembers by default: 3/4 of a 2^22-slot table, 32 MiB
+ * (issue #14: the worker stays under 150 MB during a 1 GB upload). Later repeats go unnoticed
+ * (`duplicateCheckComplete: false`); SFMC counts repeats itself anyway.
+ */
+export const DEFAULT_MAX_DISTINCT_EMAILS = 3_145_728;
+
 /** Bytes per row assumed when sizing the duplicate check: bench/upload.ts measured about 60-70 for realistic rows. */
 export const BYTES_PER_ROW_ESTIMATE = 64;
 
@@ -437,7 +473,8 @@ export const BYTES_PER_ROW_ESTIMATE = 64;
  */
 export function slotsForBytes(bytes: number, limit: number): number {
   const emails = Math.min(limit, Math.ceil(bytes / BYTES_PER_ROW_ESTIMATE));
-  return Math.ceil((emails * 4) / 3) + 1;
+  // Exactly 3/4 full does not grow the set (it grows past 3/4), so DEFAULT_MAX_DISTINCT_EMAILS fits 2^22 slots.
+  return Math.ceil((emails * 4) / 3);
 }
 
 function quote(value: string): string {
@@ -448,6 +485,17 @@ function countNewlines(buf: Buffer, end: number): number {
   let n = 0;
   for (let i = buf.indexOf(10); i !== -1 && i < end; i = buf.indexOf(10, i + 1)) n += 1;
   return n;
+}
+
+/** Where a UTF-8 character that the chunk's last bytes begin but do not finish starts; the length when none. */
+export function incompleteTailStart(buf: Buffer): number {
+  for (let back = 1; back <= 3 && back <= buf.length; back++) {
+    const b = buf[buf.length - back] as number;
+    if ((b & 0xc0) === 0x80) continue;
+    const need = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 1;
+    return need > back ? buf.length - back : buf.length;
+  }
+  return buf.length;
 }
 
 /**
@@ -521,4 +569,81 @@ export class ValidatingStream extends Transform {
       (err: Error) => callback(err),
     );
   }
+}
+
+
+export type CsvEngine = 'scanner' | 'csv-parse';
+
+/** Where the validator's records come from: bytes in, record and skip events out. */
+interface RecordSource {
+  write(chunk: Buffer): void;
+  end(): Promise<void>;
+  destroy(): void;
+}
+
+interface SourceEvents {
+  record(record: CsvRecord, lines: number): void;
+  skip(code: string, lines: number | undefined): void;
+}
+
+function scannerSource(delimiter: string, maxRecordSize: number, events: SourceEvents): RecordSource {
+  const scanner = new CsvScanner(delimiter, events, { maxRecordSize });
+  return {
+    write: (chunk) => scanner.write(chunk),
+    end: () => {
+      scanner.end();
+      return Promise.resolve();
+    },
+    destroy: () => undefined,
+  };
+}
+
+/** A csv-parse record as a CsvRecord. */
+class ArrayRecord implements CsvRecord {
+  constructor(private readonly fields: string[]) {}
+  get length(): number {
+    return this.fields.length;
+  }
+  field(index: number): string {
+    return this.fields[index] ?? '';
+  }
+  isBlank(): boolean {
+    return this.fields.every((f) => f.trim() === '');
+  }
+}
+
+/** csv-parse, synchronous per chunk (its callbacks run inside write): the scanner's reference. */
+function csvParseSource(delimiter: string, maxRecordSize: number, events: SourceEvents): RecordSource {
+  const parser: Parser = parse({
+    delimiter,
+    quote: '"',
+    bom: true,
+    relax_column_count: true,
+    skip_empty_lines: false,
+    skip_records_with_error: true,
+    max_record_size: maxRecordSize,
+    on_record: (record: string[], context) => {
+      events.record(new ArrayRecord(record), context.lines);
+      return null;
+    },
+    on_skip: (err: CsvError | undefined) => {
+      const lines: unknown = err?.lines;
+      events.skip(err?.code ?? 'unknown', typeof lines === 'number' ? lines : undefined);
+      return undefined;
+    },
+  });
+  // Records are consumed in on_record; the readable side only has to reach its end.
+  parser.resume();
+  return {
+    write: (chunk) => parser.write(chunk),
+    end: () => {
+      const done = new Promise<void>((resolve, reject) => {
+        parser.once('end', resolve);
+        parser.once('error', reject);
+      });
+      parser.end();
+      return done;
+    },
+    destroy: () => parser.destroy(),
+  };
 }

@@ -1,0 +1,357 @@
+/**
+ * A streaming CSV scanner over Buffers that reports exactly what csv-parse 7 reports for the
+ * options the validator uses (`quote: '"'`, escape `"`, `bom: true`, `relax_column_count`,
+ * `skip_records_with_error`, `max_record_size`, record delimiter discovered from the file), but
+ * builds no per-record info object and decodes no field nobody reads: the validator only needs a
+ * record's field count, whether it is blank, and one or two fields as text (issue #14: csv-parse
+ * with `on_record` checked 6.2 MB/s).
+ *
+ * csv-parse stays the reference: test/upload/csv-scanner-agrees.test.ts feeds random files to both
+ * and requires the same records, problems and line numbers. The rules below are csv-parse's
+ * (node_modules/csv-parse/lib/api/index.js, `parse`), including its quirks:
+ * - the record delimiter is the first of `\r\n`, `\n`, `\r` seen outside quotes, and only it
+ *   ends records afterwards (a bare `\n` in a `\r\n` file is field content);
+ * - `info.lines` counts every CR and LF byte it processes (inside quotes too; the LF of a `\r\n`
+ *   record delimiter is skipped), counted when the next byte is processed;
+ * - a quote inside an unquoted field, or a closing quote followed by anything but a delimiter,
+ *   record delimiter, NUL or the end, is an error reported once per such quote; the quote is kept
+ *   as content and the record is dropped at its end;
+ * - a record longer than `max_record_size` (earlier fields in UTF-16 units, the current one in
+ *   bytes) is an error that ends the scan (csv-parse returns out of the chunk there).
+ */
+
+export interface CsvRecord {
+  readonly length: number;
+  /** The field's text, quotes removed and doubled quotes undone. */
+  field(index: number): string;
+  /** True when every field is empty or whitespace only (String.prototype.trim). */
+  isBlank(): boolean;
+}
+
+export interface ScanEvents {
+  /** A record without errors; `lines` is csv-parse's `info.lines` when it was emitted. */
+  record(record: CsvRecord, lines: number): void;
+  /** A record error, as csv-parse's `on_skip` would report it: its CsvError code and `lines`. */
+  skip(code: string, lines: number): void;
+}
+
+const CR = 13;
+const LF = 10;
+const QUOTE = 34;
+
+/** Byte kinds for the run of content bytes (scan's common case). */
+const PLAIN_BYTE = 0;
+const STOP_BYTE = 1;
+const CONTINUATION_BYTE = 2;
+const LEAD4_BYTE = 3;
+const OTHER_HIGH_BYTE = 4;
+
+function byteKinds(stops: number[]): Uint8Array {
+  const kinds = new Uint8Array(256);
+  for (let c = 0x80; c < 256; c++) kinds[c] = (c & 0xc0) === 0x80 ? CONTINUATION_BYTE : c >= 0xf0 ? LEAD4_BYTE : OTHER_HIGH_BYTE;
+  for (const c of stops) kinds[c] = STOP_BYTE;
+  return kinds;
+}
+
+/** How many of a chunk's first bytes are joined to the bytes held back from the last one. */
+const STITCH_BYTES = 8;
+
+const enum RecordDelimiter {
+  Unknown,
+  CrLf,
+  Lf,
+  Cr,
+}
+
+/** True when a delimiter can be scanned here: one byte, not a quote nor a line break. */
+export function scannableDelimiter(delimiter: string): boolean {
+  const bytes = Buffer.from(delimiter, 'utf8');
+  return bytes.length === 1 && bytes[0] !== QUOTE && bytes[0] !== CR && bytes[0] !== LF;
+}
+
+export class CsvScanner implements CsvRecord {
+  private readonly delimiter: number;
+  private readonly maxRecordSize: number;
+  /** Which bytes end a run of content, outside and inside quotes. */
+  private readonly unquotedKinds: Uint8Array;
+  private readonly quotedKinds = byteKinds([QUOTE, CR, LF]);
+  /** Unprocessed bytes kept back from the last chunk for look-ahead (at most 2). */
+  private carry: Buffer | undefined;
+  private bomChecked = false;
+  private recordDelimiter = RecordDelimiter.Unknown;
+  private lines = 1;
+  private wasRowDelimiter = false;
+  private quoting = false;
+  private wasQuoting = false;
+  private escaping = false;
+  private recordHasError = false;
+  /** The current record's field bytes, one after the other; `ends[i]` is where field i ends. */
+  private acc = Buffer.allocUnsafe(4096);
+  private accLength = 0;
+  private ends = new Int32Array(64);
+  private fields = 0;
+  private fieldStart = 0;
+  /** csv-parse's record_length: the earlier fields' lengths in UTF-16 units. */
+  private recordUnits = 0;
+  /** UTF-16 units minus bytes of the current field (negative for multi-byte characters). */
+  private fieldUnitAdjust = 0;
+  /** True after a record-size error: csv-parse stops parsing there. */
+  private dead = false;
+
+  constructor(
+    delimiter: string,
+    private readonly events: ScanEvents,
+    options: { maxRecordSize?: number } = {},
+  ) {
+    if (!scannableDelimiter(delimiter)) throw new Error(`the scanner takes a one-byte delimiter, not ${JSON.stringify(delimiter)}`);
+    this.delimiter = Buffer.from(delimiter, 'utf8')[0] as number;
+    this.maxRecordSize = options.maxRecordSize ?? 0;
+    this.unquotedKinds = byteKinds([this.delimiter, QUOTE, CR, LF]);
+  }
+
+  write(chunk: Buffer): void {
+    const carry = this.carry;
+    if (!carry) {
+      this.scan(chunk, false, 0);
+      return;
+    }
+    // The bytes held back are joined to the chunk's first few only, not copied with the whole chunk.
+    const head = Buffer.concat([carry, chunk.subarray(0, STITCH_BYTES)]);
+    this.carry = undefined;
+    const stopped = this.scan(head, false, 0);
+    if (this.dead || chunk.length <= STITCH_BYTES) return;
+    this.carry = undefined;
+    this.scan(chunk, false, stopped - carry.length);
+  }
+
+  end(): void {
+    this.scan(this.carry ?? Buffer.alloc(0), true, 0);
+    this.carry = undefined;
+    if (this.dead) return;
+    if (this.quoting) {
+      this.error('CSV_QUOTE_NOT_CLOSED');
+    } else if (this.wasQuoting || this.fields !== 0 || this.accLength !== this.fieldStart) {
+      this.endField();
+      this.endRecord();
+    }
+  }
+
+  // CsvRecord: the record being emitted.
+  get length(): number {
+    return this.fields;
+  }
+
+  field(index: number): string {
+    if (index < 0 || index >= this.fields) return '';
+    const start = index === 0 ? 0 : (this.ends[index - 1] as number);
+    return this.acc.toString('utf8', start, this.ends[index] as number);
+  }
+
+  /** The bytes of the record's fields, for startOf/endOf: valid only while the record is emitted. */
+  get bytes(): Buffer {
+    return this.acc;
+  }
+
+  startOf(index: number): number {
+    return index === 0 ? 0 : (this.ends[index - 1] as number);
+  }
+
+  endOf(index: number): number {
+    return this.ends[index] as number;
+  }
+
+  isBlank(): boolean {
+    const acc = this.acc;
+    const n = this.accLength;
+    for (let i = 0; i < n; i++) {
+      const c = acc[i] as number;
+      if (c === 32 || (c >= 9 && c <= 13)) continue;
+      // Unicode spaces (NBSP, U+2000..., BOM) are blank to trim() too: ask it.
+      return c >= 0x80 ? acc.toString('utf8', 0, n).trim() === '' : false;
+    }
+    return true;
+  }
+
+  /** Scans buf from `from`; keeps what it could not scan yet in `carry`; returns where it stopped. */
+  private scan(buf: Buffer, end: boolean, from: number): number {
+    if (this.dead) return from;
+    let pos = from;
+    const len = buf.length;
+    if (!this.bomChecked) {
+      if (len < 3 && !end) {
+        this.carry = Buffer.from(buf);
+        return 0;
+      }
+      this.bomChecked = true;
+      if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
+    }
+    const delimiter = this.delimiter;
+    const max = this.maxRecordSize;
+    // Two bytes of look-ahead are kept back until the end: a doubled quote, a closing quote
+    // followed by `\r\n`. csv-parse keeps at least as much (__needMoreData).
+    const keep = end ? -1 : 2;
+    const limit = len - keep - 1;
+    for (; pos < len; pos++) {
+      if (len - pos - 1 < keep) break;
+      // The common case, a run of content bytes: copied in one go, with the same size check.
+      if (!this.wasRowDelimiter && !this.escaping && this.recordDelimiter !== RecordDelimiter.Unknown && pos < limit) {
+        const kinds = this.quoting ? this.quotedKinds : this.unquotedKinds;
+        this.reserve(limit - pos);
+        const acc = this.acc;
+        let at = this.accLength;
+        let j = pos;
+        let adjust = 0;
+        for (; j < limit; j++) {
+          const c = buf[j] as number;
+          const kind = kinds[c] as number;
+          if (kind !== PLAIN_BYTE) {
+            if (kind === STOP_BYTE) break;
+            // UTF-16 units: a continuation byte adds none; a 4-byte character is two units.
+            if (kind === CONTINUATION_BYTE) adjust -= 1;
+            else if (kind === LEAD4_BYTE) adjust += 1;
+          }
+          acc[at++] = c;
+        }
+        const n = j - pos;
+        if (n > 0) {
+          if (max !== 0 && this.recordUnits + (this.accLength - this.fieldStart) + n - 1 > max) {
+            this.error('CSV_MAX_RECORD_SIZE');
+            this.dead = true;
+            return pos;
+          }
+          this.accLength = at;
+          this.fieldUnitAdjust += adjust;
+          pos = j - 1;
+          continue;
+        }
+      }
+      if (this.wasRowDelimiter) {
+        this.lines += 1;
+        this.wasRowDelimiter = false;
+      }
+      const c = buf[pos] as number;
+      if (!this.quoting && this.recordDelimiter === RecordDelimiter.Unknown) this.discover(buf, pos);
+      if (c === CR || c === LF) this.wasRowDelimiter = true;
+      if (this.escaping) {
+        this.escaping = false;
+      } else {
+        if (c === QUOTE) {
+          if (this.quoting) {
+            // A doubled quote inside quotes is one quote: the second is taken as content.
+            if (pos + 1 < len && buf[pos + 1] === QUOTE) {
+              this.escaping = true;
+              continue;
+            }
+            const next = buf[pos + 1];
+            if (next === undefined || next === 0 || next === delimiter || this.recordDelimiterAt(buf, pos + 1) !== 0) {
+              this.quoting = false;
+              this.wasQuoting = true;
+              continue;
+            }
+            this.error('CSV_INVALID_CLOSING_QUOTE');
+          } else if (this.accLength !== this.fieldStart) {
+            this.error('INVALID_OPENING_QUOTE');
+          } else {
+            this.quoting = true;
+            continue;
+          }
+        }
+        if (!this.quoting) {
+          const rd = c === CR || c === LF ? this.recordDelimiterAt(buf, pos) : 0;
+          if (rd !== 0) {
+            this.endField();
+            this.endRecord();
+            pos += rd - 1;
+            continue;
+          }
+          if (c === delimiter) {
+            this.endField();
+            continue;
+          }
+        }
+      }
+      if (max !== 0 && this.recordUnits + (this.accLength - this.fieldStart) > max) {
+        this.error('CSV_MAX_RECORD_SIZE');
+        this.dead = true;
+        return pos;
+      }
+      this.append(c);
+    }
+    this.carry = pos < len ? Buffer.from(buf.subarray(pos)) : undefined;
+    return pos;
+  }
+
+  /** Room for `n` more bytes of the record. */
+  private reserve(n: number): void {
+    if (this.accLength + n <= this.acc.length) return;
+    let size = this.acc.length * 2;
+    while (size < this.accLength + n) size *= 2;
+    const bigger = Buffer.allocUnsafe(size);
+    this.acc.copy(bigger, 0, 0, this.accLength);
+    this.acc = bigger;
+  }
+
+  private append(c: number): void {
+    this.reserve(1);
+    this.acc[this.accLength++] = c;
+    if (c >= 0x80) {
+      // UTF-16 units: a continuation byte adds none; a 4-byte character is two units.
+      if ((c & 0xc0) === 0x80) this.fieldUnitAdjust -= 1;
+      else if (c >= 0xf0) this.fieldUnitAdjust += 1;
+    }
+  }
+
+  /** csv-parse's auto-discovery: the first `\r\n`, `\n` or `\r` seen outside quotes is the record delimiter. */
+  private discover(buf: Buffer, pos: number): number {
+    const c = buf[pos];
+    if (c === CR && buf[pos + 1] === LF) this.recordDelimiter = RecordDelimiter.CrLf;
+    else if (c === LF) this.recordDelimiter = RecordDelimiter.Lf;
+    else if (c === CR) this.recordDelimiter = RecordDelimiter.Cr;
+    else return 0;
+    return this.recordDelimiter === RecordDelimiter.CrLf ? 2 : 1;
+  }
+
+  /** The length of the record delimiter at `pos`, or 0; discovers it when still unknown. */
+  private recordDelimiterAt(buf: Buffer, pos: number): number {
+    switch (this.recordDelimiter) {
+      case RecordDelimiter.Unknown:
+        return this.discover(buf, pos);
+      case RecordDelimiter.CrLf:
+        return buf[pos] === CR && buf[pos + 1] === LF ? 2 : 0;
+      case RecordDelimiter.Lf:
+        return buf[pos] === LF ? 1 : 0;
+      case RecordDelimiter.Cr:
+        return buf[pos] === CR ? 1 : 0;
+    }
+  }
+
+  private endField(): void {
+    if (this.fields === this.ends.length) {
+      const bigger = new Int32Array(this.ends.length * 2);
+      bigger.set(this.ends);
+      this.ends = bigger;
+    }
+    this.ends[this.fields++] = this.accLength;
+    this.recordUnits += this.accLength - this.fieldStart + this.fieldUnitAdjust;
+    this.fieldStart = this.accLength;
+    this.fieldUnitAdjust = 0;
+    this.wasQuoting = false;
+  }
+
+  private endRecord(): void {
+    if (this.recordHasError) {
+      this.recordHasError = false;
+    } else {
+      this.events.record(this, this.lines);
+    }
+    this.fields = 0;
+    this.accLength = 0;
+    this.fieldStart = 0;
+    this.recordUnits = 0;
+  }
+
+  private error(code: string): void {
+    this.recordHasError = true;
+    this.events.skip(code, this.lines);
+  }
+}
