@@ -7,6 +7,7 @@ import { budgetAccountOf, RedisCallBudget } from '../sfmc/budget.js';
 import { createSfmcClient } from '../sfmc/client.js';
 import { sharedTokenStore } from '../sfmc/token-store-redis.js';
 import { SftpUploader } from '../upload/sftp.js';
+import { startConfiguredAutomation } from './automation.js';
 import { startWorkers, type WorkerPool } from './start.js';
 
 export interface ConfiguredWorkers {
@@ -45,11 +46,12 @@ export async function startConfiguredWorkers(
     ...(metrics ? { onCall: observeSoapCall(metrics) } : {}),
     ...(tokenStore ? { tokenStore } : {}),
   });
+  const uploader = config.sftp ? new SftpUploader(config.sftp, logger, config.upload) : undefined;
   const pool = await startWorkers({
     connection,
     prefix: config.queuePrefix,
     sfmc,
-    ...(config.sftp ? { uploader: new SftpUploader(config.sftp, logger, config.upload) } : {}),
+    ...(uploader ? { uploader } : {}),
     logger,
     concurrency: options.concurrency,
     ...(metrics ? { onStepEnd: observeStepEnd(metrics) } : {}),
@@ -60,6 +62,8 @@ export async function startConfiguredWorkers(
     settings: { startConfirmGraceMs: config.startConfirmGraceMs, ...(config.checkEmail === false ? { checkEmail: false } : {}) },
   });
   if (metrics) observeWorkers(metrics, pool);
+  // Schedules and file-drop triggers (issue #13): their own queues, not steps of a run.
+  const automation = await startConfiguredAutomation(config, connection, uploader, logger);
   if (config.sftp && !config.upload.dir) {
     logger.warn('UPLOAD_DIR is not set: every run with a file fails (set it to the folder runs may upload from)');
   }
@@ -69,6 +73,7 @@ export async function startConfiguredWorkers(
       // An upload can wait on a stalled SFTP server for a long time: it is aborted, not waited for,
       // and its job retried later from the start. Other steps are short and are waited for.
       pool.workers['upload-file'].cancelAllJobs('the worker is stopping');
+      await automation.close(force);
       await pool.close(force);
       await sfmc.close();
       connection.disconnect();
