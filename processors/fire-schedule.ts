@@ -33,12 +33,12 @@ export async function fireSchedule(job: ScheduleJob, ctx: FireScheduleContext): 
     if (lastRunId && inFlight(await ctx.run(lastRunId))) {
       const skipped = await ctx.state.countSkip(name);
       ctx.onSkip?.(name);
-      ctx.log.warn({ schedule: name, runId, inFlight: lastRunId, skipped }, 'schedule firing skipped: the previous run is still in flight');
+      ctx.log.warn({ runId, inFlight: lastRunId, skipped }, 'schedule firing skipped: the previous run is still in flight');
       return { runId, skippedFor: lastRunId };
     }
   }
   const { created } = await ctx.enqueue({ ...request, runId });
   await ctx.state.recordFiring(name, runId, new Date(firingMillis));
-  ctx.log.info({ schedule: name, runId, created }, 'schedule fired');
+  ctx.log.info({ runId, created }, 'schedule fired');
   return { runId, created };
 }

@@ -45,7 +45,7 @@ export async function watchFolder(job: TriggerJob, ctx: WatchFolderContext): Pro
     const { created } = await ctx.enqueue(runInput(request, source, file.name, runId));
     seen.runId = runId;
     started.push(runId);
-    ctx.log.info({ trigger: name, file: file.name, size: file.size, runId, created }, 'file arrived: run enqueued');
+    ctx.log.info({ file: file.name, size: file.size, runId, created }, 'file arrived: run enqueued');
   }
   await ctx.state.saveSeenFiles(name, after);
   return { listed: listed.length, settling, started };
