@@ -28,11 +28,11 @@ export function parseDuration(value: string | number): number | undefined {
   return m ? Number(m[1]) * UNIT_MS[m[2] ?? 'ms']! : undefined;
 }
 
-const duration = (label: string, min: number, max: number, wholeSeconds = false) =>
+const duration = (min: number, max: number, wholeSeconds = false) =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `must be a duration like 30s, 10m or 1h (${label})` });
+      ctx.addIssue({ code: 'custom', message: 'must be a duration like 30s, 10m or 1h' });
       return z.NEVER;
     }
     if (ms < min || ms > max) ctx.addIssue({ code: 'custom', message: `must be between ${min / 1000}s and ${max / 1000}s` });
@@ -70,7 +70,7 @@ export const scheduleInputSchema = z
     name: automationNameSchema,
     cron: z.string().max(120).optional(),
     tz: z.string().max(64).refine(validTimeZone, 'must be an IANA time zone such as Europe/Paris').optional(),
-    every: duration('every', 1_000, 31 * 86_400_000, true).optional(),
+    every: duration(1_000, 31 * 86_400_000, true).optional(),
     overlap: z.enum(['skip', 'allow']).default('skip'),
     request: z.record(z.string(), z.unknown()),
   })
@@ -97,8 +97,8 @@ export const triggerInputSchema = z
       .max(200)
       .refine((p) => !p.includes('/') && !p.includes('\\'), 'is a file name pattern, without a folder')
       .default('*'),
-    settle: duration('settle', 0, 86_400_000).default(30_000),
-    interval: duration('interval', 1_000, 86_400_000).default(60_000),
+    settle: duration(0, 86_400_000).default(30_000),
+    interval: duration(1_000, 86_400_000).default(60_000),
     request: z.record(z.string(), z.unknown()),
   })
   .superRefine((t, ctx) => {
