@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics.js';
 import { RequestValidationError } from '../request.js';
 import { bearerChecker } from './auth.js';
 import { connectionUsable } from './connection.js';
+import { registerAutomationRoutes } from './automation-routes.js';
 import { registerDashboard } from './dashboard.js';
 import { API_BODY_LIMIT_BYTES, RateLimitedError, registerApiRateLimit } from './limits.js';
 import { buildOpenApi } from './openapi.js';
@@ -182,6 +183,8 @@ export function buildApp(deps: AppDeps) {
         if (!(await connectionUsable(deps.redis))) return unavailable(reply);
       });
       await registerApiRateLimit(v1, { redis: deps.redis, prefix: deps.prefix, perMinute: deps.rateLimitPerMinute ?? 120 });
+
+      await registerAutomationRoutes(v1, { redis: deps.redis, prefix: deps.prefix });
 
       v1.post('/list-sends', async (request, reply) => {
         const { runId, created } = await producer.enqueue(request.body);
