@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { listSendRequestSchema } from '../request.js';
+import { automationOpenApi } from './routes/automation.js';
 import {
   acceptedSchema,
   cancelledSchema,
@@ -44,6 +45,7 @@ export function buildOpenApi(options: { version?: string } = {}): JsonSchema {
     headers: { 'Retry-After': { description: 'seconds until the window resets', schema: { type: 'integer' } } },
   };
   const runIdParam = parametersOf(runIdParamsSchema, 'path');
+  const automation = automationOpenApi({ unauthorized, unavailable, limited, problem });
   return {
     openapi: '3.1.0',
     info: {
@@ -103,6 +105,7 @@ export function buildOpenApi(options: { version?: string } = {}): JsonSchema {
           },
         },
       },
+      ...automation.paths,
       '/healthz': { get: { summary: 'The process is up', security: [], responses: { '200': { description: 'up' } } } },
       '/readyz': {
         get: {
@@ -133,6 +136,7 @@ export function buildOpenApi(options: { version?: string } = {}): JsonSchema {
         RunList: schemaOf(runListSchema),
         Cancelled: schemaOf(cancelledSchema),
         Error: schemaOf(errorSchema),
+        ...automation.schemas,
       },
     },
   };

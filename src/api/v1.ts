@@ -3,6 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { bearerChecker } from './auth.js';
 import { connectionUsable } from './connection.js';
 import { replyRedisUnavailable } from './http-errors.js';
+import { registerAutomationRoutes } from './routes/automation.js';
 import { registerApiRateLimit } from './limits.js';
 import { listSendRoutes, type RouteDeps } from './routes/list-sends.js';
 
@@ -42,4 +43,5 @@ export const v1Api: FastifyPluginAsync<V1Options> = async (v1, options) => {
 
   const routeDeps: RouteDeps = { producer, metrics };
   await v1.register(listSendRoutes, routeDeps);
+  await registerAutomationRoutes(v1, { redis: options.redis, prefix: options.queuePrefix });
 };

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { enqueueCommand, statusCommand, workerCommand } from './commands.js';
+import { automationStatus, registerAutomationCommands } from './automation.js';
 import { demoCommand } from './demo.js';
 import { EXIT } from './io.js';
 
@@ -41,11 +42,13 @@ program
 
 program
   .command('status')
-  .description("print a run's steps: state, attempts, result or error")
-  .argument('<runId>')
-  .action(async (runId: string) => {
-    process.exitCode = await statusCommand(loadConfig(), runId);
+  .description("print a run's steps: state, attempts, result or error; without a runId, the schedules and triggers")
+  .argument('[runId]')
+  .action(async (runId: string | undefined) => {
+    process.exitCode = runId === undefined ? await automationStatus(loadConfig()) : await statusCommand(loadConfig(), runId);
   });
+
+registerAutomationCommands(program);
 
 program
   .command('serve')

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { AUTOMATION_QUEUES } from '../../queues/automation.js';
 import { QUEUE_NAMES } from '../../queues/catalog.js';
 import { buildApp, type App } from '../api/app.js';
 import { ListSendClient } from '../client.js';
@@ -78,7 +79,8 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     connection: redis,
     upload: { dir: config.upload.dir },
   });
-  const queues = QUEUE_NAMES.map((name) => new Queue(name, { connection: redis, prefix: config.queuePrefix }));
+  // The step queues, then the schedules and triggers queues (issue #13): on the dashboard and in queue depth metrics.
+  const queues = [...QUEUE_NAMES, ...AUTOMATION_QUEUES].map((name) => new Queue(name, { connection: redis, prefix: config.queuePrefix }));
   for (const queue of queues) queue.on('error', (err) => logger.debug({ err, queue: queue.name }, 'queue connection error'));
   // One line per change of Redis availability, not one per reconnect attempt.
   let reachable: boolean | undefined;

@@ -47,6 +47,12 @@ export interface UploadFileOptions {
   log: Logger;
 }
 
+export interface RemoteFileInfo {
+  name: string;
+  size: number;
+  mtimeMs: number;
+}
+
 export interface UploadOutcome {
   remotePath: string;
   bytes: number;
@@ -135,6 +141,31 @@ export class SftpUploader {
       // Closed before the slot is given back, so the limit holds for open connections.
       if (session) await closeClient(session.client);
       release?.();
+    }
+  }
+
+  /**
+   * The plain files of a folder on the Enhanced FTP, with size and modification time (file-drop
+   * triggers, src/automation/). Holds one of the upload connection slots while it lists, so
+   * listings and uploads together stay within SFTP_MAX_CONNECTIONS.
+   */
+  async list(dir: string): Promise<RemoteFileInfo[]> {
+    if (!posix.isAbsolute(dir) || dir.split('/').some((s) => s === '.' || s === '..')) {
+      throw new RunError('invalid-file', `the SFTP folder ${dir} must be an absolute path without . or .. segments`);
+    }
+    const release = await this.slots.acquire();
+    let session: Session | undefined;
+    try {
+      session = await this.connect();
+      const opened = session;
+      const items = await Promise.race([opened.client.list(dir), opened.lost]).catch((err: unknown) => {
+        throw err instanceof SftpError ? err : opened.failure('transfer', err);
+      });
+      // SFTP reports whole seconds; modifyTime is in milliseconds.
+      return items.filter((i) => i.type === '-').map((i) => ({ name: i.name, size: i.size, mtimeMs: i.modifyTime }));
+    } finally {
+      if (session) await closeClient(session.client);
+      release();
     }
   }
 

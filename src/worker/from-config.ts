@@ -9,6 +9,7 @@ import { budgetAccountOf, RedisCallBudget } from '../sfmc/budget.js';
 import { createSfmcClient } from '../sfmc/client.js';
 import { sharedTokenStore } from '../sfmc/token-store-redis.js';
 import { SftpUploader } from '../upload/sftp.js';
+import { startConfiguredAutomation } from './automation.js';
 import { startWorkers, type WorkerPool } from './start.js';
 
 export interface ConfiguredWorkers {
@@ -47,11 +48,12 @@ export async function startConfiguredWorkers(
     ...(metrics ? { onCall: observeSoapCall(metrics) } : {}),
     ...(tokenStore ? { tokenStore } : {}),
   });
+  const uploader = config.sftp ? new SftpUploader(config.sftp, logger, config.upload) : undefined;
   const pool = await startWorkers({
     connection,
     prefix: config.queuePrefix,
     sfmc,
-    ...(config.sftp ? { uploader: new SftpUploader(config.sftp, logger, config.upload) } : {}),
+    ...(uploader ? { uploader } : {}),
     logger,
     concurrency: options.concurrency,
     ...(metrics ? { onStepEnd: observeStepEnd(metrics) } : {}),
@@ -62,6 +64,8 @@ export async function startConfiguredWorkers(
     settings: { startConfirmGraceMs: config.startConfirmGraceMs, ...(config.checkEmail === false ? { checkEmail: false } : {}) },
   });
   if (metrics) observeWorkers(metrics, pool);
+  // Schedules and file-drop triggers (issue #13): their own queues, not steps of a run.
+  const automation = await startConfiguredAutomation(config, connection, uploader, logger);
   if (config.sftp && !config.upload.dir) {
     logger.warn('UPLOAD_DIR is not set: every run with a file fails (set it to the folder runs may upload from)');
   }
@@ -73,6 +77,7 @@ export async function startConfiguredWorkers(
       for (const step of QUEUE_NAMES) {
         if (concurrencyCapOf(step) === 'sftp-connections') pool.workers[step].cancelAllJobs('the worker is stopping');
       }
+      await automation.close(force);
       await pool.close(force);
       await sfmc.close();
       connection.disconnect();

@@ -39,12 +39,18 @@ describe('GET /openapi.json', () => {
     );
     expect(operations.sort()).toEqual([
       'DELETE /v1/list-sends/{runId} 200,202,400,401,404,409,429,503',
+      'DELETE /v1/schedules/{name} 204,400,401,404,429,503',
+      'DELETE /v1/triggers/{name} 204,400,401,404,429,503',
       'GET /healthz 200',
       'GET /metrics 200,401',
       'GET /readyz 200,503',
       'GET /v1/list-sends 200,400,401,429,503',
       'GET /v1/list-sends/{runId} 200,400,401,404,429,503',
+      'GET /v1/schedules 200,401,429,503',
+      'GET /v1/triggers 200,401,429,503',
       'POST /v1/list-sends 200,202,400,401,409,413,429,503',
+      'PUT /v1/schedules/{name} 200,400,401,413,429,503',
+      'PUT /v1/triggers/{name} 200,400,401,413,429,503',
     ]);
   });
 

@@ -1,5 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUTOMATION_QUEUES } from '../../queues/automation.js';
 import { QUEUE_NAMES } from '../../queues/catalog.js';
 import { ListSendClient } from '../../src/client.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
@@ -88,7 +89,8 @@ describe('a list send on a three-master Redis Cluster with two worker processes'
     const [only] = holding as [(typeof holding)[number]];
     expect(new Set(only.slots)).toEqual(new Set([only.tagSlot]));
     const kinds = only.keys.map((k) => k.slice(prefix.length + 1).split(':')[0]);
-    expect([...new Set(kinds)].sort()).toEqual([...QUEUE_NAMES, 'run', 'run-fingerprints', 'runs', 'sfmc-budget', 'sfmc-token'].sort());
+    // The schedules and triggers queues' worker keys too: every worker process runs them (issue #13).
+    expect([...new Set(kinds)].sort()).toEqual([...QUEUE_NAMES, ...AUTOMATION_QUEUES, 'run', 'run-fingerprints', 'runs', 'sfmc-budget', 'sfmc-token'].sort());
 
     // A cluster client reads the run registry like a single Redis.
     const cluster = new Cluster(nodes.map((n) => ({ host: '127.0.0.1', port: n.port })));
