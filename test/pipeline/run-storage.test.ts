@@ -1,8 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { QUEUE_NAMES, stepJobId } from '../../queues/catalog.js';
+import { stepJobId } from '../../queues/catalog.js';
 import { RETENTION_SECONDS } from '../../queues/options.js';
+import { runSteps } from '../../queues/steps.js';
 import { RunConflictError } from '../../src/client.js';
+import { parseListSendRequest } from '../../src/request.js';
 import { RunRegistry } from '../../src/runs.js';
 import { startPipeline, seedRequest, type Pipeline } from '../helpers/pipeline.js';
 import { testRedisUrl } from '../helpers/redis.js';
@@ -31,7 +33,7 @@ describe('storing a run in Redis', () => {
 
   it('keeps the request in the registry only, and lets a finished run expire to its fingerprint', async () => {
     const { p, redis, runs } = await start('storage');
-    const request = seedRequest({ runId: 'stored' });
+    const request = seedRequest({ runId: 'stored', track: { timeoutMs: 60_000 } });
     await p.producer.enqueue(request);
     const status = await p.producer.waitUntilFinished('stored', { timeoutMs: 20_000 });
     expect(status.state).toBe('completed');
@@ -39,7 +41,8 @@ describe('storing a run in Redis', () => {
     const key = runs.key('stored');
     const stored = JSON.parse((await redis.hget(key, 'request')) ?? '{}') as { runId?: string; email?: unknown };
     expect(stored).toMatchObject({ runId: 'stored', email: { id: '123' } });
-    for (const queue of QUEUE_NAMES.filter((q) => q !== 'upload-file')) {
+    // Every step this run has, track-send included.
+    for (const queue of runSteps(parseListSendRequest(request))) {
       const data = JSON.parse((await redis.hget(`${p.prefix}:${queue}:${stepJobId('stored', queue)}`, 'data')) ?? 'null') as Record<string, unknown>;
       expect(data, queue).toMatchObject({ runId: 'stored' });
       expect(data, queue).not.toHaveProperty('request');
