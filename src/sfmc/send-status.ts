@@ -1,4 +1,4 @@
-import type { SendStatusRecord } from './types.js';
+import type { SendCounts, SendStatusRecord } from './types.js';
 
 /**
  * What a Send's `Status` means for a run that tracks it. The partner WSDL types Send.Status as a
@@ -57,18 +57,10 @@ export const SEND_STATUS_PROPERTIES = [
 ] as const;
 
 /** What a tracked run reports about its Send (the run result's `delivery`). Numbers as numbers. */
-export interface SendDelivery {
+export interface SendDelivery extends SendCounts {
   status: string;
   /** ISO 8601 UTC; null while SFMC reports no SentDate (or one that could not be read). */
   sentDate: string | null;
-  numberSent: number;
-  numberDelivered: number;
-  hardBounces: number;
-  softBounces: number;
-  otherBounces: number;
-  unsubscribes: number;
-  uniqueOpens: number;
-  uniqueClicks: number;
 }
 
 export function toDelivery(record: SendStatusRecord): SendDelivery {

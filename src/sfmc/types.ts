@@ -108,16 +108,11 @@ export interface SendSpec extends SendSenderOptions {
   listId: string;
 }
 
-/** A Send's progress and tracking counts, as one status check reads them (send-status.ts). */
-export interface SendStatusRecord {
-  id: string;
-  /** As SFMC wrote it; '' when the reply carried none. Read with isFinalSendStatus (send-status.ts). */
-  status: string;
-  /** SentDate as epoch ms (parseSfmcDate: CST when SFMC writes no offset); absent while not sent. */
-  sentAt?: number;
-  /** SentDate as SFMC wrote it, kept when it could not be read as a date. */
-  sentDateText?: string;
-  /** Absent or nil counts (NumberSent is nillable while the Send is going out) read as 0. */
+/**
+ * The tracking counts of a Send (partner WSDL, type Send). Absent or nil counts (NumberSent is
+ * nillable while the Send is going out) read as 0.
+ */
+export interface SendCounts {
   numberSent: number;
   numberDelivered: number;
   hardBounces: number;
@@ -126,6 +121,17 @@ export interface SendStatusRecord {
   unsubscribes: number;
   uniqueOpens: number;
   uniqueClicks: number;
+}
+
+/** A Send's progress and tracking counts, as one status check reads them (send-status.ts). */
+export interface SendStatusRecord extends SendCounts {
+  id: string;
+  /** As SFMC wrote it; '' when the reply carried none. Read with isFinalSendStatus (send-status.ts). */
+  status: string;
+  /** SentDate as epoch ms (parseSfmcDate: CST when SFMC writes no offset); absent while not sent. */
+  sentAt?: number;
+  /** SentDate as SFMC wrote it, kept when it could not be read as a date. */
+  sentDateText?: string;
 }
 
 /** One ListSend row: one List a Send went to (SFMC returns one row per List of the Send). */
