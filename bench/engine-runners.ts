@@ -12,6 +12,7 @@ import { startBareSoapChain } from './bare-soap.js';
 import { benchLogger, benchRequest, inParallel, sandboxSfmcConfig, until, workerRedis } from './common.js';
 import { startChild } from './ipc.js';
 import type { SandboxChildOptions, SandboxChildReady } from './sandbox-child.js';
+import { NO_SEND_COUNTS } from '../src/sfmc/send-status.js';
 
 /**
  * Item 1's contestants. Each runs N flows from the first enqueue to the last root completion, in
@@ -180,14 +181,9 @@ function stubSfmc(): SfmcApi {
     retrieveSendStatus: async (id) => ({
       id,
       status: 'Complete',
+      ...NO_SEND_COUNTS,
       numberSent: 100,
       numberDelivered: 100,
-      hardBounces: 0,
-      softBounces: 0,
-      otherBounces: 0,
-      unsubscribes: 0,
-      uniqueOpens: 0,
-      uniqueClicks: 0,
     }),
   };
 }

@@ -57,6 +57,18 @@ export const SEND_STATUS_PROPERTIES = [
 ] as const;
 
 /** What a tracked run reports about its Send (the run result's `delivery`). Numbers as numbers. */
+/** A Send that has sent nothing yet: every count 0. */
+export const NO_SEND_COUNTS: Readonly<SendCounts> = {
+  numberSent: 0,
+  numberDelivered: 0,
+  hardBounces: 0,
+  softBounces: 0,
+  otherBounces: 0,
+  unsubscribes: 0,
+  uniqueOpens: 0,
+  uniqueClicks: 0,
+};
+
 export interface SendDelivery extends SendCounts {
   status: string;
   /** ISO 8601 UTC; null while SFMC reports no SentDate (or one that could not be read). */

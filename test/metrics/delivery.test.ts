@@ -1,19 +1,12 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createMetrics, recordDelivery } from '../../src/metrics.js';
-import type { SendDelivery } from '../../src/sfmc/send-status.js';
+import { NO_SEND_COUNTS, type SendDelivery } from '../../src/sfmc/send-status.js';
 
 const delivery = (d: Partial<SendDelivery>): SendDelivery => ({
   status: 'Complete',
   sentDate: '2026-12-01T10:00:00.000Z',
-  numberSent: 0,
-  numberDelivered: 0,
-  hardBounces: 0,
-  softBounces: 0,
-  otherBounces: 0,
-  unsubscribes: 0,
-  uniqueOpens: 0,
-  uniqueClicks: 0,
+  ...NO_SEND_COUNTS,
   ...d,
 });
 

@@ -1,18 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { SEND_NOT_VISIBLE, trackVerdict } from '../../processors/track-send.js';
 import type { SendStatusRecord } from '../../src/sfmc/types.js';
+import { NO_SEND_COUNTS } from '../../src/sfmc/send-status.js';
 
 const record = (status: string, counts: Partial<SendStatusRecord> = {}): SendStatusRecord => ({
   id: '88001',
   status,
-  numberSent: 0,
-  numberDelivered: 0,
-  hardBounces: 0,
-  softBounces: 0,
-  otherBounces: 0,
-  unsubscribes: 0,
-  uniqueOpens: 0,
-  uniqueClicks: 0,
+  ...NO_SEND_COUNTS,
   ...counts,
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseEnvelope } from '../../src/sfmc/envelope.js';
 import { readRetrieveResponse, toSendStatus } from '../../src/sfmc/responses.js';
-import { isFailedSendStatus, isFinalSendStatus, toDelivery } from '../../src/sfmc/send-status.js';
+import { isFailedSendStatus, isFinalSendStatus, NO_SEND_COUNTS, toDelivery } from '../../src/sfmc/send-status.js';
 import { fixture } from './support.js';
 
 const body = (name: string) => parseEnvelope(200, 'text/xml; charset=utf-8', fixture(name));
@@ -48,14 +48,7 @@ describe('parsing a Send status check', () => {
     expect(toSendStatus(page.results[1]!)).toEqual({
       id: '88002',
       status: 'Sending',
-      numberSent: 0,
-      numberDelivered: 0,
-      hardBounces: 0,
-      softBounces: 0,
-      otherBounces: 0,
-      unsubscribes: 0,
-      uniqueOpens: 0,
-      uniqueClicks: 0,
+      ...NO_SEND_COUNTS,
     });
   });
 
