@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { QUEUE_NAMES, stepJobId } from '../../queues/catalog.js';
+import { stepJobId } from '../../queues/catalog.js';
 import { RETENTION_SECONDS } from '../../queues/options.js';
 import { RunConflictError } from '../../src/client.js';
 import { RunRegistry } from '../../src/runs.js';
@@ -29,6 +29,16 @@ describe('storing a run in Redis', () => {
 
   const fastPoll = { poll: { initialDelayMs: 20, maxDelayMs: 50, timeoutMs: 60_000 } };
 
+  it('records a destination only into a run that exists, a repeat overwriting it', async () => {
+    const { redis, runs } = await start('destination');
+    expect(await runs.setDestination('absent', { kind: 'list', id: '1' })).toBe(false);
+    expect(await redis.exists(runs.key('absent'))).toBe(0);
+    await runs.claim('present', 'fp', '{}');
+    expect(await runs.setDestination('present', { kind: 'list', id: '1' })).toBe(true);
+    expect(await runs.setDestination('present', { kind: 'list', id: '2' })).toBe(true);
+    expect((await runs.get('present'))?.destination).toBe('{"kind":"list","id":"2"}');
+  });
+
   it('keeps the request in the registry only, and lets a finished run expire to its fingerprint', async () => {
     const { p, redis, runs } = await start('storage');
     const request = seedRequest({ runId: 'stored' });
@@ -39,7 +49,14 @@ describe('storing a run in Redis', () => {
     const key = runs.key('stored');
     const stored = JSON.parse((await redis.hget(key, 'request')) ?? '{}') as { runId?: string; email?: unknown };
     expect(stored).toMatchObject({ runId: 'stored', email: { id: '123' } });
-    for (const queue of QUEUE_NAMES.filter((q) => q !== 'upload-file')) {
+    // resolve-list's List is recorded once, for the later steps; the import steps' results do not carry it.
+    expect(await runs.get('stored')).toMatchObject({ destination: JSON.stringify({ kind: 'list', id: '123' }) });
+    for (const step of ['create-import', 'start-import', 'poll-import'] as const) {
+      expect(status.steps.find((s) => s.step === step)?.result, step).not.toHaveProperty('listId');
+    }
+    expect(status.result).toMatchObject({ listId: '123' });
+    // The run's own steps (no upload-file without a file, no track-send with track false).
+    for (const queue of status.steps.map((s) => s.step)) {
       const data = JSON.parse((await redis.hget(`${p.prefix}:${queue}:${stepJobId('stored', queue)}`, 'data')) ?? 'null') as Record<string, unknown>;
       expect(data, queue).toMatchObject({ runId: 'stored' });
       expect(data, queue).not.toHaveProperty('request');
