@@ -2,7 +2,7 @@ import type { ListSendRequest } from '../src/request.js';
 import { RunError } from '../src/errors.js';
 import { isSfmcError } from '../src/sfmc/errors.js';
 import type { ImportDefinitionRecord, ImportDefinitionSpec } from '../src/sfmc/types.js';
-import { childResult, type StepProcessor } from './step.js';
+import { childResult, requireDestination, type StepProcessor } from './step.js';
 
 /**
  * The codes a Create of a taken CustomerKey can answer: 43030 "ImportDefinition Exists"
@@ -41,8 +41,9 @@ function differences(existing: ImportDefinitionRecord, spec: ImportDefinitionSpe
  * reuses it when it is the same; a first attempt that meets a taken key (43030 or 1) does the same
  * lookup. With a `file`, it runs only after upload-file put it in the Import folder.
  */
-export const createImport: StepProcessor<'create-import'> = async (job, { sfmc, signal, request }) => {
-  const { listId } = await childResult(job, 'resolve-list');
+export const createImport: StepProcessor<'create-import'> = async (job, ctx) => {
+  const { sfmc, signal, request } = ctx;
+  const listId = requireDestination(job, ctx).id;
   const upload = request.file ? await childResult(job, 'upload-file') : undefined;
   const spec = importDefinitionSpec(request, listId, upload?.fileSpec);
   const fileSpec = spec.fileSpec;
@@ -56,7 +57,7 @@ export const createImport: StepProcessor<'create-import'> = async (job, { sfmc, 
       );
     }
     await job.log(`ImportDefinition ${spec.customerKey} already existed with the same settings; reusing it`);
-    return { listId, customerKey: spec.customerKey, fileSpec, reused: true };
+    return { customerKey: spec.customerKey, fileSpec, reused: true };
   };
 
   // attemptsStarted counts stalled re-entries too, which attemptsMade (failures only) misses.
@@ -70,7 +71,7 @@ export const createImport: StepProcessor<'create-import'> = async (job, { sfmc, 
   try {
     await sfmc.createImportDefinition(spec, { signal });
     await job.log(`ImportDefinition ${spec.customerKey} created for List ${listId}, file ${fileSpec}`);
-    return { listId, customerKey: spec.customerKey, fileSpec, reused: false };
+    return { customerKey: spec.customerKey, fileSpec, reused: false };
   } catch (err) {
     const code = isSfmcError(err) ? err.context.errorCode : undefined;
     if (code === undefined || !KEY_IN_USE.has(code)) throw err;

@@ -34,7 +34,7 @@ function isNoNews(err: unknown): boolean {
  */
 export const pollImport: StepProcessor<'poll-import'> = async (job, ctx) => {
   const { sfmc, signal, now } = ctx;
-  const { listId, taskId, customerKey } = await childResult(job, 'start-import');
+  const { taskId, customerKey } = await childResult(job, 'start-import');
   const { poll, import: imp } = ctx.request;
   const polls = job.data.polls ?? 0;
   const failedChecks = job.data.failedChecks ?? 0;
@@ -83,7 +83,7 @@ export const pollImport: StepProcessor<'poll-import'> = async (job, ctx) => {
       throw new RunError('import-empty', `import task ${taskId} completed with 0 successful rows (${summary.numberErrors} errors); nothing to send to`, counts(summary));
     }
     await job.log(`import task ${taskId} completed: ${summary.numberSuccessful} of ${summary.totalRows} rows imported`);
-    return { listId, taskId, importStatus: status, polls: polls + 1, failedChecks, definition, ...counts(summary) };
+    return { taskId, importStatus: status, polls: polls + 1, failedChecks, definition, ...counts(summary) };
   }
   if (summary && status === 'Error') {
     const c = counts(summary);

@@ -1,5 +1,6 @@
 import type { JobOf, ResolveListResult } from '../queues/catalog.js';
 import { RunError } from '../src/errors.js';
+import type { Destination } from '../src/runs.js';
 import type { StepContext, StepProcessor } from './step.js';
 
 /**
@@ -9,13 +10,22 @@ import type { StepContext, StepProcessor } from './step.js';
  */
 export const resolveList: StepProcessor<'resolve-list'> = async (job, ctx) => {
   const list = await findList(job, ctx);
-  if (!ctx.settings.checkEmail) {
-    await job.log(`Email ID ${ctx.request.email.id} not checked (SFMC_CHECK_EMAIL=false)`);
-    return list;
-  }
-  const email = await checkEmail(job, ctx);
-  return { ...list, email };
+  let email: ResolveListResult['email'];
+  if (ctx.settings.checkEmail) email = await checkEmail(job, ctx);
+  else await job.log(`Email ID ${ctx.request.email.id} not checked (SFMC_CHECK_EMAIL=false)`);
+  await recordDestination(job, ctx, { kind: 'list', id: list.listId });
+  return email ? { ...list, email } : list;
 };
+
+/**
+ * The later steps read the destination from the run registry (ctx.destination), so it is written
+ * before this step completes; a retry writes it again. A run whose registry entry is gone stops.
+ */
+async function recordDestination(job: JobOf<'resolve-list'>, { runs }: StepContext, destination: Destination): Promise<void> {
+  if (!(await runs.setDestination(job.data.runId, destination))) {
+    throw new RunError('run-missing', `the run registry has no entry for run ${job.data.runId}; its destination cannot be recorded`, { runId: job.data.runId });
+  }
+}
 
 async function findList(job: JobOf<'resolve-list'>, { sfmc, signal, request }: StepContext): Promise<Omit<ResolveListResult, 'email'>> {
   const { list } = request;

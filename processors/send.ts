@@ -1,7 +1,7 @@
 import { RunError } from '../src/errors.js';
 import { isSfmcError } from '../src/sfmc/errors.js';
 import type { SendRecord } from '../src/sfmc/types.js';
-import { childResult, type StepContext, type StepProcessor } from './step.js';
+import { childResult, requireDestination, type StepContext, type StepProcessor } from './step.js';
 
 /**
  * Step 5: Create the Send. It is the one step that must happen at most once, and Create Send is
@@ -13,7 +13,9 @@ export const send: StepProcessor<'send'> = async (job, ctx) => {
   const { sfmc, signal, now } = ctx;
   const polled = await childResult(job, 'poll-import');
   const emailId = ctx.request.email.id;
-  const listId = polled.listId;
+  // This run's List, as resolve-list recorded it: what Create Send addresses and what the
+  // recovery of a lost reply must find a Send to (findEarlierSend).
+  const listId = requireDestination(job, ctx).id;
   const importCounts = {
     numberSuccessful: polled.numberSuccessful,
     numberErrors: polled.numberErrors,

@@ -22,8 +22,8 @@ export const START_CLOCK_SKEW_MS = 60_000;
  */
 export const startImport: StepProcessor<'start-import'> = async (job, ctx) => {
   const { sfmc, signal, now, settings } = ctx;
-  const { listId, customerKey } = await childResult(job, 'create-import');
-  const done = (taskId: string) => ({ listId, customerKey, taskId });
+  const { customerKey } = await childResult(job, 'create-import');
+  const done = (taskId: string) => ({ customerKey, taskId });
   if (job.data.taskId) return done(job.data.taskId);
 
   if (job.data.startRequestedAt) {

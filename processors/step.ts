@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { stepJobId, type JobOf, type JobResults, type QueueName } from '../queues/catalog.js';
 import { RunError } from '../src/errors.js';
 import type { ListSendRequest } from '../src/request.js';
-import type { RunRegistry } from '../src/runs.js';
+import type { Destination, RunRegistry } from '../src/runs.js';
 import type { SfmcApi } from '../src/sfmc/types.js';
 import type { SftpUploader } from '../src/upload/sftp.js';
 
@@ -20,6 +20,12 @@ export interface StepContext {
   runs: RunRegistry;
   /** The run's validated request, read from the run registry once per job visit by the wrapper. */
   request: ListSendRequest;
+  /**
+   * Where the run imports and sends, as resolve-list recorded it in the run registry; read in the
+   * same registry read as the request. Undefined before resolve-list has completed (resolve-list
+   * itself, upload-file): steps that need it call requireDestination.
+   */
+  destination: Destination | undefined;
   log: Logger;
   /** The job's lock token: needed to move the job to delayed without losing the lock check. */
   token: string | undefined;
@@ -65,4 +71,17 @@ export async function childResult<C extends QueueName>(
     throw new RunError('missing-child-result', `step ${child} left no result; the run stops here rather than act without it`);
   }
   return value;
+}
+
+/**
+ * The run's destination, for the steps after resolve-list. Missing means the registry lost it
+ * (resolve-list always records it before completing): the run stops rather than guess where to send.
+ */
+export function requireDestination(job: Job<{ runId: string }>, ctx: Pick<StepContext, 'destination'>): Destination {
+  if (ctx.destination) return ctx.destination;
+  throw new RunError(
+    'destination-missing',
+    `the run registry has no destination for run ${job.data.runId}; resolve-list records it before the import, so the run stops here rather than guess`,
+    { runId: job.data.runId },
+  );
 }

@@ -109,8 +109,9 @@ export interface UploadFileResult {
   reused: boolean;
 }
 
+// The List id is not repeated in the import steps' results: later steps read the run's
+// destination from the run registry (StepContext.destination, written by resolve-list).
 export interface CreateImportResult {
-  listId: string;
   customerKey: string;
   /** The FileSpec the ImportDefinition reads. */
   fileSpec?: string;
@@ -119,13 +120,11 @@ export interface CreateImportResult {
 }
 
 export interface StartImportResult {
-  listId: string;
   customerKey: string;
   taskId: string;
 }
 
 export interface PollImportResult extends ImportCounts {
-  listId: string;
   taskId: string;
   importStatus: string;
   polls: number;

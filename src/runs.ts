@@ -50,6 +50,31 @@ if redis.call('HEXISTS', KEYS[1], 'cancelledAt') == 1 then return 0 end
 redis.call('HSETNX', KEYS[1], 'sendClaimedAt', ARGV[1])
 return 1`;
 
+// The destination is written only into a run that exists: an HSET alone would make a hash with
+// no fingerprint and no expiry, which \`get\` would never see and nothing would delete.
+const SET_DESTINATION = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'destination', ARGV[1])
+return 1`;
+
+/**
+ * Where the run's subscribers go and its Send is addressed: resolved once by resolve-list and read
+ * from the registry by every later step (ctx.destination), never copied through step results.
+ * A Data Extension destination would be another kind here.
+ */
+export type Destination = { kind: 'list'; id: string };
+
+/** The stored form back to a Destination; undefined when absent or not one (never guessed). */
+export function parseDestination(stored: string | undefined): Destination | undefined {
+  if (stored === undefined) return undefined;
+  try {
+    const value = JSON.parse(stored) as Partial<Destination> | null;
+    return value?.kind === 'list' && typeof value.id === 'string' && value.id !== '' ? { kind: 'list', id: value.id } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export type CancelOutcome = 'cancelled' | 'too-late' | 'not-found';
 
 export interface RunRecord {
@@ -61,6 +86,8 @@ export interface RunRecord {
   /** Set when the run finished (completed, failed or cancelled); the hash then expires. */
   finishedAt?: string;
   request?: string;
+  /** JSON of the run's Destination, once resolve-list has resolved it (parseDestination). */
+  destination?: string;
 }
 
 /** `created`, or the fingerprint the runId was already claimed with (the same content or not). */
@@ -102,6 +129,15 @@ export class RunRegistry {
   async get(runId: string): Promise<RunRecord | undefined> {
     const raw = await this.redis.hgetall(this.key(runId));
     return raw.fingerprint ? (raw as unknown as RunRecord) : undefined;
+  }
+
+  /**
+   * Records the run's resolved destination. A retried resolve-list overwrites it: no later step
+   * runs before resolve-list completes, so the value of its completing attempt is the one read.
+   * False when the run's hash is gone (nothing is written then).
+   */
+  async setDestination(runId: string, destination: Destination): Promise<boolean> {
+    return ((await this.redis.eval(SET_DESTINATION, 1, this.key(runId), JSON.stringify(destination))) as number) === 1;
   }
 
   async markFlowAdded(runId: string): Promise<void> {

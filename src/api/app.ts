@@ -9,6 +9,7 @@ import { apiErrorHandler } from './http-errors.js';
 import { API_BODY_LIMIT_BYTES } from './limits.js';
 import { probes } from './probes.js';
 import { redactUrl } from './redact.js';
+import { apiError } from './schemas.js';
 import { v1Api } from './v1.js';
 
 /**
@@ -69,7 +70,7 @@ export function buildApp(deps: AppDeps) {
   app.setErrorHandler(apiErrorHandler(deps.redis));
   // Fastify's own 404 quotes the URL in its answer and its log line; this one names the path only.
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+    reply.code(404).send(apiError('not-found', `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
 
   app.register(probes, {

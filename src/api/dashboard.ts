@@ -10,6 +10,7 @@ import { credentialsChecker } from './auth.js';
 import { connectionUsable } from './connection.js';
 import { createLoginThrottle } from './limits.js';
 import { redactDeep, redactSecrets } from './redact.js';
+import { apiError } from './schemas.js';
 
 /**
  * Bull Board at /ui: every queue (so a run's flow shows as one tree), read-only, behind basic
@@ -84,7 +85,7 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
       // Bull Board's API would wait for Redis indefinitely; the page itself loads and shows the error.
       ui.addHook('preHandler', async (request, reply) => {
         if (request.url.startsWith(`${UI_PATH}/api/`) && !(await connectionUsable(options.redis))) {
-          return reply.code(503).send({ error: 'redis-unavailable', message: 'Redis is not reachable' });
+          return reply.code(503).send(apiError('redis-unavailable', 'Redis is not reachable'));
         }
       });
       const serverAdapter = new FastifyAdapter();

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Cluster, Redis } from 'ioredis';
+import { apiError } from './schemas.js';
 
 /**
  * Request limits of the HTTP API.
@@ -88,7 +89,7 @@ export async function createLoginThrottle(scope: FastifyInstance, failuresPerMin
       return reply
         .code(429)
         .header('retry-after', String(retryAfter))
-        .send({ error: 'too-many-requests', message: `too many failed logins from this address; retry in ${retryAfter} s` });
+        .send(apiError('too-many-requests', `too many failed logins from this address; retry in ${retryAfter} s`));
     },
     async recordFailure(request) {
       await limiter(request);

@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.js';
 import { bearerChecker } from './auth.js';
 import { connectionUsable } from './connection.js';
 import { buildOpenApi } from './openapi.js';
+import { apiError } from './schemas.js';
 
 /** The open endpoints: probes and the API description; /metrics too unless a metrics token is set. */
 
@@ -33,7 +34,7 @@ export const probes: FastifyPluginAsync<ProbeOptions> = async (app, options) => 
       await Promise.race([options.redis.ping(), silence]);
       return { status: 'ready' };
     } catch {
-      return reply.code(503).send({ status: 'unavailable', error: 'redis-unavailable' });
+      return reply.code(503).send({ status: 'unavailable', ...apiError('redis-unavailable') });
     } finally {
       clearTimeout(timer);
     }
@@ -45,7 +46,7 @@ export const probes: FastifyPluginAsync<ProbeOptions> = async (app, options) => 
       return reply
         .code(401)
         .header('www-authenticate', 'Bearer realm="list-send metrics"')
-        .send({ error: 'unauthorized', message: 'a valid bearer token is required (METRICS_TOKEN)' });
+        .send(apiError('unauthorized', 'a valid bearer token is required (METRICS_TOKEN)'));
     }
     const text = await options.metrics.registry.metrics();
     return reply.header('content-type', options.metrics.registry.contentType).send(text);

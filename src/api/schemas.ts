@@ -138,6 +138,16 @@ export const errorSchema = z.object({
   problems: z.array(z.object({ path: z.string(), message: z.string() })).optional().describe('one entry per bad field'),
 });
 
+export type ApiErrorBody = z.infer<typeof errorSchema>;
+
+/**
+ * Every error reply body in src/api/ is built here, so its `error` is one of API_ERROR_CODES (the
+ * list the OpenAPI document publishes): a code not in the list does not compile.
+ */
+export function apiError(error: ApiErrorCode, message?: string, problems?: ApiErrorBody['problems']): ApiErrorBody {
+  return { error, ...(message !== undefined ? { message } : {}), ...(problems !== undefined ? { problems } : {}) };
+}
+
 export type RunStatusBody = z.infer<typeof runStatusSchema>;
 export type RunSummaryBody = z.infer<typeof runSummarySchema>;
 

@@ -5,6 +5,7 @@ import { connectionUsable } from './connection.js';
 import { replyRedisUnavailable } from './http-errors.js';
 import { registerAutomationRoutes } from './routes/automation.js';
 import { registerApiRateLimit } from './limits.js';
+import { apiError } from './schemas.js';
 import { listSendRoutes, type RouteDeps } from './routes/list-sends.js';
 
 /**
@@ -33,7 +34,7 @@ export const v1Api: FastifyPluginAsync<V1Options> = async (v1, options) => {
     return reply
       .code(401)
       .header('www-authenticate', challenge)
-      .send({ error: 'unauthorized', message: 'a valid bearer token is required (Authorization: Bearer <token>)' });
+      .send(apiError('unauthorized', 'a valid bearer token is required (Authorization: Bearer <token>)'));
   });
   // Fail fast: while the connection is down, answer at once rather than wait for it.
   v1.addHook('preHandler', async (_request, reply) => {

@@ -5,10 +5,10 @@ import { runEndStep } from '../../queues/steps.js';
 import { describeFailure, RunError } from '../errors.js';
 import { isBudgetExhausted, runWithCallClass, type CallClass } from '../sfmc/budget.js';
 import type { ListSendRequest } from '../request.js';
-import type { RunRegistry } from '../runs.js';
+import { parseDestination, type Destination, type RunRegistry } from '../runs.js';
 import type { StepContext, StepProcessor } from '../../processors/step.js';
 
-export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal' | 'request'> {
+export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal' | 'request' | 'destination'> {
   logger: Logger;
   /** Closes the account's SOAP call budget (every queue, every worker process) when SFMC throttles. */
   pauseAccount: (ms: number) => Promise<void>;
@@ -48,8 +48,8 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
     const elapsed = () => deps.now() - started;
     log.debug('step started');
     try {
-      const request = await loadRequest(deps.runs, job.data.runId);
-      const result: JobResults[N] = await runWithCallClass(deps.callClass, () => step(job, { ...deps, request, log, token, signal }));
+      const { request, destination } = await loadRun(deps.runs, job.data.runId);
+      const result: JobResults[N] = await runWithCallClass(deps.callClass, () => step(job, { ...deps, request, destination, log, token, signal }));
       // The run's last step (queues/steps.ts): its registry entry may now expire. Before
       // returning, so a crash here leaves the job active, to be run again and marked then.
       if (queue === runEndStep(request)) await deps.runs.markFinished(job.data.runId);
@@ -92,16 +92,17 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
 }
 
 /**
- * The run's request, once per job visit (step jobs carry only the runId), and the cancel check in
- * the same read. No request means the registry entry was deleted or has expired: the run cannot go on.
+ * The run's request and destination, once per job visit (step jobs carry only the runId), and the
+ * cancel check in the same read (one HGETALL). No request means the registry entry was deleted or
+ * has expired: the run cannot go on.
  */
-async function loadRequest(runs: RunRegistry, runId: string): Promise<ListSendRequest> {
+async function loadRun(runs: RunRegistry, runId: string): Promise<{ request: ListSendRequest; destination: Destination | undefined }> {
   const record = await runs.get(runId);
   if (!record?.request) {
     throw new RunError('run-missing', `the run registry has no request for run ${runId} (deleted, or expired after the run finished)`, { runId });
   }
   if (record.cancelledAt) throw new RunError('cancelled', 'the run was cancelled before this step');
-  return JSON.parse(record.request) as ListSendRequest;
+  return { request: JSON.parse(record.request) as ListSendRequest, destination: parseDestination(record.destination) };
 }
 
 /**

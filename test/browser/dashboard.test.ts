@@ -3,14 +3,16 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QUEUE_NAMES } from '../../queues/catalog.js';
+import { QUEUE_NAMES, stepJobId } from '../../queues/catalog.js';
+import { runEndStep, runSteps } from '../../queues/steps.js';
+import { parseListSendRequest } from '../../src/request.js';
 import { seedRequest } from '../helpers/requests.js';
-import { AUTH, DASHBOARD, RUN_STEPS, startApiWithPipeline, type PipelineHarness } from '../api/harness.js';
+import { AUTH, DASHBOARD, startApiWithPipeline, type PipelineHarness } from '../api/harness.js';
 
 /**
  * Bull Board in a real browser: headless Chromium from Debian's `chromium` package, driven by
- * playwright-core. After one completed run, the operator logs in, sees the five queues and opens
- * the run's flow. Screenshots land in test-artifacts/ (docs/dashboard.png is one of them).
+ * playwright-core. After one completed, tracked run, the operator logs in, sees the queues and opens
+ * the run's flow (track-send at its root). Screenshots land in test-artifacts/ (docs/dashboard.png is one of them).
  */
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -23,6 +25,11 @@ describe.skipIf(!available)('the Bull Board dashboard in headless Chromium', () 
   let browser: Browser;
   let base: string;
   const runId = 'browser-run';
+  // Tracked (the request default; seedRequest turns it off): the picture shows every step a run can
+  // have but the upload. track.timeoutMs is the least allowed; the sandbox's Send is over in 3 checks.
+  const input = seedRequest({ runId, track: { timeoutMs: 60_000 } });
+  const steps = runSteps(parseListSendRequest(input));
+  const root = runEndStep(parseListSendRequest(input));
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -34,11 +41,11 @@ describe.skipIf(!available)('the Bull Board dashboard in headless Chromium', () 
     const posted = await request(`${base}/v1/list-sends`, {
       method: 'POST',
       headers: { ...AUTH, 'content-type': 'application/json' },
-      body: JSON.stringify(seedRequest({ runId })),
+      body: JSON.stringify(input),
     });
     expect(posted.statusCode).toBe(202);
     await posted.body.dump();
-    expect((await harness.producer.waitUntilFinished(runId, { timeoutMs: 20_000 })).state).toBe('completed');
+    expect((await harness.producer.waitUntilFinished(runId, { timeoutMs: 40_000 })).state).toBe('completed');
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -104,19 +111,21 @@ describe.skipIf(!available)('the Bull Board dashboard in headless Chromium', () 
     }
   });
 
-  it("opens the run's send job and shows its flow: every step completed, in one tree", async () => {
+  it("opens the run's root job (track-send) and shows its flow: every step completed, in one tree", async () => {
+    expect(root).toBe('track-send');
+    expect(steps).toContain('track-send');
     const page = await operatorPage();
     try {
-      await page.goto(`${base}/ui/queue/send/${runId}-send`, { waitUntil: 'domcontentloaded' });
+      await page.goto(`${base}/ui/queue/${root}/${stepJobId(runId, root)}`, { waitUntil: 'domcontentloaded' });
       // React Flow labels each node "<name>, <state>, queue <queue>, id <jobId>".
-      for (const step of RUN_STEPS) {
-        await page.getByRole('group', { name: `${step}, completed, queue ${step}, id ${runId}-${step}` }).waitFor({ state: 'attached' });
+      for (const step of steps) {
+        await page.getByRole('group', { name: `${step}, completed, queue ${step}, id ${stepJobId(runId, step)}` }).waitFor({ state: 'attached' });
       }
-      await expect(page.locator('[aria-roledescription="node"]').count()).resolves.toBe(RUN_STEPS.length);
+      await expect(page.locator('[aria-roledescription="node"]').count()).resolves.toBe(steps.length);
 
       await page.getByRole('button', { name: 'Expand the flow to fullscreen' }).click();
       await page.getByRole('button', { name: 'Fit the whole flow' }).click();
-      for (const step of RUN_STEPS) {
+      for (const step of steps) {
         await page.getByRole('group', { name: new RegExp(`^${step}, completed`) }).waitFor({ state: 'visible' });
       }
       const path = join(ARTIFACTS, 'dashboard.png');

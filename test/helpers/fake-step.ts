@@ -72,15 +72,17 @@ export function fakeSfmc(ops: Partial<SfmcApi> = {}): SfmcApi {
 
 export const silentLogger = pino({ level: 'silent' });
 
-/** A run registry holding one request, recording markFinished. */
-export function fakeRuns(request: ListSendRequest, extra: { cancelledAt?: string } = {}) {
+/** A run registry holding one request, recording markFinished and the destination set. */
+export function fakeRuns(request: ListSendRequest, extra: { cancelledAt?: string; destination?: string } = {}) {
   const markFinished = vi.fn(async () => true);
+  const setDestination = vi.fn(async (runId: string) => runId === request.runId);
   const runs = {
     get: async (runId: string) => (runId === request.runId ? { fingerprint: 'f', request: JSON.stringify(request), ...extra } : undefined),
     markFinished,
+    setDestination,
     claimSend: async () => true,
   } as unknown as RunRegistry;
-  return { runs, markFinished };
+  return { runs, markFinished, setDestination };
 }
 
 export function unitRequest(overrides: Parameters<typeof seedRequest>[0] = {}): ListSendRequest {
@@ -91,6 +93,7 @@ export function stepContext(overrides: Partial<StepContext> & { request: ListSen
   return {
     sfmc: fakeSfmc(),
     runs: fakeRuns(overrides.request).runs,
+    destination: undefined,
     log: silentLogger,
     token: 'token',
     signal: undefined,

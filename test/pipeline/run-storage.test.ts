@@ -31,6 +31,16 @@ describe('storing a run in Redis', () => {
 
   const fastPoll = { poll: { initialDelayMs: 20, maxDelayMs: 50, timeoutMs: 60_000 } };
 
+  it('records a destination only into a run that exists, a repeat overwriting it', async () => {
+    const { redis, runs } = await start('destination');
+    expect(await runs.setDestination('absent', { kind: 'list', id: '1' })).toBe(false);
+    expect(await redis.exists(runs.key('absent'))).toBe(0);
+    await runs.claim('present', 'fp', '{}');
+    expect(await runs.setDestination('present', { kind: 'list', id: '1' })).toBe(true);
+    expect(await runs.setDestination('present', { kind: 'list', id: '2' })).toBe(true);
+    expect((await runs.get('present'))?.destination).toBe('{"kind":"list","id":"2"}');
+  });
+
   it('keeps the request in the registry only, and lets a finished run expire to its fingerprint', async () => {
     const { p, redis, runs } = await start('storage');
     const request = seedRequest({ runId: 'stored', track: { timeoutMs: 60_000 } });
@@ -41,6 +51,12 @@ describe('storing a run in Redis', () => {
     const key = runs.key('stored');
     const stored = JSON.parse((await redis.hget(key, 'request')) ?? '{}') as { runId?: string; email?: unknown };
     expect(stored).toMatchObject({ runId: 'stored', email: { id: '123' } });
+    // resolve-list's List is recorded once, for the later steps; the import steps' results do not carry it.
+    expect(await runs.get('stored')).toMatchObject({ destination: JSON.stringify({ kind: 'list', id: '123' }) });
+    for (const step of ['create-import', 'start-import', 'poll-import'] as const) {
+      expect(status.steps.find((s) => s.step === step)?.result, step).not.toHaveProperty('listId');
+    }
+    expect(status.result).toMatchObject({ listId: '123' });
     // Every step this run has, track-send included.
     for (const queue of runSteps(parseListSendRequest(request))) {
       const data = JSON.parse((await redis.hget(`${p.prefix}:${queue}:${stepJobId('stored', queue)}`, 'data')) ?? 'null') as Record<string, unknown>;

@@ -1,10 +1,12 @@
 import { DelayedError } from 'bullmq';
 import { describe, expect, it } from 'vitest';
+import { createImport } from '../../processors/create-import.js';
 import { pollImport } from '../../processors/poll-import.js';
 import { resolveList } from '../../processors/resolve-list.js';
+import { send } from '../../processors/send.js';
 import { RunError } from '../../src/errors.js';
 import type { ImportResultsSummary } from '../../src/sfmc/types.js';
-import { fakeJob, fakeSfmc, stepContext, unitRequest } from '../helpers/fake-step.js';
+import { fakeJob, fakeRuns, fakeSfmc, stepContext, unitRequest } from '../helpers/fake-step.js';
 
 /** Processors alone: a fake job and a fake SfmcApi, no Redis and no sandbox. */
 
@@ -37,8 +39,23 @@ describe('resolve-list on its own', () => {
       retrieveEmailById: async (id) => ({ id, name: 'Welcome' }),
     });
     const { job, logs } = fakeJob('resolve-list');
-    expect(await resolveList(job, stepContext({ request, sfmc }))).toEqual({ listId: '42', listName: 'Sample_List', email: { id: '123', name: 'Welcome' } });
+    const { runs, setDestination } = fakeRuns(request);
+    expect(await resolveList(job, stepContext({ request, sfmc, runs }))).toEqual({ listId: '42', listName: 'Sample_List', email: { id: '123', name: 'Welcome' } });
     expect(logs).toContain('List "Sample_List" is ID 42');
+    expect(setDestination).toHaveBeenCalledWith('unit-run', { kind: 'list', id: '42' });
+  });
+
+  it('records no destination when the Email check fails', async () => {
+    const sfmc = fakeSfmc({ retrieveListsByName: async () => [{ id: '42' }], retrieveEmailById: async () => undefined });
+    const { runs, setDestination } = fakeRuns(request);
+    await expect(resolveList(fakeJob('resolve-list').job, stepContext({ request, sfmc, runs }))).rejects.toMatchObject({ code: 'email-not-found' });
+    expect(setDestination).not.toHaveBeenCalled();
+  });
+
+  it('stops with run-missing when the run registry entry is gone', async () => {
+    const sfmc = fakeSfmc({ retrieveListsByName: async () => [{ id: '42' }], retrieveEmailById: async (id) => ({ id }) });
+    const { job } = fakeJob('resolve-list', { runId: 'another-run' });
+    await expect(resolveList(job, stepContext({ request, sfmc }))).rejects.toMatchObject({ code: 'run-missing', kind: 'fatal' });
   });
 
   it('refuses a name two Lists share, naming both IDs', async () => {
@@ -57,7 +74,7 @@ describe('resolve-list on its own', () => {
 });
 
 describe('poll-import on its own', () => {
-  const started = { listId: '42', customerKey: 'ck', taskId: 't1' };
+  const started = { customerKey: 'ck', taskId: 't1' };
 
   it('only schedules the first check on its first visit, persisting when it began', async () => {
     const { job, delayedUntil, progress } = fakeJob('poll-import', { children: { 'start-import': started } });
@@ -90,7 +107,8 @@ describe('poll-import on its own', () => {
     const data = { polls: 1, firstPollAt: new Date(T0).toISOString() };
     const { job } = fakeJob('poll-import', { data, children: { 'start-import': started } });
     const result = await pollImport(job, stepContext({ request, sfmc, now: () => T0 + 1_000 }));
-    expect(result).toMatchObject({ listId: '42', taskId: 't1', importStatus: 'Completed', polls: 2, numberSuccessful: 2, definition: { outcome: 'deleted' } });
+    expect(result).not.toHaveProperty('listId');
+    expect(result).toMatchObject({ taskId: 't1', importStatus: 'Completed', polls: 2, numberSuccessful: 2, definition: { outcome: 'deleted' } });
     expect(deleted).toEqual(['ck']);
   });
 
@@ -104,5 +122,34 @@ describe('poll-import on its own', () => {
   it('stops the run when its child left no result', async () => {
     const { job } = fakeJob('poll-import');
     await expect(pollImport(job, stepContext({ request }))).rejects.toMatchObject({ code: 'missing-child-result' });
+  });
+});
+
+describe('steps after resolve-list read the destination from the registry', () => {
+  const destination = { kind: 'list' as const, id: '42' };
+  const polled = { taskId: 't1', importStatus: 'Completed', polls: 1, numberSuccessful: 2, numberErrors: 0, numberDuplicated: 0, totalRows: 2 };
+
+  it('create-import points the ImportDefinition at the recorded List', async () => {
+    const created: string[] = [];
+    const sfmc = fakeSfmc({ createImportDefinition: async (spec) => (created.push(spec.listId), {}) });
+    const { job } = fakeJob('create-import');
+    const result = await createImport(job, stepContext({ request, sfmc, destination }));
+    expect(created).toEqual(['42']);
+    expect(result).not.toHaveProperty('listId');
+  });
+
+  it('send addresses the recorded List and reports it', async () => {
+    const sent: string[] = [];
+    const sfmc = fakeSfmc({ createSend: async ({ listId }) => (sent.push(listId), { sendId: 's1' }) });
+    const { job } = fakeJob('send', { children: { 'poll-import': polled } });
+    expect(await send(job, stepContext({ request, sfmc, destination }))).toMatchObject({ sendId: 's1', listId: '42' });
+    expect(sent).toEqual(['42']);
+  });
+
+  it('create-import and send stop with destination-missing, calling nothing, when none is recorded', async () => {
+    const sfmc = fakeSfmc();
+    await expect(createImport(fakeJob('create-import').job, stepContext({ request, sfmc }))).rejects.toMatchObject({ code: 'destination-missing', kind: 'fatal' });
+    const { job } = fakeJob('send', { children: { 'poll-import': polled } });
+    await expect(send(job, stepContext({ request, sfmc }))).rejects.toMatchObject({ code: 'destination-missing', kind: 'fatal' });
   });
 });

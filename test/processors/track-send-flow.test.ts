@@ -86,6 +86,7 @@ async function runTrack(runId: string, request: ListSendRequest, behaviour: Send
           sfmc: client,
           runs: {} as RunRegistry,
           request,
+          destination: { kind: 'list' as const, id: '123' },
           log: pino({ level: 'silent' }),
           token,
           signal: undefined,

@@ -12,8 +12,8 @@ import { fakeJob, fakeRuns, fakeSfmc, silentLogger, unitRequest } from '../helpe
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
-function wrapped<N extends QueueName>(queue: N, step: StepProcessor<N>, request = unitRequest()) {
-  const { runs, markFinished } = fakeRuns(request);
+function wrapped<N extends QueueName>(queue: N, step: StepProcessor<N>, request = unitRequest(), stored: Parameters<typeof fakeRuns>[1] = {}) {
+  const { runs, markFinished } = fakeRuns(request, stored);
   const events: StepEndEvent[] = [];
   const pauseAccount = vi.fn(async () => {});
   const processor = wrapStep(queue, step, {
@@ -42,6 +42,18 @@ describe('the step wrapper', () => {
     const middle = wrapped('resolve-list', async () => ({ listId: '42' }));
     await middle.processor(fakeJob('resolve-list').job, 'token');
     expect(middle.markFinished).not.toHaveBeenCalled();
+  });
+
+  it("hands the step the run's destination from the same registry read as the request", async () => {
+    const seen: unknown[] = [];
+    const step: StepProcessor<'create-import'> = async (_job, ctx) => {
+      seen.push(ctx.destination);
+      return { customerKey: 'ck', reused: false };
+    };
+    await wrapped('create-import', step, unitRequest(), { destination: JSON.stringify({ kind: 'list', id: '42' }) }).processor(fakeJob('create-import').job, 'token');
+    await wrapped('create-import', step).processor(fakeJob('create-import').job, 'token');
+    await wrapped('create-import', step, unitRequest(), { destination: '{"kind":"table"}' }).processor(fakeJob('create-import').job, 'token');
+    expect(seen).toEqual([{ kind: 'list', id: '42' }, undefined, undefined]);
   });
 
   it('turns a fatal error into UnrecoverableError carrying `code: message`, and ends the run', async () => {

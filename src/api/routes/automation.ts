@@ -4,6 +4,7 @@ import { AutomationClient } from '../../automation/client.js';
 import { automationNameSchema, scheduleInputSchema, triggerInputSchema } from '../../automation/definitions.js';
 import type { RedisLike } from '../../redis.js';
 import { RequestValidationError } from '../../request.js';
+import { apiError } from '../schemas.js';
 
 /**
  * /v1/schedules and /v1/triggers: add (PUT, by name: adding a name again replaces it), list and
@@ -28,7 +29,7 @@ export async function registerAutomationRoutes(v1: FastifyInstance, deps: { redi
   v1.get('/schedules', async () => ({ schedules: await admin.listSchedules() }));
   v1.delete('/schedules/:name', async (request, reply) => {
     const name = nameOf(request.params);
-    if (!(await admin.removeSchedule(name))) return reply.code(404).send({ error: 'not-found', message: `no schedule named ${name}` });
+    if (!(await admin.removeSchedule(name))) return reply.code(404).send(apiError('not-found', `no schedule named ${name}`));
     return reply.code(204).send();
   });
 
@@ -39,7 +40,7 @@ export async function registerAutomationRoutes(v1: FastifyInstance, deps: { redi
   v1.get('/triggers', async () => ({ triggers: await admin.listTriggers() }));
   v1.delete('/triggers/:name', async (request, reply) => {
     const name = nameOf(request.params);
-    if (!(await admin.removeTrigger(name))) return reply.code(404).send({ error: 'not-found', message: `no trigger named ${name}` });
+    if (!(await admin.removeTrigger(name))) return reply.code(404).send(apiError('not-found', `no trigger named ${name}`));
     return reply.code(204).send();
   });
 }

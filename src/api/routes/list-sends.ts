@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ListSendClient } from '../../client.js';
 import type { Metrics } from '../../metrics.js';
 import { HttpError, parse } from '../http-errors.js';
-import { listQuerySchema, runIdParamsSchema, statusUrl, toRunStatusBody, toRunSummaryBody, type RunSummaryBody } from '../schemas.js';
+import { apiError, listQuerySchema, runIdParamsSchema, statusUrl, toRunStatusBody, toRunSummaryBody, type RunSummaryBody } from '../schemas.js';
 
 /** What a /v1 route file is given. */
 export interface RouteDeps {
@@ -13,7 +13,7 @@ export interface RouteDeps {
 /** With a state filter, the most recent runs searched for matches. */
 export const LIST_SCAN_LIMIT = 1_000;
 
-const notFound = (runId: string) => new HttpError(404, { error: 'not-found', message: `no run with runId ${runId}` });
+const notFound = (runId: string) => new HttpError(404, apiError('not-found', `no run with runId ${runId}`));
 
 /** /v1/list-sends: start a run, list recent runs, read one, cancel one. */
 export const listSendRoutes: FastifyPluginAsync<RouteDeps> = async (v1, { producer, metrics }) => {
@@ -59,7 +59,7 @@ export const listSendRoutes: FastifyPluginAsync<RouteDeps> = async (v1, { produc
     const outcome = await producer.cancel(runId);
     if (outcome === 'not-found') throw notFound(runId);
     if (outcome === 'too-late') {
-      throw new HttpError(409, { error: 'too-late', message: 'the Send was already claimed; the run can no longer be cancelled' });
+      throw new HttpError(409, apiError('too-late', 'the Send was already claimed; the run can no longer be cancelled'));
     }
     request.log.info({ runId }, 'run cancelled');
     return reply.code(202).send({ runId, state: 'cancelled' });
