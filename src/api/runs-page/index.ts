@@ -64,7 +64,8 @@ export function sameOrigin(request: FastifyRequest): boolean {
   const source = request.headers.origin ?? request.headers.referer;
   if (!source || source === 'null') return false;
   try {
-    return new URL(source).host === request.host;
+    // Both through URL, so a default port (`Host: example.com:80` against `Origin: http://example.com`) compares equal.
+    return new URL(source).host === new URL(`${new URL(source).protocol}//${request.host}`).host;
   } catch {
     return false;
   }
