@@ -34,7 +34,9 @@ export function stepLine(s: StepView): string {
         const u = s.upload;
         return `  ${s.step}: ${progressBar(u.bytes, u.totalBytes)} ${count(u.bytes)} of ${count(u.totalBytes)} bytes${u.rows !== undefined ? `, ${count(u.rows)} rows` : ''}`;
       }
-      const word = s.state === 'active' ? 'running' : s.state === 'delayed' && s.polls !== undefined ? 'polling' : s.state;
+      // A polling step is active during a check and delayed between checks: one word for both,
+      // so a plain line is printed once per check, not twice.
+      const word = s.polls !== undefined && (s.state === 'active' || s.state === 'delayed') ? 'polling' : s.state === 'active' ? 'running' : s.state;
       return `  ${s.step}: ${join(word, polls, outcome)}`;
     }
   }
