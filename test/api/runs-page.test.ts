@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunsData } from '../../src/api/runs-page/data.js';
 import { seedRequest } from '../helpers/requests.js';
 import { DASHBOARD, startApi, type ApiHarness } from './harness.js';
 
@@ -20,6 +21,7 @@ describe('the runs pages over HTTP', () => {
   beforeAll(async () => {
     api = startApi({ label: 'api-runs-page' });
     await api.producer.enqueue(seedRequest({ runId, list: { name: HOSTILE } }));
+    await api.producer.enqueue(seedRequest({ runId: 'runs-page-api-2' }));
   });
   afterAll(async () => {
     await api?.close();
@@ -54,6 +56,19 @@ describe('the runs pages over HTTP', () => {
     const script = await page('/runs/assets/runs.js');
     expect(script.statusCode).toBe(200);
     expect(script.headers['content-type']).toMatch(/^text\/javascript/);
+  });
+
+  it('pages newest first, saying when there are older runs', async () => {
+    const data = new RunsData(api.producer, api.queues);
+    const first = await data.list({}, 1, 1);
+    expect(first.runs.map((r) => r.runId)).toEqual(['runs-page-api-2']);
+    expect(first.hasMore).toBe(true);
+    const second = await data.list({}, 2, 1);
+    expect(second.runs.map((r) => r.runId)).toEqual([runId]);
+    expect(second.hasMore).toBe(false);
+    const listed = await page('/runs?search=api-2');
+    expect(listed.body).toContain('data-run="runs-page-api-2"');
+    expect(listed.body).not.toContain(`data-run="${runId}"`);
   });
 
   it('refuses a bad filter naming the field, and an unknown run with 404', async () => {

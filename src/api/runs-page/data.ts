@@ -68,10 +68,12 @@ export class RunsData {
     return Object.fromEntries(entries);
   }
 
-  async run(runId: string): Promise<RunView | undefined> {
+  /** One run; without `timings`, no step job is read for start and end times (for filtering). */
+  async run(runId: string, options: { timings?: boolean } = {}): Promise<RunView | undefined> {
     const [status, request] = await Promise.all([this.producer.status(runId), this.producer.request(runId)]);
     if (!status) return undefined;
-    return toRunView(status, request, await this.timings(runId, status.steps.map((s) => s.step)));
+    const timings = options.timings === false ? {} : await this.timings(runId, status.steps.map((s) => s.step));
+    return toRunView(status, request, timings);
   }
 
   /** Page `page` (1-based) of the runs matching `filter`, newest first. */
@@ -85,11 +87,13 @@ export class RunsData {
     for (let i = 0; i < ids.length && matches.length < wanted; i += batch) {
       const slice = ids.slice(i, i + batch);
       scanned += slice.length;
-      const views = await Promise.all(slice.map((id) => this.run(id)));
+      // Timings are read for the page's runs only, below: filtering needs none.
+      const views = await Promise.all(slice.map((id) => this.run(id, { timings: false })));
       for (const v of views) if (v && matchesFilter(v, filter)) matches.push(v);
     }
+    const shown = await Promise.all(matches.slice((page - 1) * pageSize, page * pageSize).map(async (v) => (await this.run(v.runId)) ?? v));
     return {
-      runs: matches.slice((page - 1) * pageSize, page * pageSize),
+      runs: shown,
       page,
       hasMore: matches.length > page * pageSize,
       scanned,
