@@ -41,6 +41,10 @@ describe('what the runs pages make of a run', () => {
     );
     expect(describeOutcome({ step: 'poll-import', state: 'delayed', attemptsMade: 0, progress: { polls: 2, status: 'Processing' } })).toBe('SFMC says Processing; checking again');
     expect(describeOutcome({ step: 'send', state: 'failed', attemptsMade: 3, error: 'send-failed: x' })).toBe('send-failed: x');
+    // A parent's BullMQ message names the Redis key; the page names the step.
+    expect(describeOutcome({ step: 'create-import', state: 'failed', attemptsMade: 1, error: 'child {t-x-1a2b}:resolve-list:r-resolve-list failed' })).toBe(
+      'not finished: resolve-list failed before it',
+    );
   });
 
   it('filters by state, account, schedule or trigger name (runId prefix), and runId or List text', () => {

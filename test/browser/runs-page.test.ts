@@ -168,6 +168,8 @@ describe.skipIf(!available)('the runs pages in headless Chromium', () => {
       await page.goto(`${base}/runs/${BAD}`, { waitUntil: 'domcontentloaded' });
       await expect(page.locator('[data-field="failure"]').textContent()).resolves.toContain('resolve-list: list-not-found: list not found');
       await expect(page.locator('tr[data-step="resolve-list"] [data-field="state"]').textContent()).resolves.toBe('failed');
+      await expect(page.locator('tr[data-step="send"] [data-field="outcome"]').textContent()).resolves.toBe('not finished: poll-import failed before it');
+      expect(await page.locator('#steps').textContent()).not.toContain(harness.prefix);
       expect(await page.locator('#injected').count()).toBe(0);
       expect(await page.locator('button.cancel').count()).toBe(0);
       await page.screenshot({ path: join(DOCS, 'run-failed.png'), fullPage: true });

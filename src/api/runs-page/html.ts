@@ -22,7 +22,7 @@ header{background:#16325c;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;al
 header a{color:#fff}main{padding:1rem;max-width:1400px}
 table{border-collapse:collapse;width:100%;background:#fff}th,td{padding:.4rem .5rem;border-bottom:1px solid #e3e5e8;text-align:left;vertical-align:top}
 th{font-size:.8rem;text-transform:uppercase;color:#555}.num{text-align:right;font-variant-numeric:tabular-nums}
-.state{display:inline-block;padding:0 .45rem;border-radius:.6rem;font-size:.8rem;font-weight:600;background:#e3e5e8}
+.state{display:inline-block;white-space:nowrap;overflow-wrap:normal;padding:0 .45rem;border-radius:.6rem;font-size:.8rem;font-weight:600;background:#e3e5e8}
 .state-completed{background:#d7f2df;color:#14532d}.state-failed{background:#fde2e1;color:#8a1c1c}
 .state-running,.state-active,.state-delayed{background:#dbeafe;color:#1e3a8a}.state-cancelled{background:#eee;color:#555}
 .reason{color:#8a1c1c}form.filters{display:flex;flex-wrap:wrap;gap:.5rem;margin-bottom:1rem}
@@ -32,6 +32,7 @@ progress{width:10rem}.muted{color:#666}button.cancel{background:#b42318;color:#f
 .notice{background:#fff7d6;padding:.5rem;margin:.5rem 0}
 @media (max-width:700px){
  table.runs thead{display:none}table.runs tr{display:block;border-bottom:2px solid #ccd}table.runs td{display:flex;justify-content:space-between;gap:1rem;border:0;padding:.2rem .5rem}
+ table.runs td::before,table.steps td::before{flex:none}table.runs td>div{text-align:right;min-width:0}table.runs td:empty{display:none}
  table.runs td::before{content:attr(data-label);color:#555;font-size:.8rem}table.steps thead{display:none}table.steps tr{display:block;border-bottom:2px solid #ccd}table.steps td{display:flex;justify-content:space-between;gap:1rem;border:0;padding:.2rem .5rem}
  table.steps td::before{content:attr(data-label);color:#555;font-size:.8rem}table.steps td:empty{display:none}
  main{padding:.5rem}
@@ -76,7 +77,8 @@ function runRow(r: RunView): string {
     ['Send', esc(r.sendId)],
     ['Delivery', deliveryCell(r)],
   ];
-  return `<tr data-run="${esc(r.runId)}">${cells.map(([label, html]) => `<td data-label="${label}">${html}</td>`).join('')}</tr>`;
+  // One <div> per non-empty cell: on a narrow screen the cell is a row of label and value.
+  return `<tr data-run="${esc(r.runId)}">${cells.map(([label, html]) => `<td data-label="${label}">${html ? `<div>${html}</div>` : ''}</td>`).join('')}</tr>`;
 }
 
 const RUN_STATES = ['', 'waiting', 'running', 'completed', 'failed', 'cancelled'];

@@ -82,7 +82,12 @@ const count = (n: number) => n.toLocaleString('en-US');
 
 /** A step's result or error as a sentence, for people who know SFMC but not the step's JSON. */
 export function describeOutcome(s: StepStatus): string | undefined {
-  if (s.state === 'failed' || (s.error && s.state !== 'completed')) return s.error;
+  if (s.state === 'failed' || (s.error && s.state !== 'completed')) {
+    // A parent fails with BullMQ's `child <queue key>:<jobId> failed` (failParentOnFailure): in
+    // plain words, and without the Redis key prefix.
+    const child = /^child \S*?:([a-z-]+):\S+ failed$/.exec(s.error ?? '');
+    return child ? `not finished: ${child[1]} failed before it` : s.error;
+  }
   const progress = s.progress as { status?: unknown } | undefined;
   // A polling step between checks: what SFMC said last (processors/polling.ts stores it).
   if (s.state !== 'completed' && typeof progress?.status === 'string') return `SFMC says ${progress.status}; checking again`;
