@@ -8,8 +8,8 @@ import { toRunStatusBody, type RunStatusBody } from '../schemas.js';
  * What the runs pages show of a run, built from the API's own data only: the run's status (as
  * /v1 answers it) and the request the registry keeps. No file content, no secret: the file is
  * shown by its NAME only (its folder on the worker's machine says nothing to a sender and
- * describes the worker's disk), and every free-text field passes the dashboard's redactor
- * before it is rendered (see index.ts).
+ * describes the worker's disk), and the free text a step or SFMC wrote (a failure's reason, a
+ * step's result in words) passes the dashboard's redactor before it is rendered (see index.ts).
  */
 
 export const DEFAULT_ACCOUNT = 'default';
