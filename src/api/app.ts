@@ -10,6 +10,7 @@ import { API_BODY_LIMIT_BYTES } from './limits.js';
 import { probes } from './probes.js';
 import { redactUrl } from './redact.js';
 import { apiError } from './schemas.js';
+import { runsPage } from './runs-page/index.js';
 import { v1Api } from './v1.js';
 
 /**
@@ -100,6 +101,7 @@ export function buildApp(deps: AppDeps) {
       loginFailuresPerMinute: deps.loginFailuresPerMinute ?? 10,
       secrets: [...deps.tokens, credentials.password, ...(deps.metricsToken ? [deps.metricsToken] : []), ...(deps.secrets ?? [])],
     });
+    app.register(runsPage, { producer: deps.producer, queues: deps.queues, redis: deps.redis, credentials, loginFailuresPerMinute: deps.loginFailuresPerMinute ?? 10, secrets: [...deps.tokens, credentials.password, ...(deps.metricsToken ? [deps.metricsToken] : []), ...(deps.secrets ?? [])] });
   } else {
     app.log.warn('DASHBOARD_USER and DASHBOARD_PASSWORD are not set: Bull Board is not served at /ui');
   }

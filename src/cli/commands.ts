@@ -5,7 +5,7 @@ import { RequestValidationError } from '../request.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
 import { startConfiguredWorkers } from '../worker/from-config.js';
 import { EXIT, readJsonInput } from './io.js';
-import { describeStepEvent } from './progress.js';
+import { followRun } from './progress.js';
 
 export function producerFor(config: Config): ListSendClient {
   return new ListSendClient({
@@ -58,12 +58,7 @@ export async function enqueueCommand(config: Config, source: string, options: { 
       return EXIT.ok;
     }
     console.error(`run ${runId} ${created ? 'enqueued' : 'already exists; waiting for it'}`);
-    const status = await producer.waitUntilFinished(runId, {
-      onEvent: (e) => {
-        const line = describeStepEvent(e);
-        if (line) console.error(line);
-      },
-    });
+    const status = await followRun(producer, runId, process.stderr);
     console.log(JSON.stringify(status, null, 2));
     if (status.state === 'completed') return EXIT.ok;
     console.error(`run ${runId} failed: ${status.error ?? 'unknown reason'}`);

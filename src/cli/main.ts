@@ -1,10 +1,13 @@
 import { Command, InvalidArgumentError } from 'commander';
+import type { RunState } from '../client.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { enqueueCommand, statusCommand, workerCommand } from './commands.js';
 import { automationStatus, registerAutomationCommands } from './automation.js';
 import { demoCommand } from './demo.js';
 import { EXIT } from './io.js';
+import { runsCommand } from './runs.js';
+import { watchCommand } from './watch.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -16,6 +19,13 @@ function positive(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number >= 1');
   return n;
+}
+
+const RUN_STATES: readonly RunState[] = ['waiting', 'running', 'completed', 'failed', 'cancelled'];
+
+function runState(value: string): RunState {
+  if (!(RUN_STATES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${RUN_STATES.join(', ')}`);
+  return value as RunState;
 }
 
 const program = new Command('list-send')
@@ -46,6 +56,23 @@ program
   .argument('[runId]')
   .action(async (runId: string | undefined) => {
     process.exitCode = runId === undefined ? await automationStatus(loadConfig()) : await statusCommand(loadConfig(), runId);
+  });
+
+program
+  .command('runs')
+  .description('the recent runs, newest first: state, List, Email, file, import counts, sendId, delivery, a failed run\'s reason')
+  .option('--state <state>', 'only runs in this state (waiting, running, completed, failed, cancelled)', runState)
+  .option('--limit <n>', 'how many runs (at most 200)', positive, 20)
+  .action(async (opts: { state?: RunState; limit: number }) => {
+    process.exitCode = await runsCommand(loadConfig(), { ...(opts.state ? { state: opts.state } : {}), limit: Math.min(opts.limit, 200) });
+  });
+
+program
+  .command('watch')
+  .description("one live line per step of a run until it ends (upload progress, poll counts); exit 0 when it completed")
+  .argument('<runId>')
+  .action(async (runId: string) => {
+    process.exitCode = await watchCommand(loadConfig(), runId);
   });
 
 registerAutomationCommands(program);

@@ -1,7 +1,10 @@
 import type { QueueName } from '../../queues/catalog.js';
+import type { ListSendClient, RunStatus } from '../client.js';
+import { toRunView } from '../api/runs-page/view.js';
+import { StepLines, type LineSink } from './step-lines.js';
 import { stepPolls } from '../../queues/steps.js';
 
-/** One human line per step event, for stderr while a run is watched. */
+/** One human line per step event (the demo's narration; `enqueue --wait` and `watch` use followRun), for stderr while a run is watched. */
 export function describeStepEvent(e: { step: QueueName; event: string; detail?: unknown }): string | undefined {
   switch (e.event) {
     case 'active':
@@ -25,3 +28,32 @@ export function describeStepEvent(e: { step: QueueName; event: string; detail?: 
       return undefined;
   }
 }
+
+/**
+ * Follows a run to its end, drawing its step lines (step-lines.ts) after every step event: the
+ * shared core of `enqueue --wait` and `watch`. Reads are serialised: events that arrive while a
+ * read is under way cause one more read, not one each.
+ */
+export async function followRun(producer: ListSendClient, runId: string, out: LineSink, options: { timeoutMs?: number } = {}): Promise<RunStatus> {
+  const lines = new StepLines(out);
+  const request = await producer.request(runId);
+  let inflight: Promise<void> = Promise.resolve();
+  let queued = false;
+  const draw = (status: RunStatus | undefined) => {
+    if (status) lines.render(toRunView(status, request).steps);
+  };
+  const refresh = () => {
+    if (queued) return;
+    queued = true;
+    inflight = inflight.then(async () => {
+      queued = false;
+      draw(await producer.status(runId).catch(() => undefined));
+    });
+  };
+  refresh();
+  const status = await producer.waitUntilFinished(runId, { ...options, onEvent: refresh });
+  await inflight;
+  draw(status);
+  return status;
+}
+
