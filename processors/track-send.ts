@@ -55,13 +55,14 @@ export const trackSend: StepProcessor<'track-send'> = async (job, ctx) => {
   const checks = job.data.checks ?? 0;
   const failedChecks = job.data.failedChecks ?? 0;
 
-  const wait = (checksDone: number, status: string, failure?: string): Promise<never> => {
+  // `latest`: what the last check read, so the status, the CLI and /runs show the counts while SFMC sends.
+  const wait = (checksDone: number, status: string, failure?: string, latest?: SendStatusRecord): Promise<never> => {
     const firstCheckAt = job.data.firstCheckAt ?? new Date(now()).toISOString();
     const failed = failure === undefined ? failedChecks : failedChecks + 1;
     return waitForNextCheck(job, ctx, {
       delayMs: pollDelayMs(checksDone, now() - Date.parse(firstCheckAt), poll),
       data: { checks: checksDone, firstCheckAt, lastStatus: status, failedChecks: failed, ...(failure !== undefined ? { lastCheckError: failure } : {}) },
-      progress: { checks: checksDone, status, failedChecks: failed, sendId },
+      progress: { checks: checksDone, status, failedChecks: failed, sendId, ...(latest ? { delivery: toDelivery(latest) } : {}) },
       message: `Send ${sendId}: ${failure === undefined ? status : `check failed (${failure}), no news`}`,
     });
   };
@@ -96,7 +97,7 @@ export const trackSend: StepProcessor<'track-send'> = async (job, ctx) => {
     case 'timeout':
       throw timeout(sendId, verdict.status, elapsed, timeoutMs, failedChecks);
     case 'wait':
-      return wait(checks + 1, verdict.status);
+      return wait(checks + 1, verdict.status, undefined, record);
   }
 };
 

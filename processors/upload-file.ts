@@ -64,8 +64,8 @@ export const uploadFile: StepProcessor<'upload-file'> = async (job, ctx) => {
       .catch(() => undefined)
       .finally(() => (checking = false));
   }, CANCEL_CHECK_EVERY_MS);
-  const onProgress = (p: { bytes: number; totalBytes: number }) => {
-    void job.updateProgress({ uploadedBytes: p.bytes, totalBytes: p.totalBytes }).catch(() => undefined);
+  const onProgress = (p: { bytes: number; totalBytes: number; rows: number }) => {
+    void job.updateProgress({ uploadedBytes: p.bytes, totalBytes: p.totalBytes, rows: p.rows }).catch(() => undefined);
   };
 
   let outcome: UploadOutcome;

@@ -42,7 +42,7 @@ export interface UploadFileOptions {
   beforePublish?: (outcome: UploadOutcome) => Promise<void>;
   /** Called with the report of a file that fails the run, before the error is thrown (for the job log). */
   onRejected?: (report: ValidationReport) => Promise<void>;
-  onProgress?: (p: { bytes: number; totalBytes: number }) => void;
+  onProgress?: (p: { bytes: number; totalBytes: number; rows: number }) => void;
   signal?: AbortSignal;
   log: Logger;
 }
@@ -333,7 +333,7 @@ export class SftpUploader {
         const now = Date.now();
         if (o.onProgress && now - lastProgress >= PROGRESS_EVERY_MS) {
           lastProgress = now;
-          o.onProgress({ bytes: sent, totalBytes });
+          o.onProgress({ bytes: sent, totalBytes, rows: validating.validator.rowsSoFar });
         }
       },
     });
@@ -364,7 +364,7 @@ export class SftpUploader {
       if (localError) throw unreadable(o.localPath, localError);
       throw session.failure('transfer', err);
     }
-    o.onProgress?.({ bytes: sent, totalBytes });
+    o.onProgress?.({ bytes: sent, totalBytes, rows: validating.validator.rowsSoFar });
     return validating.report();
   }
 }

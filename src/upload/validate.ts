@@ -207,6 +207,11 @@ export class CsvValidator {
   private pendingBlankCount = 0;
   private readonly report: ValidationReport;
 
+  /** Data rows checked so far, for progress while the file streams. */
+  get rowsSoFar(): number {
+    return this.report.rows;
+  }
+
   /** With `stopWhenDoomed`, checking stops at the very problem that dooms the run, mid-chunk. */
   constructor(
     private readonly rules: CsvRules,

@@ -24,6 +24,13 @@ describe("following a run's Send to its end", () => {
       checks: 3,
       delivery: { status: 'Complete', numberSent: 25, numberDelivered: 23, softBounces: 2 },
     });
+    // While it waited, the step showed the Send and the counts of its last check.
+    expect(status.steps.find((s) => s.step === 'track-send')?.progress).toMatchObject({
+      sendId: pipeline.sandbox.state.sends[0]?.id,
+      status: 'Sending',
+      checks: 2,
+      delivery: { status: 'Sending' },
+    });
     // Tracking only reads: still exactly one Send.
     expect(pipeline.sandbox.state.sends).toHaveLength(1);
   });

@@ -43,6 +43,8 @@ describe('a run that uploads its subscriber file', () => {
       problemTotals: {},
       reused: false,
     });
+    // The last progress the upload reported: every byte sent and every row checked (CLI bar, /runs).
+    expect(status.steps.find((s) => s.step === 'upload-file')?.progress).toEqual({ uploadedBytes: statSync(source).size, totalBytes: statSync(source).size, rows: 2_000 });
     expect(status.result?.import).toEqual({ numberSuccessful: 2_000, numberErrors: 0, numberDuplicated: 0, totalRows: 2_000 });
     expect(pipeline.sandbox.state.importDefinitions['ls-upload-ok']).toMatchObject({ fileSpec, headerLines: 1 });
     expect(importFiles(pipeline.sandbox)).toEqual([fileSpec]);

@@ -118,6 +118,12 @@ export function describeOutcome(s: StepStatus): string | undefined {
   }
 }
 
+/** A field of the last step's progress that has it (steps in run order). */
+function latestProgress<T>(status: RunStatus, field: string): T | undefined {
+  const found = status.steps.map((s) => (s.progress as Record<string, unknown> | undefined)?.[field]).filter((v) => v !== undefined && v !== null);
+  return found[found.length - 1] as T | undefined;
+}
+
 function progressOf(s: StepStatus): Pick<StepView, 'polls' | 'upload'> {
   const p = s.progress as Record<string, unknown> | undefined;
   const r = s.result as Record<string, unknown> | undefined;
@@ -166,7 +172,9 @@ export function toRunView(status: RunStatus, request: ListSendRequest | undefine
   const ends = Object.values(timings).map((t) => t?.finishedAt).filter((v): v is string => Boolean(v)).sort();
   const finished = status.state === 'completed' || status.state === 'failed' || status.state === 'cancelled';
   const result = status.result as (RunStatus['result'] & { delivery?: Record<string, number | string> }) | undefined;
-  const d = result?.delivery;
+  // While the Send goes out, the polling step's progress carries the counts of its last check.
+  const d = result?.delivery ?? latestProgress<Record<string, number | string>>(status, 'delivery');
+  const sendId = result?.sendId ?? latestProgress<string>(status, 'sendId');
   const failure = failureOf(status);
   return {
     runId: status.runId,
@@ -176,7 +184,7 @@ export function toRunView(status: RunStatus, request: ListSendRequest | undefine
     ...(status.createdAt ? { startedAt: status.createdAt } : {}),
     ...(finished ? { endedAt: status.cancelledAt ?? ends[ends.length - 1] } : {}),
     ...(body.import ? { import: body.import } : {}),
-    ...(result?.sendId ? { sendId: result.sendId } : {}),
+    ...(sendId ? { sendId } : {}),
     ...(d
       ? {
           delivery: {
