@@ -70,7 +70,6 @@ export const createImport: StepProcessor<'create-import'> = async (job, ctx) => 
   let inUseCode: number;
   try {
     await sfmc.createImportDefinition(spec, { signal });
-    await job.log(`ImportDefinition ${spec.customerKey} created for List ${listId}, file ${fileSpec}`);
     return { customerKey: spec.customerKey, fileSpec, reused: false };
   } catch (err) {
     const code = isSfmcError(err) ? err.context.errorCode : undefined;

@@ -46,7 +46,7 @@ export const pollImport: StepProcessor<'poll-import'> = async (job, ctx) => {
       delayMs: pollDelayMs(pollsDone, now() - Date.parse(firstPollAt), poll),
       data: { polls: pollsDone, firstPollAt, lastStatus: status, failedChecks: failed, ...(failure !== undefined ? { lastCheckError: failure } : {}) },
       progress: { polls: pollsDone, status, failedChecks: failed },
-      message: `import task ${taskId}: ${failure === undefined ? status : `check failed (${failure}), no news`}`,
+      ...(failure !== undefined ? { log: `import task ${taskId}: check failed (${failure}), no news` } : {}),
     });
   };
 
@@ -82,7 +82,6 @@ export const pollImport: StepProcessor<'poll-import'> = async (job, ctx) => {
     if (summary.numberSuccessful === 0 && !imp.allowEmpty) {
       throw new RunError('import-empty', `import task ${taskId} completed with 0 successful rows (${summary.numberErrors} errors); nothing to send to`, counts(summary));
     }
-    await job.log(`import task ${taskId} completed: ${summary.numberSuccessful} of ${summary.totalRows} rows imported`);
     return { taskId, importStatus: status, polls: polls + 1, failedChecks, definition, ...counts(summary) };
   }
   if (summary && status === 'Error') {

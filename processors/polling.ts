@@ -13,8 +13,12 @@ export interface NextCheck<D> {
   data?: Partial<D>;
   /** What `status`, the CLI and Bull Board show while the step waits. */
   progress?: object;
-  /** A line for the job's log in Bull Board. */
-  message: string;
+  /**
+   * A line for the job's log in Bull Board, only where it says what the progress does not (a
+   * failed check, a wait with no progress): every plain "still Queued" would be a Redis write
+   * per check repeating the progress (issue #14).
+   */
+  log?: string;
 }
 
 export async function waitForNextCheck<D extends object>(
@@ -23,9 +27,12 @@ export async function waitForNextCheck<D extends object>(
   next: NextCheck<D>,
 ): Promise<never> {
   // Persist first: once moveToDelayed returns the lock is gone, and a crash would lose the record.
+  // The data stays in job.data (not folded into the progress) so that a crash between these
+  // writes and the move leaves what the next visit reads, and the progress keeps the shape the
+  // API, the CLI and the runs pages show.
   if (next.data) await job.updateData({ ...job.data, ...next.data });
   if (next.progress) await job.updateProgress(next.progress);
-  await job.log(`${next.message}; next check in ${next.delayMs} ms`);
+  if (next.log !== undefined) await job.log(`${next.log}; next check in ${next.delayMs} ms`);
   ctx.log.debug({ delayMs: next.delayMs }, 'step waits for its next check');
   await job.moveToDelayed(ctx.now() + next.delayMs, ctx.token);
   throw new DelayedError();

@@ -9,7 +9,7 @@ import type { StepContext, StepProcessor } from './step.js';
  * after the import has already changed the List; here it fails the run before anything changes.
  */
 export const resolveList: StepProcessor<'resolve-list'> = async (job, ctx) => {
-  const list = await findList(job, ctx);
+  const list = await findList(ctx);
   let email: ResolveListResult['email'];
   if (ctx.settings.checkEmail) email = await checkEmail(job, ctx);
   else await job.log(`Email ID ${ctx.request.email.id} not checked (SFMC_CHECK_EMAIL=false)`);
@@ -27,12 +27,11 @@ async function recordDestination(job: JobOf<'resolve-list'>, { runs }: StepConte
   }
 }
 
-async function findList(job: JobOf<'resolve-list'>, { sfmc, signal, request }: StepContext): Promise<Omit<ResolveListResult, 'email'>> {
+async function findList({ sfmc, signal, request }: StepContext): Promise<Omit<ResolveListResult, 'email'>> {
   const { list } = request;
   if ('id' in list) {
     const found = await sfmc.retrieveListById(list.id, { signal });
     if (!found) throw new RunError('list-not-found', `no List with ID ${list.id} in this business unit`, { listId: list.id });
-    await job.log(`List ID ${found.id} exists`);
     return { listId: found.id, ...(found.name ? { listName: found.name } : {}) };
   }
   const lists = await sfmc.retrieveListsByName(list.name, { signal });
@@ -48,7 +47,6 @@ async function findList(job: JobOf<'resolve-list'>, { sfmc, signal, request }: S
     );
   }
   const [only] = lists as [(typeof lists)[number]];
-  await job.log(`List "${list.name}" is ID ${only.id}`);
   return { listId: only.id, listName: list.name };
 }
 

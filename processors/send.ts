@@ -53,7 +53,6 @@ export const send: StepProcessor<'send'> = async (job, ctx) => {
     throw err;
   }
   await job.updateData({ ...job.data, sendRequestedAt, sendId });
-  await job.log(`Send ${sendId} created: Email ${emailId} to List ${listId}`);
   return done(sendId, false);
 };
 

@@ -44,7 +44,7 @@ export const startImport: StepProcessor<'start-import'> = async (job, ctx) => {
       // SFMC registers an import some time after `start`: look again later, without using an attempt.
       return waitForNextCheck(job, ctx, {
         delayMs: Math.min(remaining, 10_000),
-        message:
+        log:
           `an earlier start of ${customerKey} may have reached SFMC; no import of it visible yet` +
           (older > 0 ? ` (${older} earlier import(s) of this definition are not this run's)` : ''),
       });
@@ -71,7 +71,6 @@ export const startImport: StepProcessor<'start-import'> = async (job, ctx) => {
     throw err;
   }
   await job.updateData({ ...job.data, taskId });
-  await job.log(`import started: task ${taskId}`);
   return done(taskId);
 };
 

@@ -63,7 +63,7 @@ export const trackSend: StepProcessor<'track-send'> = async (job, ctx) => {
       delayMs: pollDelayMs(checksDone, now() - Date.parse(firstCheckAt), poll),
       data: { checks: checksDone, firstCheckAt, lastStatus: status, failedChecks: failed, ...(failure !== undefined ? { lastCheckError: failure } : {}) },
       progress: { checks: checksDone, status, failedChecks: failed, sendId, ...(latest ? { delivery: toDelivery(latest) } : {}) },
-      message: `Send ${sendId}: ${failure === undefined ? status : `check failed (${failure}), no news`}`,
+      ...(failure !== undefined ? { log: `Send ${sendId}: check failed (${failure}), no news` } : {}),
     });
   };
 
@@ -86,7 +86,6 @@ export const trackSend: StepProcessor<'track-send'> = async (job, ctx) => {
   const verdict = trackVerdict(record, elapsed, timeoutMs);
   switch (verdict.kind) {
     case 'done':
-      await job.log(`Send ${sendId} ${verdict.delivery.status}: ${verdict.delivery.numberSent} sent, ${verdict.delivery.numberDelivered} delivered`);
       return { ...sent, delivery: verdict.delivery, checks: checks + 1, failedChecks };
     case 'failed':
       throw new RunError(

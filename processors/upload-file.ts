@@ -104,6 +104,5 @@ export const uploadFile: StepProcessor<'upload-file'> = async (job, ctx) => {
   if (outcome.report && outcome.report.duplicateEmails > 0) {
     await job.log(`${outcome.report.duplicateEmails} rows repeat an earlier row's email; SFMC counts them as NumberDuplicated (import.failOnDuplicateEmails makes them fail the run)`);
   }
-  await job.log(`uploaded ${localPath} as ${result.remotePath}: ${result.bytes} bytes, ${result.rows} data rows`);
   return result;
 };

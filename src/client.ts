@@ -139,11 +139,10 @@ export class ListSendClient {
     await this.ready();
     const claim = await this.runs.claim(request.runId, fingerprint, JSON.stringify(request));
     if (!claim.created && claim.fingerprint !== fingerprint) throw new RunConflictError(request.runId);
-    const record = await this.runs.get(request.runId);
     // Added once: after the retention period the step jobs are gone, and re-adding the flow
     // then would run (and send) a finished run again. A run whose hash has expired (it finished
-    // long ago; only its fingerprint is left) is not added again either.
-    if (record && !record.flowAddedAt) {
+    // long ago; only its fingerprint is left) is not added again either (claim's flowPending).
+    if (claim.flowPending) {
       await this.flows.add(buildRunFlow(request, this.options.steps));
       await this.runs.markFlowAdded(request.runId);
     }

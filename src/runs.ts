@@ -13,21 +13,29 @@ import type { RedisLike } from './redis.js';
  * - `<prefix>:runs`, a sorted set of runIds by creation time, for listing.
  */
 
-// One script: the fingerprint and the run's hash are written together or not at all. Returns
-// nil when this call created the run, else the fingerprint the runId was first claimed with. A
-// run claimed before the fingerprint hash existed has its fingerprint in its own hash only.
+// One script: the fingerprint and the run's hash are written together or not at all, and the
+// read-back enqueue needs comes in the same reply (issue #14: one round trip instead of two).
+// Returns {created (1/0), fingerprint the runId was first claimed with, flowPending (1/0)}:
+// flowPending says the run's hash exists without flowAddedAt, so its flow is still to be added.
+// A run claimed before the fingerprint hash existed has its fingerprint in its own hash only.
+// A run whose hash has expired (finished long ago; only the fingerprint is left) is not pending.
 const CLAIM = `
 local known = redis.call('HGET', KEYS[2], ARGV[1])
-if known then return known end
-local older = redis.call('HGET', KEYS[1], 'fingerprint')
-if older then
-  redis.call('HSET', KEYS[2], ARGV[1], older)
-  return older
+if not known then
+  known = redis.call('HGET', KEYS[1], 'fingerprint')
+  if known then
+    redis.call('HSET', KEYS[2], ARGV[1], known)
+  else
+    redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+    redis.call('HSET', KEYS[1], 'fingerprint', ARGV[2], 'createdAt', ARGV[3], 'request', ARGV[4])
+    redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
+    return {1, ARGV[2], 1}
+  end
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[1], 'fingerprint', ARGV[2], 'createdAt', ARGV[3], 'request', ARGV[4])
-redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
-return false`;
+local state = redis.call('HMGET', KEYS[1], 'fingerprint', 'flowAddedAt')
+local pending = 0
+if state[1] and not state[2] then pending = 1 end
+return {0, known, pending}`;
 
 // The first mark wins the finishedAt; every mark (re)sets the expiry, so a mark repeated by a
 // retried job only moves the expiry a little later. A missing hash stays missing.
@@ -90,8 +98,11 @@ export interface RunRecord {
   destination?: string;
 }
 
-/** `created`, or the fingerprint the runId was already claimed with (the same content or not). */
-export type ClaimOutcome = { created: true } | { created: false; fingerprint: string };
+/**
+ * `created`, or the fingerprint the runId was already claimed with (the same content or not).
+ * `flowPending`: the run's hash exists and its flow has not been marked added (markFlowAdded).
+ */
+export type ClaimOutcome = ({ created: true } | { created: false; fingerprint: string }) & { flowPending: boolean };
 
 export class RunRegistry {
   constructor(
@@ -111,11 +122,14 @@ export class RunRegistry {
     return `${this.prefix}:run-fingerprints`;
   }
 
-  /** Creates the run with its request, unless the runId was claimed before (then says with what). */
+  /**
+   * Creates the run with its request, unless the runId was claimed before (then says with what),
+   * and says whether its flow is still to be added: the claim and the read-back in one script.
+   */
   async claim(runId: string, fingerprint: string, request: string, now = new Date()): Promise<ClaimOutcome> {
     const keys = [this.key(runId), this.fingerprintsKey, this.indexKey];
-    const known = (await this.redis.eval(CLAIM, keys.length, ...keys, runId, fingerprint, now.toISOString(), request, now.getTime())) as string | null;
-    return known === null ? { created: true } : { created: false, fingerprint: known };
+    const [created, known, pending] = (await this.redis.eval(CLAIM, keys.length, ...keys, runId, fingerprint, now.toISOString(), request, now.getTime())) as [number, string, number];
+    return created === 1 ? { created: true, flowPending: true } : { created: false, fingerprint: known, flowPending: pending === 1 };
   }
 
   /**

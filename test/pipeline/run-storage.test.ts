@@ -41,6 +41,19 @@ describe('storing a run in Redis', () => {
     expect((await runs.get('present'))?.destination).toBe('{"kind":"list","id":"2"}');
   });
 
+  it('claims a runId once and says in the same reply whether its flow is still to be added', async () => {
+    const { redis, runs } = await start('claim');
+    expect(await runs.claim('c', 'fp', '{}')).toEqual({ created: true, flowPending: true });
+    // A repeat before the flow was added (the first enqueue crashed in between) still adds it.
+    expect(await runs.claim('c', 'other', '{}')).toEqual({ created: false, fingerprint: 'fp', flowPending: true });
+    await runs.markFlowAdded('c');
+    expect(await runs.claim('c', 'fp', '{}')).toEqual({ created: false, fingerprint: 'fp', flowPending: false });
+    // Expired to its fingerprint: never added again.
+    await redis.del(runs.key('c'));
+    expect(await runs.claim('c', 'fp', '{}')).toEqual({ created: false, fingerprint: 'fp', flowPending: false });
+    expect(await redis.exists(runs.key('c'))).toBe(0);
+  });
+
   it('keeps the request in the registry only, and lets a finished run expire to its fingerprint', async () => {
     const { p, redis, runs } = await start('storage');
     const request = seedRequest({ runId: 'stored', track: { timeoutMs: 60_000 } });

@@ -41,7 +41,8 @@ describe('resolve-list on its own', () => {
     const { job, logs } = fakeJob('resolve-list');
     const { runs, setDestination } = fakeRuns(request);
     expect(await resolveList(job, stepContext({ request, sfmc, runs }))).toEqual({ listId: '42', listName: 'Sample_List', email: { id: '123', name: 'Welcome' } });
-    expect(logs).toContain('List "Sample_List" is ID 42');
+    // The result already says which List, so only the Email's subject, which it lacks, is logged (issue #14).
+    expect(logs).toEqual(['Email ID 123 exists: "Welcome", subject ""']);
     expect(setDestination).toHaveBeenCalledWith('unit-run', { kind: 'list', id: '42' });
   });
 
