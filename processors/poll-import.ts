@@ -3,7 +3,7 @@ import { RunError } from '../src/errors.js';
 import { isSfmcError } from '../src/sfmc/errors.js';
 import type { ImportResultsSummary } from '../src/sfmc/types.js';
 import { pollDelayMs } from './poll-schedule.js';
-import { timeLeftMs, waitForNextCheck } from './polling.js';
+import { checkState, timeLeftMs, waitForNextCheck } from './polling.js';
 import { childResult, type StepContext, type StepProcessor } from './step.js';
 
 function counts(s: ImportResultsSummary) {
@@ -36,26 +36,28 @@ export const pollImport: StepProcessor<'poll-import'> = async (job, ctx) => {
   const { sfmc, signal, now } = ctx;
   const { taskId, customerKey } = await childResult(job, 'start-import');
   const { poll, import: imp } = ctx.request;
-  const polls = job.data.polls ?? 0;
-  const failedChecks = job.data.failedChecks ?? 0;
+  const saved = checkState(job);
+  const polls = saved.polls ?? 0;
+  const failedChecks = saved.failedChecks ?? 0;
 
   const wait = (pollsDone: number, status: string, failure?: string) => {
-    const firstPollAt = job.data.firstPollAt ?? new Date(now()).toISOString();
+    const firstPollAt = saved.firstPollAt ?? new Date(now()).toISOString();
+    const lastCheckError = failure ?? saved.lastCheckError;
     const failed = failure === undefined ? failedChecks : failedChecks + 1;
     return waitForNextCheck(job, ctx, {
       delayMs: pollDelayMs(pollsDone, now() - Date.parse(firstPollAt), poll),
-      data: { polls: pollsDone, firstPollAt, lastStatus: status, failedChecks: failed, ...(failure !== undefined ? { lastCheckError: failure } : {}) },
+      data: { polls: pollsDone, firstPollAt, lastStatus: status, failedChecks: failed, ...(lastCheckError !== undefined ? { lastCheckError } : {}) },
       progress: { polls: pollsDone, status, failedChecks: failed },
       ...(failure !== undefined ? { log: `import task ${taskId}: check failed (${failure}), no news` } : {}),
     });
   };
 
   // The first visit only schedules the first check: right after start SFMC has nothing to report.
-  if (job.data.firstPollAt === undefined) return wait(0, 'Started');
-  const firstPollAt = job.data.firstPollAt;
+  if (saved.firstPollAt === undefined) return wait(0, 'Started');
+  const firstPollAt = saved.firstPollAt;
   const elapsed = () => now() - Date.parse(firstPollAt);
   const pastDeadline = () => timeLeftMs(firstPollAt, poll.timeoutMs, now()) <= 0;
-  const lastStatus = job.data.lastStatus ?? 'Started';
+  const lastStatus = saved.lastStatus ?? 'Started';
 
   let summary: ImportResultsSummary | undefined;
   try {

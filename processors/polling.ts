@@ -9,7 +9,10 @@ import type { StepContext } from './step.js';
 export interface NextCheck<D> {
   /** How long until the next check; the step's own schedule decides (e.g. pollDelayMs). */
   delayMs: number;
-  /** Fields to persist on the job before it moves: a crash after the move must not lose them. */
+  /**
+   * Where the step is, for its next visit (read back with `checkState`): a crash after the move
+   * must not lose it. Saved in the job's progress beside what is shown (see waitForNextCheck).
+   */
   data?: Partial<D>;
   /** What `status`, the CLI and Bull Board show while the step waits. */
   progress?: object;
@@ -21,21 +24,32 @@ export interface NextCheck<D> {
   log?: string;
 }
 
+/**
+ * Two round trips per wait (issue #14), down from four: one updateProgress, then moveToDelayed.
+ * The state the next visit needs goes into the progress object with what is shown, so one
+ * BullMQ script writes both, atomically, before the move: once moveToDelayed returns the lock is
+ * gone, and a crash in between would otherwise lose the record. A crash before the move leaves a
+ * stalled job whose progress already holds this check, as job.data did before.
+ */
 export async function waitForNextCheck<D extends object>(
   job: Job<D>,
   ctx: Pick<StepContext, 'now' | 'token' | 'log'>,
   next: NextCheck<D>,
 ): Promise<never> {
-  // Persist first: once moveToDelayed returns the lock is gone, and a crash would lose the record.
-  // The data stays in job.data (not folded into the progress) so that a crash between these
-  // writes and the move leaves what the next visit reads, and the progress keeps the shape the
-  // API, the CLI and the runs pages show.
-  if (next.data) await job.updateData({ ...job.data, ...next.data });
-  if (next.progress) await job.updateProgress(next.progress);
+  if (next.data || next.progress) await job.updateProgress({ ...next.progress, ...next.data });
   if (next.log !== undefined) await job.log(`${next.log}; next check in ${next.delayMs} ms`);
   ctx.log.debug({ delayMs: next.delayMs }, 'step waits for its next check');
   await job.moveToDelayed(ctx.now() + next.delayMs, ctx.token);
   throw new DelayedError();
+}
+
+/**
+ * Where a waiting step left off: what its last wait saved in the progress, over its job data (a
+ * job that waited before issue #14 saved its state there, and the data holds the runId).
+ */
+export function checkState<D extends object>(job: Job<D>): Partial<D> {
+  const progress = job.progress;
+  return { ...job.data, ...(progress !== null && typeof progress === 'object' ? (progress as Partial<D>) : {}) };
 }
 
 /** Milliseconds left before a wait that began at `since` (an ISO time) runs out; 0 or less once past. */

@@ -4,7 +4,7 @@ import { isSfmcError } from '../src/sfmc/errors.js';
 import { isFailedSendStatus, isFinalSendStatus, toDelivery, type SendDelivery } from '../src/sfmc/send-status.js';
 import type { SendStatusRecord } from '../src/sfmc/types.js';
 import { pollDelayMs } from './poll-schedule.js';
-import { waitForNextCheck } from './polling.js';
+import { checkState, waitForNextCheck } from './polling.js';
 import { childResult, type StepProcessor } from './step.js';
 
 /**
@@ -52,25 +52,27 @@ export const trackSend: StepProcessor<'track-send'> = async (job, ctx) => {
   const { track, poll } = ctx.request;
   // The step exists only for tracked runs (queues/steps.ts); an older request without `track` is tracked by default.
   const timeoutMs = track === false || track === undefined ? TRACK_TIMEOUT_DEFAULT_MS : track.timeoutMs;
-  const checks = job.data.checks ?? 0;
-  const failedChecks = job.data.failedChecks ?? 0;
+  const saved = checkState(job);
+  const checks = saved.checks ?? 0;
+  const failedChecks = saved.failedChecks ?? 0;
 
   // `latest`: what the last check read, so the status, the CLI and /runs show the counts while SFMC sends.
   const wait = (checksDone: number, status: string, failure?: string, latest?: SendStatusRecord): Promise<never> => {
-    const firstCheckAt = job.data.firstCheckAt ?? new Date(now()).toISOString();
+    const firstCheckAt = saved.firstCheckAt ?? new Date(now()).toISOString();
+    const lastCheckError = failure ?? saved.lastCheckError;
     const failed = failure === undefined ? failedChecks : failedChecks + 1;
     return waitForNextCheck(job, ctx, {
       delayMs: pollDelayMs(checksDone, now() - Date.parse(firstCheckAt), poll),
-      data: { checks: checksDone, firstCheckAt, lastStatus: status, failedChecks: failed, ...(failure !== undefined ? { lastCheckError: failure } : {}) },
+      data: { checks: checksDone, firstCheckAt, lastStatus: status, failedChecks: failed, ...(lastCheckError !== undefined ? { lastCheckError } : {}) },
       progress: { checks: checksDone, status, failedChecks: failed, sendId, ...(latest ? { delivery: toDelivery(latest) } : {}) },
       ...(failure !== undefined ? { log: `Send ${sendId}: check failed (${failure}), no news` } : {}),
     });
   };
 
   // The first visit only schedules the first check: a Send just created is never over yet.
-  if (job.data.firstCheckAt === undefined) return wait(0, 'Created');
-  const elapsed = now() - Date.parse(job.data.firstCheckAt);
-  const lastStatus = job.data.lastStatus ?? 'Created';
+  if (saved.firstCheckAt === undefined) return wait(0, 'Created');
+  const elapsed = now() - Date.parse(saved.firstCheckAt);
+  const lastStatus = saved.lastStatus ?? 'Created';
 
   let record: SendStatusRecord | undefined;
   try {

@@ -42,7 +42,9 @@ export function fakeJob<N extends QueueName>(
     async updateData(data: JobPayloads[N]) {
       job.data = data;
     },
+    progress: 0 as unknown,
     async updateProgress(value: unknown) {
+      job.progress = value;
       progress.push(value);
     },
     async log(line: string) {

@@ -81,8 +81,8 @@ describe('poll-import on its own', () => {
     const { job, delayedUntil, progress } = fakeJob('poll-import', { children: { 'start-import': started } });
     const err = await rejection(pollImport(job, stepContext({ request, now: () => T0 })));
     expect(err).toBeInstanceOf(DelayedError);
-    expect(job.data).toMatchObject({ polls: 0, firstPollAt: new Date(T0).toISOString(), lastStatus: 'Started' });
-    expect(progress).toEqual([{ polls: 0, status: 'Started', failedChecks: 0 }]);
+    // One write before the move: what is shown and what the next visit reads (issue #14).
+    expect(progress).toEqual([{ polls: 0, status: 'Started', failedChecks: 0, firstPollAt: new Date(T0).toISOString(), lastStatus: 'Started' }]);
     expect(delayedUntil).toEqual([T0 + request.poll.initialDelayMs]);
   });
 
@@ -96,7 +96,33 @@ describe('poll-import on its own', () => {
     const data = { polls: 1, firstPollAt: new Date(T0).toISOString(), lastStatus: 'Queued' };
     const { job } = fakeJob('poll-import', { data, children: { 'start-import': started } });
     await expect(pollImport(job, stepContext({ request, sfmc, now: () => T0 + 1_000 }))).rejects.toBeInstanceOf(DelayedError);
-    expect(job.data).toMatchObject({ polls: 2, failedChecks: 1, lastCheckError: 'no reply', lastStatus: 'Queued' });
+    expect(job.progress).toMatchObject({ polls: 2, failedChecks: 1, lastCheckError: 'no reply', lastStatus: 'Queued' });
+  });
+
+  it('resumes each visit from what the last wait saved in the progress, keeping the last failure', async () => {
+    const { SfmcError } = await import('../../src/sfmc/errors.js');
+    const answers: (() => ImportResultsSummary)[] = [
+      () => {
+        throw new SfmcError('timeout', 'no reply', { kind: 'retryable', mayHaveTakenEffect: false });
+      },
+      () => summary({ importStatus: 'Importing' }),
+    ];
+    const sfmc = fakeSfmc({ retrieveImportResults: async () => (answers.shift() as () => ImportResultsSummary)() });
+    const { job, progress, delayedUntil } = fakeJob('poll-import', { children: { 'start-import': started } });
+    for (const at of [T0, T0 + 1_000, T0 + 2_000]) {
+      await expect(pollImport(job, stepContext({ request, sfmc, now: () => at }))).rejects.toBeInstanceOf(DelayedError);
+    }
+    expect(job.data).toEqual({ runId: 'unit-run' });
+    expect(progress.map((p) => (p as { polls: number }).polls)).toEqual([0, 1, 2]);
+    expect(job.progress).toEqual({
+      polls: 2,
+      status: 'Importing',
+      lastStatus: 'Importing',
+      failedChecks: 1,
+      lastCheckError: 'no reply',
+      firstPollAt: new Date(T0).toISOString(),
+    });
+    expect(delayedUntil).toHaveLength(3);
   });
 
   it('returns the counts and deletes the ImportDefinition once the import completed', async () => {
