@@ -36,6 +36,7 @@ export type CallClass = 'progress' | 'poll';
 export const DEFAULT_CALLS_PER_MINUTE = 1_800;
 export const DEFAULT_POLL_SHARE = 0.8;
 
+/** `used`: the units counted after this grant; it may include grants already out of the window (see TAKE). */
 export type BudgetDecision = { granted: true; used: number } | { granted: false; waitMs: number; paused: boolean };
 
 export interface CallBudget {
@@ -54,8 +55,15 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local cap = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+-- Grants older than the window are cleared only when the count with them reaches the cap: a
+-- count that includes them can only be too high, so a grant below it is still "never more than
+-- cap in any window", and the common call saves the ZREMRANGEBYSCORE (issue #14). The set stays
+-- bounded (cleared at the cap) and expires a window after its last grant, as before.
 local used = redis.call('ZCARD', KEYS[1])
+if used >= cap then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+  used = redis.call('ZCARD', KEYS[1])
+end
 if used < cap then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], window)

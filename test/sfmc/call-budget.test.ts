@@ -55,6 +55,23 @@ describe('the account call budget', () => {
     expect((await b.take('progress')).granted).toBe(false);
   });
 
+  it('clears grants out of the window only at the cap, and still never grants more than the limit in a window', async () => {
+    const b = budget(3, 400);
+    expect((await b.take('progress')).granted).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    // This grant keeps the key alive (its expiry is a window after the last grant) ...
+    expect((await b.take('progress')).granted).toBe(true);
+    await new Promise((r) => setTimeout(r, 250));
+    // ... while the first has left the window. Below the cap it stays counted (an upper bound)
+    // and costs no clean-up.
+    expect((await b.take('progress')).granted).toBe(true);
+    expect(await redis.zcard(b.windowKey)).toBe(3);
+    // At the cap it is cleared, so the window gets its whole limit: three, and not a fourth.
+    expect((await b.take('progress')).granted).toBe(true);
+    expect(await redis.zcard(b.windowKey)).toBe(3);
+    expect((await b.take('progress')).granted).toBe(false);
+  });
+
   it('lets poll calls use only their share, keeping the rest for the steps that move runs forward', async () => {
     const b = budget(10, 1_000, 0.8);
     expect(b.pollLimit).toBe(8);
