@@ -73,6 +73,11 @@ export interface ListSendClientOptions {
    * file; with no `dir` runs with a file are refused. The worker checks again, on disk.
    */
   upload?: { dir?: string | undefined };
+  /**
+   * The accounts a request may name (`default` and SFMC_ACCOUNTS): another is refused before
+   * anything is stored. Unset, any name passes here and the worker refuses an unknown one.
+   */
+  accounts?: readonly string[];
 }
 
 export interface EnqueueResult {
@@ -134,6 +139,10 @@ export class ListSendClient {
     if (request.file && this.options.upload) {
       const refused = checkUploadPath(request.file.path, this.options.upload.dir);
       if (refused) throw new RequestValidationError([{ path: 'file.path', message: refused }]);
+    }
+    const { accounts } = this.options;
+    if (request.account !== undefined && accounts && !accounts.includes(request.account)) {
+      throw new RequestValidationError([{ path: 'account', message: `is not a configured account (configured: ${accounts.join(', ')})` }]);
     }
     const fingerprint = requestFingerprint(request);
     await this.ready();

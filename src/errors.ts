@@ -73,6 +73,8 @@ export type RunErrorCode =
   | 'cancelled'
   /** The run registry holds no request for the job's run (deleted, or expired after the run finished). */
   | 'run-missing'
+  /** The run names an SFMC account this worker is not configured with (SFMC_ACCOUNTS). */
+  | 'unknown-account'
   /** A Create Send may have reached SFMC and SFMC cannot say whether it did. Never retried by itself. */
   | 'send-unknown'
   /** The Send reached a final Status that is a failure (Canceled, Error, ...): track-send. */

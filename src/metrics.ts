@@ -30,7 +30,7 @@ export interface Metrics {
   runsCompleted: Counter<never>;
   runsFailed: Counter<'step' | 'reason'>;
   stepDuration: Histogram<'step' | 'outcome'>;
-  soapCallDuration: Histogram<'operation' | 'object_type' | 'outcome'>;
+  soapCallDuration: Histogram<'account' | 'operation' | 'object_type' | 'outcome'>;
   queueJobs: Gauge<'queue' | 'state'>;
   /** Emails of tracked Sends by outcome: delivered, hard_bounce, soft_bounce, other_bounce (recordDelivery). */
   deliveryEmails: Counter<'outcome'>;
@@ -115,8 +115,8 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     }),
     soapCallDuration: new Histogram({
       name: 'list_send_soap_call_duration_seconds',
-      help: 'SFMC SOAP call latency by operation, object type and outcome ("ok" or the error code).',
-      labelNames: ['operation', 'object_type', 'outcome'],
+      help: 'SFMC SOAP call latency by account (default or a name of SFMC_ACCOUNTS), operation, object type and outcome ("ok" or the error code).',
+      labelNames: ['account', 'operation', 'object_type', 'outcome'],
       buckets: DURATION_BUCKETS,
       registers: [registry],
     }),
@@ -185,9 +185,10 @@ export function recordDelivery(metrics: Metrics, delivery: SendDelivery): void {
 }
 
 /** The SOAP client's `onCall` hook. */
-export function observeSoapCall(metrics: Metrics): (e: CallEvent) => void {
+/** One SOAP client's calls; `account` is a configured account name (`default` or one of SFMC_ACCOUNTS), so the label stays bounded. */
+export function observeSoapCall(metrics: Metrics, account = 'default'): (e: CallEvent) => void {
   return (e) =>
-    metrics.soapCallDuration.observe({ operation: e.operation, object_type: e.objectType ?? '', outcome: e.outcome }, e.durationMs / 1000);
+    metrics.soapCallDuration.observe({ account, operation: e.operation, object_type: e.objectType ?? '', outcome: e.outcome }, e.durationMs / 1000);
 }
 
 /** The worker pool's `onStepEnd` hook: step durations, and runs failed by a fatal error. */
