@@ -5,7 +5,7 @@ import { isOptionalStep, runEndStep, runSteps, type RunResult } from '../queues/
 import type { StepOptionSettings } from '../queues/options.js';
 import type { RedisNode } from './config.js';
 import { createRedisConnection, redisTargetOf, type RedisLike } from './redis.js';
-import { parseListSendRequest, requestFingerprint, RequestValidationError, type ListSendRequest } from './request.js';
+import { accountProblem, parseListSendRequest, requestFingerprint, RequestValidationError, type ListSendRequest } from './request.js';
 import { checkUploadPath } from './upload/local-file.js';
 import { RunEvents, type StepEvent } from './run-events.js';
 import { RunRegistry, type CancelOutcome } from './runs.js';
@@ -108,6 +108,11 @@ export class ListSendClient {
     for (const queue of Object.values(this.queues)) queue.on('error', ignore);
   }
 
+  /** The accounts a request may name, when this producer was told (ListSendClientOptions.accounts). */
+  get accounts(): readonly string[] | undefined {
+    return this.options.accounts;
+  }
+
   private get target() {
     return redisTargetOf({ redisUrl: this.options.redisUrl, ...(this.options.clusterNodes ? { redisClusterNodes: this.options.clusterNodes } : {}) });
   }
@@ -140,10 +145,8 @@ export class ListSendClient {
       const refused = checkUploadPath(request.file.path, this.options.upload.dir);
       if (refused) throw new RequestValidationError([{ path: 'file.path', message: refused }]);
     }
-    const { accounts } = this.options;
-    if (request.account !== undefined && accounts && !accounts.includes(request.account)) {
-      throw new RequestValidationError([{ path: 'account', message: `is not a configured account (configured: ${accounts.join(', ')})` }]);
-    }
+    const unknownAccount = accountProblem(request.account, this.options.accounts);
+    if (unknownAccount) throw new RequestValidationError([unknownAccount]);
     const fingerprint = requestFingerprint(request);
     await this.ready();
     const claim = await this.runs.claim(request.runId, fingerprint, JSON.stringify(request));

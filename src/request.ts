@@ -241,6 +241,16 @@ export class RequestValidationError extends Error {
   }
 }
 
+/**
+ * A producer's check of `account` against the accounts it is configured with (`default` and
+ * SFMC_ACCOUNTS); undefined when it passes. Without a list (a producer built without a config)
+ * any well-formed name passes, and the worker refuses an unknown one.
+ */
+export function accountProblem(account: unknown, accounts: readonly string[] | undefined): FieldProblem | undefined {
+  if (account === undefined || !accounts || (typeof account === 'string' && accounts.includes(account))) return undefined;
+  return { path: 'account', message: `is not a configured account (configured: ${accounts.join(', ')})` };
+}
+
 export function generateRunId(now = new Date()): string {
   return `run-${now.toISOString().slice(0, 10)}-${randomBytes(6).toString('hex')}`;
 }
