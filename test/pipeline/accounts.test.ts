@@ -1,5 +1,9 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AutomationClient } from '../../src/automation/client.js';
 import { writeSampleFile } from '../../src/dev/sample-file.js';
 import { ListSendClient } from '../../src/client.js';
 import { accountNamesOf, loadConfig, type Config } from '../../src/config.js';
@@ -128,6 +132,41 @@ describe('several SFMC accounts', () => {
     const logs = logLines.join('');
     for (const secret of [EMEA_CREDENTIALS.clientSecret, EMEA_CREDENTIALS.password, main.credentials.clientSecret]) expect(logs).not.toContain(secret);
   });
+
+  it("lists a trigger's folder on its request's account's Enhanced FTP, and refuses a definition naming an unknown account", async () => {
+    const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    const admin = new AutomationClient(connection, prefix, accountNamesOf(config));
+    try {
+      const { runId: _r, import: imp, ...rest } = seedRequest();
+      const { fileSpec: _f, ...importRest } = imp as Record<string, unknown>;
+      const request = { ...rest, import: importRest, account: 'emea' };
+      await expect(admin.addTrigger({ name: 'apac-drop', sftpDir: '/Import', request: { ...request, account: 'apac' } })).rejects.toThrow(
+        /request\.account: is not a configured account \(configured: default, emea\)/,
+      );
+      const csv = 'ID,First,Last,Phone,Email Address\n1,A,B,,a@example.com\n2,C,D,,c@example.com\n';
+      // The same pattern on both accounts' folders: only emea's file may start a run.
+      writeFileSync(join(emea.sftp.importDir, 'drop_emea.csv'), csv);
+      writeFileSync(join(main.sftp.importDir, 'drop_main.csv'), csv);
+      await admin.addTrigger({ name: 'emea-drop', sftpDir: '/Import', pattern: 'drop_*.csv', settle: '0ms', interval: '1s', request });
+      let runIds: string[] = [];
+      for (const until = Date.now() + 15_000; runIds.length === 0 && Date.now() < until; ) {
+        runIds = (await producer.recentRunIds(100)).filter((id) => id.startsWith('emea-drop-'));
+        if (runIds.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(runIds).toHaveLength(1);
+      // The file it found is emea's: main's folder was not listed.
+      expect((await producer.request(runIds[0] ?? ''))?.import.fileSpec).toBe('drop_emea.csv');
+      const status = await producer.waitUntilFinished(runIds[0] ?? '', { timeoutMs: 20_000 });
+      expect(status.state).toBe('completed');
+      expect(emea.state.sends.map((s) => s.id)).toContain(status.result?.sendId);
+      expect(Object.values(emea.state.imports).some((i) => i.customerKey === `ls-${runIds[0]}`)).toBe(true);
+      expect(Object.values(main.state.imports).some((i) => i.customerKey.includes('emea-drop'))).toBe(false);
+      await admin.removeTrigger('emea-drop');
+    } finally {
+      await admin.close();
+      connection.disconnect();
+    }
+  }, 40_000);
 
   it('refuses an account the producer is not configured with, naming the field, before storing anything', async () => {
     const err = await producer.enqueue({ ...seedRequest({ runId: 'acct-unknown' }), account: 'apac' }).catch((e: unknown) => e);
