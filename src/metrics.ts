@@ -29,7 +29,7 @@ export interface Metrics {
   runsStarted: Counter<never>;
   runsCompleted: Counter<never>;
   runsFailed: Counter<'step' | 'reason'>;
-  stepDuration: Histogram<'step' | 'outcome'>;
+  stepDuration: Histogram<'account' | 'step' | 'outcome'>;
   soapCallDuration: Histogram<'account' | 'operation' | 'object_type' | 'outcome'>;
   queueJobs: Gauge<'queue' | 'state'>;
   /** Emails of tracked Sends by outcome: delivered, hard_bounce, soft_bounce, other_bounce (recordDelivery). */
@@ -108,8 +108,8 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     }),
     stepDuration: new Histogram({
       name: 'list_send_step_duration_seconds',
-      help: 'Time one visit of a step took in a worker, by step and outcome (completed, delayed, throttled, retry, failed).',
-      labelNames: ['step', 'outcome'],
+      help: 'Time one visit of a step took in a worker, by account, step and outcome (completed, delayed, throttled, retry, failed).',
+      labelNames: ['account', 'step', 'outcome'],
       buckets: DURATION_BUCKETS,
       registers: [registry],
     }),
@@ -194,7 +194,8 @@ export function observeSoapCall(metrics: Metrics, account = 'default'): (e: Call
 /** The worker pool's `onStepEnd` hook: step durations, and runs failed by a fatal error. */
 export function observeStepEnd(metrics: Metrics): (e: StepEndEvent) => void {
   return (e) => {
-    metrics.stepDuration.observe({ step: e.queue, outcome: e.outcome }, e.durationMs / 1000);
+    // A configured account name, or `unknown` when the run's request could not be read: bounded either way.
+    metrics.stepDuration.observe({ account: e.account ?? 'unknown', step: e.queue, outcome: e.outcome }, e.durationMs / 1000);
     // A fatal failure ends the run at once; its flow parents are failed by BullMQ, not by a worker.
     if (e.outcome === 'failed') metrics.runsFailed.inc({ step: e.queue, reason: e.code ?? 'unknown' });
   };

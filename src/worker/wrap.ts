@@ -51,7 +51,8 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
     const started = deps.now();
     const elapsed = () => deps.now() - started;
     log.debug('step started');
-    let account: AccountContext | undefined;
+    let account: (AccountContext & { name: string }) | undefined;
+    const stepEnd = (e: StepEndEvent) => deps.onStepEnd?.(account ? { ...e, account: account.name } : e);
     try {
       const request = await loadRequest(deps.runs, job.data.runId);
       account = accountFor(deps.accounts, request.account);
@@ -62,18 +63,18 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
       // returning, so a crash here leaves the job active, to be run again and marked then.
       if (queue === runEndStep(request)) await deps.runs.markFinished(job.data.runId);
       log.info({ durationMs: elapsed() }, 'step completed');
-      deps.onStepEnd?.({ queue, outcome: 'completed', durationMs: elapsed() });
+      stepEnd({ queue, outcome: 'completed', durationMs: elapsed() });
       return result;
     } catch (err) {
       if (CONTROL_FLOW.some((E) => err instanceof E)) {
-        deps.onStepEnd?.({ queue, outcome: 'delayed', durationMs: elapsed() });
+        stepEnd({ queue, outcome: 'delayed', durationMs: elapsed() });
         throw err;
       }
       if (isBudgetExhausted(err)) {
         const delayMs = budgetDelayMs(err.retryAfterMs);
         log.debug({ code: err.code, delayMs }, 'no SOAP call budget; step delayed');
         await job.moveToDelayed(deps.now() + delayMs, token);
-        deps.onStepEnd?.({ queue, outcome: 'delayed', durationMs: elapsed(), code: err.code });
+        stepEnd({ queue, outcome: 'delayed', durationMs: elapsed(), code: err.code });
         throw new DelayedError();
       }
       const failure = describeFailure(err);
@@ -83,7 +84,7 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
         await job.log(`throttled by SFMC; every call of the account paused for ${deps.throttlePauseMs} ms`);
         await account.pauseAccount(deps.throttlePauseMs);
         await job.moveToDelayed(deps.now() + deps.throttlePauseMs, token);
-        deps.onStepEnd?.({ queue, outcome: 'throttled', durationMs: elapsed(), code: failure.code });
+        stepEnd({ queue, outcome: 'throttled', durationMs: elapsed(), code: failure.code });
         throw new DelayedError();
       }
       const final = failure.fatal || attempt >= (job.opts.attempts ?? 1);
@@ -92,7 +93,7 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
       const outcome = failure.fatal ? 'failed' : 'retry';
       log[failure.fatal ? 'error' : 'warn']({ code: failure.code, err, durationMs: elapsed() }, failure.fatal ? 'step failed' : 'step will be retried');
       await job.log(`${failure.fatal ? 'failed' : `attempt ${attempt} failed`}: ${text}`);
-      deps.onStepEnd?.({ queue, outcome, durationMs: elapsed(), code: failure.code });
+      stepEnd({ queue, outcome, durationMs: elapsed(), code: failure.code });
       if (failure.fatal) throw new UnrecoverableError(text);
       throw new Error(text, { cause: err });
     }

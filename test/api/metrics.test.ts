@@ -26,7 +26,7 @@ describe('the metrics a worker exports', () => {
     onStepEnd({ queue: 'poll-import', outcome: 'failed', durationMs: 10, code: 'import-error' });
     onStepEnd({ queue: 'resolve-list', outcome: 'retry', durationMs: 10, code: 'transport' });
     const text = await metrics.registry.metrics();
-    expect(text).toContain('list_send_step_duration_seconds_count{step="poll-import",outcome="delayed"} 1');
+    expect(text).toContain('list_send_step_duration_seconds_count{account="unknown",step="poll-import",outcome="delayed"} 1');
     expect(text).toContain('list_send_runs_failed_total{step="poll-import",reason="import-error"} 1');
     // A retry is not a failed run.
     expect(text).not.toContain('reason="transport"');

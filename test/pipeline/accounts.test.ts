@@ -128,6 +128,8 @@ describe('several SFMC accounts', () => {
     const text = await metrics.registry.metrics();
     expect(text).toMatch(/list_send_soap_call_duration_seconds_count\{account="emea",operation="Create",object_type="Send",outcome="ok"\} 1\n/);
     expect(text).toMatch(/list_send_soap_call_duration_seconds_count\{account="default",operation="Create",object_type="Send",outcome="ok"\} 2\n/);
+    expect(text).toMatch(/list_send_step_duration_seconds_count\{account="emea",step="send",outcome="completed"\} 1\n/);
+    expect(text).toMatch(/list_send_step_duration_seconds_count\{account="default",step="send",outcome="completed"\} 2\n/);
     // No account's secret in the worker's logs.
     const logs = logLines.join('');
     for (const secret of [EMEA_CREDENTIALS.clientSecret, EMEA_CREDENTIALS.password, main.credentials.clientSecret]) expect(logs).not.toContain(secret);

@@ -82,7 +82,7 @@ describe('the step wrapper', () => {
 
   it("gives a step its run's account: that account's SOAP client, and a throttle pauses that account only", async () => {
     const seen: unknown[] = [];
-    const { processor, pauseAccount, emeaPause, emeaSfmc } = wrapped('resolve-list', async (_job, ctx) => {
+    const { processor, pauseAccount, emeaPause, emeaSfmc, events } = wrapped('resolve-list', async (_job, ctx) => {
       seen.push(ctx.sfmc);
       throw new SfmcError('throttled', 'Rate Limited', { kind: 'throttled', mayHaveTakenEffect: false });
     }, unitRequest({ account: 'emea' }));
@@ -90,6 +90,7 @@ describe('the step wrapper', () => {
     expect(seen.length === 1 && seen[0] === emeaSfmc).toBe(true);
     expect(emeaPause).toHaveBeenCalledWith(30_000);
     expect(pauseAccount).not.toHaveBeenCalled();
+    expect(events).toMatchObject([{ outcome: 'throttled', account: 'emea' }]);
   });
 
   it('fails a run naming an account this worker does not have, for good and before its step runs', async () => {
