@@ -188,9 +188,11 @@ const fileSchema = z.strictObject({
  * The SFMC account (business unit) the run uses: a name from SFMC_ACCOUNTS; absent means the
  * default SFMC_* account. Whether the name is configured is checked by the producer and the worker.
  */
+/** Account names: short, lower case, safe in a variable name, a metric label and a Redis key. */
 export const ACCOUNT_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 const accountSchema = z
   .string()
+  .max(32, 'must be at most 32 characters')
   .regex(ACCOUNT_NAME, 'must be an account name from SFMC_ACCOUNTS (lower-case letters, digits and -)');
 
 const buildRequestSchema = (pollFloorMs: number) => z.strictObject({
