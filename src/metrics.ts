@@ -29,8 +29,8 @@ export interface Metrics {
   runsStarted: Counter<never>;
   runsCompleted: Counter<never>;
   runsFailed: Counter<'step' | 'reason'>;
-  stepDuration: Histogram<'step' | 'outcome'>;
-  soapCallDuration: Histogram<'operation' | 'object_type' | 'outcome'>;
+  stepDuration: Histogram<'account' | 'step' | 'outcome'>;
+  soapCallDuration: Histogram<'account' | 'operation' | 'object_type' | 'outcome'>;
   queueJobs: Gauge<'queue' | 'state'>;
   /** Emails of tracked Sends by outcome: delivered, hard_bounce, soft_bounce, other_bounce (recordDelivery). */
   deliveryEmails: Counter<'outcome'>;
@@ -108,15 +108,15 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     }),
     stepDuration: new Histogram({
       name: 'list_send_step_duration_seconds',
-      help: 'Time one visit of a step took in a worker, by step and outcome (completed, delayed, throttled, retry, failed).',
-      labelNames: ['step', 'outcome'],
+      help: 'Time one visit of a step took in a worker, by account, step and outcome (completed, delayed, throttled, retry, failed).',
+      labelNames: ['account', 'step', 'outcome'],
       buckets: DURATION_BUCKETS,
       registers: [registry],
     }),
     soapCallDuration: new Histogram({
       name: 'list_send_soap_call_duration_seconds',
-      help: 'SFMC SOAP call latency by operation, object type and outcome ("ok" or the error code).',
-      labelNames: ['operation', 'object_type', 'outcome'],
+      help: 'SFMC SOAP call latency by account (default or a name of SFMC_ACCOUNTS), operation, object type and outcome ("ok" or the error code).',
+      labelNames: ['account', 'operation', 'object_type', 'outcome'],
       buckets: DURATION_BUCKETS,
       registers: [registry],
     }),
@@ -185,15 +185,17 @@ export function recordDelivery(metrics: Metrics, delivery: SendDelivery): void {
 }
 
 /** The SOAP client's `onCall` hook. */
-export function observeSoapCall(metrics: Metrics): (e: CallEvent) => void {
+/** One SOAP client's calls; `account` is a configured account name (`default` or one of SFMC_ACCOUNTS), so the label stays bounded. */
+export function observeSoapCall(metrics: Metrics, account = 'default'): (e: CallEvent) => void {
   return (e) =>
-    metrics.soapCallDuration.observe({ operation: e.operation, object_type: e.objectType ?? '', outcome: e.outcome }, e.durationMs / 1000);
+    metrics.soapCallDuration.observe({ account, operation: e.operation, object_type: e.objectType ?? '', outcome: e.outcome }, e.durationMs / 1000);
 }
 
 /** The worker pool's `onStepEnd` hook: step durations, and runs failed by a fatal error. */
 export function observeStepEnd(metrics: Metrics): (e: StepEndEvent) => void {
   return (e) => {
-    metrics.stepDuration.observe({ step: e.queue, outcome: e.outcome }, e.durationMs / 1000);
+    // A configured account name, or `unknown` when the run's request could not be read: bounded either way.
+    metrics.stepDuration.observe({ account: e.account ?? 'unknown', step: e.queue, outcome: e.outcome }, e.durationMs / 1000);
     // A fatal failure ends the run at once; its flow parents are failed by BullMQ, not by a worker.
     if (e.outcome === 'failed') metrics.runsFailed.inc({ step: e.queue, reason: e.code ?? 'unknown' });
   };

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ListSendClient, RedisUnavailableError, RunConflictError } from '../client.js';
-import type { Config } from '../config.js';
+import { accountNamesOf, type Config } from '../config.js';
 import { RequestValidationError } from '../request.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
 import { startConfiguredWorkers } from '../worker/from-config.js';
@@ -14,6 +14,7 @@ export function producerFor(config: Config): ListSendClient {
     prefix: config.queuePrefix,
     steps: config.steps,
     upload: { dir: config.upload.dir },
+    accounts: accountNamesOf(config),
   });
 }
 

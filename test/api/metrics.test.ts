@@ -7,14 +7,16 @@ describe('the metrics a worker exports', () => {
   const agent = new Agent();
   afterAll(() => agent.close());
 
-  it('records SOAP calls by operation, object type and outcome, in seconds', async () => {
+  it('records SOAP calls by account, operation, object type and outcome, in seconds', async () => {
     const metrics = createMetrics(new Registry(), { processMetrics: false });
     const onCall = observeSoapCall(metrics);
     onCall({ operation: 'Retrieve', objectType: 'List', durationMs: 120, outcome: 'ok' });
     onCall({ operation: 'Perform', durationMs: 3_000, outcome: 'throttled' } as Parameters<typeof onCall>[0]);
+    observeSoapCall(metrics, 'emea')({ operation: 'Retrieve', objectType: 'List', durationMs: 50, outcome: 'ok' });
     const text = await metrics.registry.metrics();
-    expect(text).toContain('list_send_soap_call_duration_seconds_sum{operation="Retrieve",object_type="List",outcome="ok"} 0.12');
-    expect(text).toContain('list_send_soap_call_duration_seconds_count{operation="Perform",object_type="",outcome="throttled"} 1');
+    expect(text).toContain('list_send_soap_call_duration_seconds_sum{account="default",operation="Retrieve",object_type="List",outcome="ok"} 0.12');
+    expect(text).toContain('list_send_soap_call_duration_seconds_count{account="default",operation="Perform",object_type="",outcome="throttled"} 1');
+    expect(text).toContain('list_send_soap_call_duration_seconds_sum{account="emea",operation="Retrieve",object_type="List",outcome="ok"} 0.05');
   });
 
   it('records step visits, and counts a fatal failure as a failed run with its code', async () => {
@@ -24,7 +26,7 @@ describe('the metrics a worker exports', () => {
     onStepEnd({ queue: 'poll-import', outcome: 'failed', durationMs: 10, code: 'import-error' });
     onStepEnd({ queue: 'resolve-list', outcome: 'retry', durationMs: 10, code: 'transport' });
     const text = await metrics.registry.metrics();
-    expect(text).toContain('list_send_step_duration_seconds_count{step="poll-import",outcome="delayed"} 1');
+    expect(text).toContain('list_send_step_duration_seconds_count{account="unknown",step="poll-import",outcome="delayed"} 1');
     expect(text).toContain('list_send_runs_failed_total{step="poll-import",reason="import-error"} 1');
     // A retry is not a failed run.
     expect(text).not.toContain('reason="transport"');
