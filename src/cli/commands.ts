@@ -20,7 +20,7 @@ export function producerFor(config: Config): ListSendClient {
 
 /** `list-send worker`: every step's worker until SIGTERM or SIGINT. */
 export async function workerCommand(config: Config, logger: Logger, options: { concurrency: number }): Promise<void> {
-  const metrics = createMetrics();
+  const metrics = createMetrics(undefined, { accounts: accountNamesOf(config) });
   const workers = await startConfiguredWorkers(config, logger, { concurrency: options.concurrency, metrics });
   const metricsServer =
     config.metricsPort === undefined

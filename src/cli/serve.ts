@@ -96,7 +96,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     if (reachable !== false) logger.warn({ err }, 'Redis is unreachable: /v1 answers 503 until it is back');
     reachable = false;
   });
-  const metrics = createMetrics(new Registry(), { queues, logger, connected: () => redis.status === 'ready' });
+  const metrics = createMetrics(new Registry(), { queues, logger, connected: () => redis.status === 'ready', accounts: accountNamesOf(config) });
   const version = packageVersion();
   const app = buildApp({
     producer,

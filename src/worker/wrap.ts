@@ -54,16 +54,19 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
     let account: (AccountContext & { name: string }) | undefined;
     const stepEnd = (e: StepEndEvent) => deps.onStepEnd?.(account ? { ...e, account: account.name } : e);
     try {
-      const { request, destination } = await loadRun(deps.runs, job.data.runId);
+      const { request, destination, cancelled } = await loadRun(deps.runs, job.data.runId);
       account = accountFor(deps.accounts, request.account);
+      // After the account is known, so the cancelled run is counted under it.
+      if (cancelled) throw new RunError('cancelled', 'the run was cancelled before this step');
       const { sfmc, uploader } = account;
       const ctx = { ...deps, sfmc, ...(uploader ? { uploader } : {}), request, destination, log, token, signal };
       const result: JobResults[N] = await runWithCallClass(deps.callClass, () => step(job, ctx));
       // The run's last step (queues/steps.ts): its registry entry may now expire. Before
       // returning, so a crash here leaves the job active, to be run again and marked then.
-      if (queue === runEndStep(request)) await deps.runs.markFinished(job.data.runId);
+      const endsRun = queue === runEndStep(request);
+      if (endsRun) await deps.runs.markFinished(job.data.runId);
       log.info({ durationMs: elapsed() }, 'step completed');
-      stepEnd({ queue, outcome: 'completed', durationMs: elapsed() });
+      stepEnd({ queue, outcome: 'completed', durationMs: elapsed(), ...(endsRun ? { runEnded: 'completed' as const } : {}) });
       return result;
     } catch (err) {
       if (CONTROL_FLOW.some((E) => err instanceof E)) {
@@ -93,7 +96,7 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
       const outcome = failure.fatal ? 'failed' : 'retry';
       log[failure.fatal ? 'error' : 'warn']({ code: failure.code, err, durationMs: elapsed() }, failure.fatal ? 'step failed' : 'step will be retried');
       await job.log(`${failure.fatal ? 'failed' : `attempt ${attempt} failed`}: ${text}`);
-      stepEnd({ queue, outcome, durationMs: elapsed(), code: failure.code });
+      stepEnd({ queue, outcome, durationMs: elapsed(), code: failure.code, ...(final ? { runEnded: 'failed' as const } : {}) });
       if (failure.fatal) throw new UnrecoverableError(text);
       throw new Error(text, { cause: err });
     }
@@ -105,13 +108,12 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
  * cancel check in the same read (one HGETALL). No request means the registry entry was deleted or
  * has expired: the run cannot go on.
  */
-async function loadRun(runs: RunRegistry, runId: string): Promise<{ request: ListSendRequest; destination: Destination | undefined }> {
+async function loadRun(runs: RunRegistry, runId: string): Promise<{ request: ListSendRequest; destination: Destination | undefined; cancelled: boolean }> {
   const record = await runs.get(runId);
   if (!record?.request) {
     throw new RunError('run-missing', `the run registry has no request for run ${runId} (deleted, or expired after the run finished)`, { runId });
   }
-  if (record.cancelledAt) throw new RunError('cancelled', 'the run was cancelled before this step');
-  return { request: JSON.parse(record.request) as ListSendRequest, destination: parseDestination(record.destination) };
+  return { request: JSON.parse(record.request) as ListSendRequest, destination: parseDestination(record.destination), cancelled: record.cancelledAt !== undefined };
 }
 
 /**
