@@ -179,6 +179,10 @@ export interface StepEndEvent {
   outcome: 'completed' | 'delayed' | 'throttled' | 'retry' | 'failed';
   durationMs: number;
   code?: string;
+  /** The run's SFMC account (`default` or a name of SFMC_ACCOUNTS); absent when the request could not be read. */
+  account?: string;
+  /** Set when this visit ended the run: its last step completed, or a step failed for good. */
+  runEnded?: 'completed' | 'failed';
 }
 
 /** Job ids are derived from the runId, so the same run can never be added twice. */

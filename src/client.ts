@@ -5,7 +5,7 @@ import { isOptionalStep, runEndStep, runSteps, type RunResult } from '../queues/
 import type { StepOptionSettings } from '../queues/options.js';
 import type { RedisNode } from './config.js';
 import { createRedisConnection, redisTargetOf, type RedisLike } from './redis.js';
-import { parseListSendRequest, requestFingerprint, RequestValidationError, type ListSendRequest } from './request.js';
+import { accountProblem, parseListSendRequest, requestFingerprint, RequestValidationError, type ListSendRequest } from './request.js';
 import { checkUploadPath } from './upload/local-file.js';
 import { RunEvents, type StepEvent } from './run-events.js';
 import { RunRegistry, type CancelOutcome } from './runs.js';
@@ -73,6 +73,11 @@ export interface ListSendClientOptions {
    * file; with no `dir` runs with a file are refused. The worker checks again, on disk.
    */
   upload?: { dir?: string | undefined };
+  /**
+   * The accounts a request may name (`default` and SFMC_ACCOUNTS): another is refused before
+   * anything is stored. Unset, any name passes here and the worker refuses an unknown one.
+   */
+  accounts?: readonly string[];
 }
 
 export interface EnqueueResult {
@@ -101,6 +106,11 @@ export class ListSendClient {
     const ignore = () => {};
     this.flows.on('error', ignore);
     for (const queue of Object.values(this.queues)) queue.on('error', ignore);
+  }
+
+  /** The accounts a request may name, when this producer was told (ListSendClientOptions.accounts). */
+  get accounts(): readonly string[] | undefined {
+    return this.options.accounts;
   }
 
   private get target() {
@@ -135,6 +145,8 @@ export class ListSendClient {
       const refused = checkUploadPath(request.file.path, this.options.upload.dir);
       if (refused) throw new RequestValidationError([{ path: 'file.path', message: refused }]);
     }
+    const unknownAccount = accountProblem(request.account, this.options.accounts);
+    if (unknownAccount) throw new RequestValidationError([unknownAccount]);
     const fingerprint = requestFingerprint(request);
     await this.ready();
     const claim = await this.runs.claim(request.runId, fingerprint, JSON.stringify(request));

@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { ACCOUNT_NAME } from './request.js';
 
 /**
  * Configuration comes from the environment and is validated once at boot. Error messages name the
@@ -24,7 +25,7 @@ const endpointUrl = z.string().superRefine((value, ctx) => {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') ctx.addIssue({ code: 'custom', message: 'must use https://' });
 });
 
-const ENDPOINT_VARIABLES = ['SFMC_AUTH_URL', 'SFMC_SOAP_URL'] as const;
+const ENDPOINT_FIELDS = ['AUTH_URL', 'SOAP_URL'] as const;
 
 /**
  * A host that is not a real tenant: this machine, or one named in SFMC_ALLOW_HTTP_HOSTS (the
@@ -94,6 +95,80 @@ const optionalPositiveInt = z.preprocess(
 /** `SHA256:` (optional) and the unpadded or padded base64 of a 32-byte digest. */
 const SHA256_FINGERPRINT = /^(SHA256:)?[A-Za-z0-9+/]{43}=?$/;
 
+/**
+ * The settings every SFMC account has, named after its prefix: `SFMC_` for the default account,
+ * `SFMC_EMEA_` for the account `emea` of SFMC_ACCOUNTS. One schema, so every account is validated
+ * by the same rules, and issues name the real variable (`SFMC_EMEA_CLIENT_SECRET`).
+ */
+const accountFields = {
+  SUBDOMAIN: z
+    .string()
+    .regex(/^[a-z0-9-]+$/i, 'must be the tenant subdomain alone (letters, digits, -)')
+    .optional(),
+  AUTH_URL: endpointUrl.optional(),
+  SOAP_URL: endpointUrl.optional(),
+  CLIENT_ID: optionalText,
+  CLIENT_SECRET: optionalText,
+  ACCOUNT_ID: z.string().regex(/^\d+$/, 'must be the numeric MID of the business unit').optional(),
+  USERNAME: optionalText,
+  PASSWORD: optionalText,
+  /** Enhanced FTP (SFTP) for the upload-file step; see sftpConfig below. */
+  SFTP_HOST: optionalText,
+  SFTP_PORT: portNumber.default(22),
+  SFTP_USERNAME: optionalText,
+  SFTP_PASSWORD: optionalText,
+  SFTP_PRIVATE_KEY_PATH: optionalText,
+  SFTP_PRIVATE_KEY_PASSPHRASE: optionalText,
+  SFTP_HOST_FINGERPRINT: optionalText.refine((v) => v === undefined || SHA256_FINGERPRINT.test(v), {
+    message: 'must be a SHA256 host key fingerprint as OpenSSH prints it: SHA256: then 43 base64 characters',
+  }),
+  SFTP_DIR: z.string().trim().regex(/^\//, 'must be an absolute remote path such as /Import').default('/Import'),
+  SFTP_MAX_CONNECTIONS: z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(10, 'must be at most 10 (SFMC allows 10 connections per FTP account)')
+    .default(3),
+};
+
+type AccountFields = typeof accountFields;
+/** One account's settings without their prefix (`CLIENT_ID`, not `SFMC_EMEA_CLIENT_ID`). */
+export type AccountEnv = z.infer<z.ZodObject<AccountFields>>;
+
+function prefixedAccountShape<P extends string>(prefix: P): { [K in keyof AccountFields as `${P}${K}`]: AccountFields[K] } {
+  return Object.fromEntries(Object.entries(accountFields).map(([k, v]) => [`${prefix}${k}`, v])) as never;
+}
+
+function unprefixed(values: Record<string, unknown>, prefix: string): AccountEnv {
+  return Object.fromEntries(Object.keys(accountFields).map((k) => [k, values[`${prefix}${k}`]])) as AccountEnv;
+}
+
+/** The name that stands for the unprefixed SFMC_* account; a request without `account` uses it. */
+export const DEFAULT_ACCOUNT = 'default';
+
+/** `SFMC_ACCOUNTS=emea,us`: the extra accounts' names, each unique, never `default`. */
+const accountNames = z
+  .string()
+  .trim()
+  .transform((value, ctx): string[] => {
+    const names = value.split(',').map((n) => n.trim()).filter(Boolean);
+    for (const name of names) {
+      if (!ACCOUNT_NAME.test(name)) {
+        ctx.addIssue({ code: 'custom', message: `account "${name.slice(0, 40)}" must be 1-32 lower-case letters, digits and - (not starting or ending with -)` });
+      } else if (name === DEFAULT_ACCOUNT) {
+        ctx.addIssue({ code: 'custom', message: `"${DEFAULT_ACCOUNT}" is the unprefixed SFMC_* account; name the extra accounts only` });
+      }
+    }
+    if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', message: 'names an account twice' });
+    return names;
+  })
+  .optional();
+
+/** The variable prefix of a named account: `emea` -> `SFMC_EMEA_`, `us-east` -> `SFMC_US_EAST_`. */
+export function accountPrefix(name: string): string {
+  return name === DEFAULT_ACCOUNT ? 'SFMC_' : `SFMC_${name.toUpperCase().replace(/-/g, '_')}_`;
+}
+
 export const envSchema = z.object({
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   /** Redis Cluster seed nodes (host:port, comma separated). When set, REDIS_URL is not used. */
@@ -112,34 +187,10 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9{}_-]+$/, 'may hold only letters, digits, {, }, _ and -')
     .default('{list-send}'),
-  SFMC_SUBDOMAIN: z
-    .string()
-    .regex(/^[a-z0-9-]+$/i, 'must be the tenant subdomain alone (letters, digits, -)')
-    .optional(),
-  SFMC_AUTH_URL: endpointUrl.optional(),
-  SFMC_SOAP_URL: endpointUrl.optional(),
-  SFMC_CLIENT_ID: optionalText,
-  SFMC_CLIENT_SECRET: optionalText,
-  SFMC_ACCOUNT_ID: z.string().regex(/^\d+$/, 'must be the numeric MID of the business unit').optional(),
-  SFMC_USERNAME: optionalText,
-  SFMC_PASSWORD: optionalText,
-  /** Enhanced FTP (SFTP) for the upload-file step; see sftpConfig below. */
-  SFMC_SFTP_HOST: optionalText,
-  SFMC_SFTP_PORT: portNumber.default(22),
-  SFMC_SFTP_USERNAME: optionalText,
-  SFMC_SFTP_PASSWORD: optionalText,
-  SFMC_SFTP_PRIVATE_KEY_PATH: optionalText,
-  SFMC_SFTP_PRIVATE_KEY_PASSPHRASE: optionalText,
-  SFMC_SFTP_HOST_FINGERPRINT: optionalText.refine((v) => v === undefined || SHA256_FINGERPRINT.test(v), {
-    message: 'must be a SHA256 host key fingerprint as OpenSSH prints it: SHA256: then 43 base64 characters',
-  }),
-  SFMC_SFTP_DIR: z.string().trim().regex(/^\//, 'must be an absolute remote path such as /Import').default('/Import'),
-  SFMC_SFTP_MAX_CONNECTIONS: z.coerce
-    .number({ message: 'must be a number' })
-    .int('must be a whole number')
-    .min(1, 'must be at least 1')
-    .max(10, 'must be at most 10 (SFMC allows 10 connections per FTP account)')
-    .default(3),
+  /** The default account's settings (SFMC_CLIENT_ID, SFMC_SFTP_HOST, ...): see accountFields. */
+  ...prefixedAccountShape('SFMC_'),
+  /** Extra SFMC accounts (business units), each set by its own SFMC_<NAME>_* variables: see accountsConfig. */
+  SFMC_ACCOUNTS: accountNames,
   SFMC_TIMEOUT_MS: positiveInt(120_000),
   STEP_ATTEMPTS: positiveInt(5),
   STEP_BACKOFF_MS: positiveInt(10_000),
@@ -200,11 +251,14 @@ export const envSchema = z.object({
     .min(0, 'must be 0 or more')
     .max(900_000, 'must be at most 900000 (15 min; SFMC tokens live about 18 min)')
     .default(60_000),
-}).superRefine((env, ctx) => {
-  const allowed = allowedHttpHosts(env.SFMC_ALLOW_HTTP_HOSTS);
-  for (const name of ENDPOINT_VARIABLES) {
-    const value = env[name];
-    if (value && !httpAllowed(value, allowed)) {
+}).superRefine((env, ctx) => checkEndpoints(env, 'SFMC_', allowedHttpHosts(env.SFMC_ALLOW_HTTP_HOSTS), ctx));
+
+/** The endpoint rule for one account's AUTH_URL and SOAP_URL (SFMC_ALLOW_HTTP_HOSTS is shared by every account). */
+function checkEndpoints(values: Record<string, unknown>, prefix: string, allowed: string[], ctx: z.RefinementCtx): void {
+  for (const field of ENDPOINT_FIELDS) {
+    const name = `${prefix}${field}`;
+    const value = values[name];
+    if (typeof value === 'string' && !httpAllowed(value, allowed)) {
       ctx.addIssue({
         code: 'custom',
         path: [name],
@@ -212,7 +266,7 @@ export const envSchema = z.object({
       });
     }
   }
-});
+}
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -267,6 +321,11 @@ export interface Config {
   sfmc?: SfmcConfig;
   /** Enhanced FTP for runs that upload their file; undefined when SFMC_SFTP_USERNAME is not set. */
   sftp?: SftpConfig;
+  /**
+   * The accounts SFMC_ACCOUNTS names (not the default one), by name: a request's `account` picks
+   * one. Each has its own token, SOAP endpoint, call budget and SFTP.
+   */
+  accounts: Record<string, AccountConfig>;
   steps: { attempts: number; backoffMs: number };
   logLevel: Env['LOG_LEVEL'];
   api: ApiConfig;
@@ -327,41 +386,42 @@ function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
-function sfmcConfig(env: Env, problems: string[]): SfmcConfig | undefined {
-  const authBase =
-    env.SFMC_AUTH_URL ?? (env.SFMC_SUBDOMAIN ? `https://${env.SFMC_SUBDOMAIN}.auth.marketingcloudapis.com` : undefined);
-  const soapUrl =
-    env.SFMC_SOAP_URL ??
-    (env.SFMC_SUBDOMAIN ? `https://${env.SFMC_SUBDOMAIN}.soap.marketingcloudapis.com/Service.asmx` : undefined);
+/** What every account's SOAP client shares: SFMC_TIMEOUT_MS, SFMC_ALLOW_HTTP_HOSTS, SFMC_TOKEN_REFRESH_MARGIN_MS. */
+type SharedSfmcSettings = Pick<Env, 'SFMC_TIMEOUT_MS' | 'SFMC_ALLOW_HTTP_HOSTS' | 'SFMC_TOKEN_REFRESH_MARGIN_MS'>;
 
-  if (env.SFMC_CLIENT_ID) {
-    if (!env.SFMC_CLIENT_SECRET) problems.push('SFMC_CLIENT_SECRET: required when SFMC_CLIENT_ID is set');
-    if (!authBase) problems.push('SFMC_AUTH_URL or SFMC_SUBDOMAIN: required for OAuth2');
-    if (!env.SFMC_CLIENT_SECRET || !authBase) return undefined;
+/** One account's SOAP settings; `p` is its variable prefix, so problems name the real variables. */
+function sfmcConfig(a: AccountEnv, p: string, shared: SharedSfmcSettings, problems: string[]): SfmcConfig | undefined {
+  const authBase = a.AUTH_URL ?? (a.SUBDOMAIN ? `https://${a.SUBDOMAIN}.auth.marketingcloudapis.com` : undefined);
+  const soapUrl = a.SOAP_URL ?? (a.SUBDOMAIN ? `https://${a.SUBDOMAIN}.soap.marketingcloudapis.com/Service.asmx` : undefined);
+
+  if (a.CLIENT_ID) {
+    if (!a.CLIENT_SECRET) problems.push(`${p}CLIENT_SECRET: required when ${p}CLIENT_ID is set`);
+    if (!authBase) problems.push(`${p}AUTH_URL or ${p}SUBDOMAIN: required for OAuth2`);
+    if (!a.CLIENT_SECRET || !authBase) return undefined;
     return {
       auth: {
         mode: 'oauth2',
         authUrl: trimSlash(authBase),
-        clientId: env.SFMC_CLIENT_ID,
-        clientSecret: env.SFMC_CLIENT_SECRET,
-        ...(env.SFMC_ACCOUNT_ID ? { accountId: env.SFMC_ACCOUNT_ID } : {}),
+        clientId: a.CLIENT_ID,
+        clientSecret: a.CLIENT_SECRET,
+        ...(a.ACCOUNT_ID ? { accountId: a.ACCOUNT_ID } : {}),
       },
-      // An explicit SFMC_SOAP_URL wins; otherwise the token response names the tenant's endpoint.
-      ...(env.SFMC_SOAP_URL ? { soapUrl: env.SFMC_SOAP_URL } : {}),
-      timeoutMs: env.SFMC_TIMEOUT_MS,
-      ...(env.SFMC_ALLOW_HTTP_HOSTS ? { allowHttpHosts: allowedHttpHosts(env.SFMC_ALLOW_HTTP_HOSTS) } : {}),
-      tokenRefreshMarginMs: env.SFMC_TOKEN_REFRESH_MARGIN_MS,
+      // An explicit SOAP_URL wins; otherwise the token response names the tenant's endpoint.
+      ...(a.SOAP_URL ? { soapUrl: a.SOAP_URL } : {}),
+      timeoutMs: shared.SFMC_TIMEOUT_MS,
+      ...(shared.SFMC_ALLOW_HTTP_HOSTS ? { allowHttpHosts: allowedHttpHosts(shared.SFMC_ALLOW_HTTP_HOSTS) } : {}),
+      tokenRefreshMarginMs: shared.SFMC_TOKEN_REFRESH_MARGIN_MS,
     };
   }
-  if (env.SFMC_USERNAME || env.SFMC_PASSWORD) {
-    if (!env.SFMC_USERNAME) problems.push('SFMC_USERNAME: required when SFMC_PASSWORD is set');
-    if (!env.SFMC_PASSWORD) problems.push('SFMC_PASSWORD: required when SFMC_USERNAME is set');
-    if (!soapUrl) problems.push('SFMC_SOAP_URL or SFMC_SUBDOMAIN: required for WS-Security');
-    if (!env.SFMC_USERNAME || !env.SFMC_PASSWORD || !soapUrl) return undefined;
+  if (a.USERNAME || a.PASSWORD) {
+    if (!a.USERNAME) problems.push(`${p}USERNAME: required when ${p}PASSWORD is set`);
+    if (!a.PASSWORD) problems.push(`${p}PASSWORD: required when ${p}USERNAME is set`);
+    if (!soapUrl) problems.push(`${p}SOAP_URL or ${p}SUBDOMAIN: required for WS-Security`);
+    if (!a.USERNAME || !a.PASSWORD || !soapUrl) return undefined;
     return {
-      auth: { mode: 'wsse', username: env.SFMC_USERNAME, password: env.SFMC_PASSWORD },
+      auth: { mode: 'wsse', username: a.USERNAME, password: a.PASSWORD },
       soapUrl,
-      timeoutMs: env.SFMC_TIMEOUT_MS,
+      timeoutMs: shared.SFMC_TIMEOUT_MS,
     };
   }
   return undefined;
@@ -387,31 +447,65 @@ export interface SftpConfig {
  * `{SFMC_SUBDOMAIN}.ftp.marketingcloudapis.com` is UNVERIFIED: SFMC shows each account's host on
  * Setup > Data Management > FTP Accounts; set SFMC_SFTP_HOST to that.
  */
-function sftpConfig(env: Env, problems: string[]): SftpConfig | undefined {
-  const { SFMC_SFTP_USERNAME: username, SFMC_SFTP_PASSWORD: password, SFMC_SFTP_PRIVATE_KEY_PATH: keyPath } = env;
+function sftpConfig(a: AccountEnv, p: string, problems: string[]): SftpConfig | undefined {
+  const { SFTP_USERNAME: username, SFTP_PASSWORD: password, SFTP_PRIVATE_KEY_PATH: keyPath } = a;
   if (!username && !password && !keyPath) return undefined;
   if (!username) {
-    problems.push('SFMC_SFTP_USERNAME: required when SFMC_SFTP_PASSWORD or SFMC_SFTP_PRIVATE_KEY_PATH is set');
+    problems.push(`${p}SFTP_USERNAME: required when ${p}SFTP_PASSWORD or ${p}SFTP_PRIVATE_KEY_PATH is set`);
     return undefined;
   }
-  if (password && keyPath) problems.push('SFMC_SFTP_PASSWORD and SFMC_SFTP_PRIVATE_KEY_PATH: set one, not both (each wrong login counts toward SFMC\'s lockout)');
-  if (!password && !keyPath) problems.push('SFMC_SFTP_PASSWORD or SFMC_SFTP_PRIVATE_KEY_PATH: required when SFMC_SFTP_USERNAME is set');
-  const host = env.SFMC_SFTP_HOST ?? (env.SFMC_SUBDOMAIN ? `${env.SFMC_SUBDOMAIN}.ftp.marketingcloudapis.com` : undefined);
-  if (!host) problems.push('SFMC_SFTP_HOST or SFMC_SUBDOMAIN: required for SFTP');
+  if (password && keyPath) problems.push(`${p}SFTP_PASSWORD and ${p}SFTP_PRIVATE_KEY_PATH: set one, not both (each wrong login counts toward SFMC's lockout)`);
+  if (!password && !keyPath) problems.push(`${p}SFTP_PASSWORD or ${p}SFTP_PRIVATE_KEY_PATH: required when ${p}SFTP_USERNAME is set`);
+  const host = a.SFTP_HOST ?? (a.SUBDOMAIN ? `${a.SUBDOMAIN}.ftp.marketingcloudapis.com` : undefined);
+  if (!host) problems.push(`${p}SFTP_HOST or ${p}SUBDOMAIN: required for SFTP`);
   if (!host || (password && keyPath) || (!password && !keyPath)) return undefined;
-  const fingerprint = env.SFMC_SFTP_HOST_FINGERPRINT;
+  const fingerprint = a.SFTP_HOST_FINGERPRINT;
   return {
     host,
-    hostDerived: env.SFMC_SFTP_HOST === undefined,
-    port: env.SFMC_SFTP_PORT,
+    hostDerived: a.SFTP_HOST === undefined,
+    port: a.SFTP_PORT,
     username,
     auth: password
       ? { password }
-      : { privateKeyPath: keyPath as string, ...(env.SFMC_SFTP_PRIVATE_KEY_PASSPHRASE ? { passphrase: env.SFMC_SFTP_PRIVATE_KEY_PASSPHRASE } : {}) },
+      : { privateKeyPath: keyPath as string, ...(a.SFTP_PRIVATE_KEY_PASSPHRASE ? { passphrase: a.SFTP_PRIVATE_KEY_PASSPHRASE } : {}) },
     ...(fingerprint ? { hostFingerprint: `SHA256:${fingerprint.replace(/^SHA256:/, '').replace(/=$/, '')}` } : {}),
-    dir: env.SFMC_SFTP_DIR.replace(/(.)\/+$/, '$1'),
-    maxConnections: env.SFMC_SFTP_MAX_CONNECTIONS,
+    dir: a.SFTP_DIR.replace(/(.)\/+$/, '$1'),
+    maxConnections: a.SFTP_MAX_CONNECTIONS,
   };
+}
+
+/** One named account: its SOAP settings and, when its SFTP_USERNAME is set, its Enhanced FTP. */
+export interface AccountConfig {
+  sfmc?: SfmcConfig;
+  sftp?: SftpConfig;
+}
+
+function credentialsMissing(p: string): string {
+  return `SFMC credentials: set ${p}CLIENT_ID and ${p}CLIENT_SECRET (OAuth2) or ${p}USERNAME and ${p}PASSWORD (WS-Security)`;
+}
+
+/**
+ * The accounts SFMC_ACCOUNTS names, each read from its SFMC_<NAME>_* variables by the default
+ * account's rules (accountFields, the endpoint rule, sfmcConfig, sftpConfig).
+ */
+function accountsConfig(source: NodeJS.ProcessEnv, env: Env, problems: string[], options: LoadOptions): Record<string, AccountConfig> {
+  const accounts: Record<string, AccountConfig> = {};
+  const allowed = allowedHttpHosts(env.SFMC_ALLOW_HTTP_HOSTS);
+  for (const name of env.SFMC_ACCOUNTS ?? []) {
+    const p = accountPrefix(name);
+    const schema = z.object(prefixedAccountShape(p)).superRefine((values, ctx) => checkEndpoints(values, p, allowed, ctx));
+    const parsed = schema.safeParse(source);
+    if (!parsed.success) {
+      problems.push(...parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+      continue;
+    }
+    const values = unprefixed(parsed.data, p);
+    const sfmc = sfmcConfig(values, p, env, problems);
+    const sftp = sftpConfig(values, p, problems);
+    if (!sfmc && options.requireSfmc && !problems.some((m) => m.startsWith(p))) problems.push(credentialsMissing(p));
+    accounts[name] = { ...(sfmc ? { sfmc } : {}), ...(sftp ? { sftp } : {}) };
+  }
+  return accounts;
 }
 
 export interface LoadOptions {
@@ -426,12 +520,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
   }
   const env = parsed.data;
   const problems: string[] = [];
-  const sfmc = sfmcConfig(env, problems);
-  const sftp = sftpConfig(env, problems);
+  const defaults = unprefixed(env, 'SFMC_');
+  const sfmc = sfmcConfig(defaults, 'SFMC_', env, problems);
+  const sftp = sftpConfig(defaults, 'SFMC_', problems);
   const api = apiConfig(env, problems);
-  if (!sfmc && options.requireSfmc && problems.length === 0) {
-    problems.push('SFMC credentials: set SFMC_CLIENT_ID and SFMC_CLIENT_SECRET (OAuth2) or SFMC_USERNAME and SFMC_PASSWORD (WS-Security)');
-  }
+  if (!sfmc && options.requireSfmc && problems.length === 0) problems.push(credentialsMissing('SFMC_'));
+  const accounts = accountsConfig(source, env, problems, options);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     redisUrl: env.REDIS_URL,
@@ -445,6 +539,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
     queuePrefix: env.QUEUE_PREFIX,
     ...(sfmc ? { sfmc } : {}),
     ...(sftp ? { sftp } : {}),
+    accounts,
     steps: { attempts: env.STEP_ATTEMPTS, backoffMs: env.STEP_BACKOFF_MS },
     logLevel: env.LOG_LEVEL,
     api,
@@ -455,10 +550,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
 }
 
 export function requireSfmc(config: Config): SfmcConfig {
-  if (!config.sfmc) {
-    throw new ConfigError([
-      'SFMC credentials: set SFMC_CLIENT_ID and SFMC_CLIENT_SECRET (OAuth2) or SFMC_USERNAME and SFMC_PASSWORD (WS-Security)',
-    ]);
-  }
+  if (!config.sfmc) throw new ConfigError([credentialsMissing('SFMC_')]);
   return config.sfmc;
+}
+
+/** Every account a request may name: `default` and SFMC_ACCOUNTS' names. */
+export function accountNamesOf(config: Pick<Config, 'accounts'>): string[] {
+  return [DEFAULT_ACCOUNT, ...Object.keys(config.accounts)];
+}
+
+/** Every named account's SOAP settings, for a worker: each must have credentials. */
+export function requireAccounts(config: Config): Record<string, AccountConfig & { sfmc: SfmcConfig }> {
+  const missing = Object.entries(config.accounts).filter(([, a]) => !a.sfmc).map(([name]) => credentialsMissing(accountPrefix(name)));
+  if (missing.length > 0) throw new ConfigError(missing);
+  return config.accounts as Record<string, AccountConfig & { sfmc: SfmcConfig }>;
 }

@@ -75,6 +75,8 @@ export type RunErrorCode =
   | 'run-missing'
   /** A step that needs the run's destination found none in the registry (resolve-list records it). */
   | 'destination-missing'
+  /** The run names an SFMC account this worker is not configured with (SFMC_ACCOUNTS). */
+  | 'unknown-account'
   /** A Create Send may have reached SFMC and SFMC cannot say whether it did. Never retried by itself. */
   | 'send-unknown'
   /** The Send reached a final Status that is a failure (Canceled, Error, ...): track-send. */

@@ -5,6 +5,7 @@ import { UnrecoverableError, type Queue, type Worker } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
 import type { QueueName, StepEndEvent } from '../queues/catalog.js';
+import { DEFAULT_ACCOUNT } from './config.js';
 import { describeFailure } from './errors.js';
 import type { CallEvent } from './sfmc/client.js';
 import type { SendDelivery } from './sfmc/send-status.js';
@@ -26,11 +27,11 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 
 export interface Metrics {
   registry: Registry;
-  runsStarted: Counter<never>;
-  runsCompleted: Counter<never>;
-  runsFailed: Counter<'step' | 'reason'>;
-  stepDuration: Histogram<'step' | 'outcome'>;
-  soapCallDuration: Histogram<'operation' | 'object_type' | 'outcome'>;
+  runsStarted: Counter<'account'>;
+  runsCompleted: Counter<'account'>;
+  runsFailed: Counter<'step' | 'reason' | 'account'>;
+  stepDuration: Histogram<'account' | 'step' | 'outcome'>;
+  soapCallDuration: Histogram<'account' | 'operation' | 'object_type' | 'outcome'>;
   queueJobs: Gauge<'queue' | 'state'>;
   /** Emails of tracked Sends by outcome: delivered, hard_bounce, soft_bounce, other_bounce (recordDelivery). */
   deliveryEmails: Counter<'outcome'>;
@@ -54,6 +55,8 @@ export interface MetricsOptions {
    * every scrape.
    */
   queueDepthsMaxAgeMs?: number;
+  /** The configured SFMC account names (accountNamesOf): each gets zero run counters at start. */
+  accounts?: readonly string[];
   /** Node.js process metrics (memory, event loop lag, ...); on by default. */
   processMetrics?: boolean;
   logger?: Logger;
@@ -88,35 +91,37 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     options.queueDepthsMaxAgeMs ?? DEFAULT_QUEUE_DEPTHS_MAX_AGE_MS,
   );
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'list_send_' });
-  return {
+  const metrics: Metrics = {
     registry,
     runsStarted: new Counter({
       name: 'list_send_runs_started_total',
-      help: 'Runs enqueued with a new runId (repeats of an existing run are not counted).',
+      help: 'Runs enqueued with a new runId (repeats of an existing run are not counted), by SFMC account.',
+      labelNames: ['account'],
       registers: [registry],
     }),
     runsCompleted: new Counter({
       name: 'list_send_runs_completed_total',
-      help: 'Runs whose Send was created.',
+      help: 'Runs whose last step completed (the Send created, or followed to its end), by SFMC account.',
+      labelNames: ['account'],
       registers: [registry],
     }),
     runsFailed: new Counter({
       name: 'list_send_runs_failed_total',
       help: 'Runs that failed for good, by the failing step and the failure code (cancelled runs have reason "cancelled").',
-      labelNames: ['step', 'reason'],
+      labelNames: ['step', 'reason', 'account'],
       registers: [registry],
     }),
     stepDuration: new Histogram({
       name: 'list_send_step_duration_seconds',
-      help: 'Time one visit of a step took in a worker, by step and outcome (completed, delayed, throttled, retry, failed).',
-      labelNames: ['step', 'outcome'],
+      help: 'Time one visit of a step took in a worker, by account, step and outcome (completed, delayed, throttled, retry, failed).',
+      labelNames: ['account', 'step', 'outcome'],
       buckets: DURATION_BUCKETS,
       registers: [registry],
     }),
     soapCallDuration: new Histogram({
       name: 'list_send_soap_call_duration_seconds',
-      help: 'SFMC SOAP call latency by operation, object type and outcome ("ok" or the error code).',
-      labelNames: ['operation', 'object_type', 'outcome'],
+      help: 'SFMC SOAP call latency by account (default or a name of SFMC_ACCOUNTS), operation, object type and outcome ("ok" or the error code).',
+      labelNames: ['account', 'operation', 'object_type', 'outcome'],
       buckets: DURATION_BUCKETS,
       registers: [registry],
     }),
@@ -158,6 +163,12 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
       },
     }),
   };
+  // A zero series per configured account from the start, so a dashboard sees 0 rather than nothing.
+  for (const account of options.accounts ?? [DEFAULT_ACCOUNT]) {
+    metrics.runsStarted.inc({ account }, 0);
+    metrics.runsCompleted.inc({ account }, 0);
+  }
+  return metrics;
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -185,39 +196,42 @@ export function recordDelivery(metrics: Metrics, delivery: SendDelivery): void {
 }
 
 /** The SOAP client's `onCall` hook. */
-export function observeSoapCall(metrics: Metrics): (e: CallEvent) => void {
+/** One SOAP client's calls; `account` is a configured account name (`default` or one of SFMC_ACCOUNTS), so the label stays bounded. */
+export function observeSoapCall(metrics: Metrics, account = 'default'): (e: CallEvent) => void {
   return (e) =>
-    metrics.soapCallDuration.observe({ operation: e.operation, object_type: e.objectType ?? '', outcome: e.outcome }, e.durationMs / 1000);
+    metrics.soapCallDuration.observe({ account, operation: e.operation, object_type: e.objectType ?? '', outcome: e.outcome }, e.durationMs / 1000);
 }
 
 /** The worker pool's `onStepEnd` hook: step durations, and runs failed by a fatal error. */
 export function observeStepEnd(metrics: Metrics): (e: StepEndEvent) => void {
   return (e) => {
-    metrics.stepDuration.observe({ step: e.queue, outcome: e.outcome }, e.durationMs / 1000);
-    // A fatal failure ends the run at once; its flow parents are failed by BullMQ, not by a worker.
-    if (e.outcome === 'failed') metrics.runsFailed.inc({ step: e.queue, reason: e.code ?? 'unknown' });
+    // A configured account name, or `unknown` when the run's request could not be read: bounded either way.
+    metrics.stepDuration.observe({ account: e.account ?? 'unknown', step: e.queue, outcome: e.outcome }, e.durationMs / 1000);
+    // The wrapper says when a visit ended the run: its last step completed, or a step failed for
+    // good (fatal, or its last attempt); the flow parents of a failed step are failed by BullMQ.
+    if (e.runEnded === 'completed') metrics.runsCompleted.inc({ account: e.account ?? 'unknown' });
+    if (e.runEnded === 'failed') metrics.runsFailed.inc({ step: e.queue, reason: e.code ?? 'unknown', account: e.account ?? 'unknown' });
   };
 }
 
 /**
- * Counts finished runs from the pool's worker events: a completed root job is a completed run,
- * and a job that failed for good after its last retry (`finishedOn` is set only then) is a failed
- * run. Fatal failures are counted by `observeStepEnd`, which knows their code.
+ * What only BullMQ's worker events can tell: a tracked run's delivery (the root job's result), and
+ * a job BullMQ itself failed for good without the wrapper (a stall past the limit: no cause set,
+ * since the wrapper rethrows every failure with its cause). Every other end of a run is counted by
+ * `observeStepEnd`, which knows the run's account.
  */
 export function observeWorkers(metrics: Metrics, pool: { workers: Record<QueueName, Worker> }): void {
   for (const [step, worker] of Object.entries(pool.workers) as [QueueName, Worker][]) {
     // The run's last step is the root of its flow (queues/steps.ts): the one job with no parent.
     worker.on('completed', (job) => {
       if (job.parentKey) return;
-      metrics.runsCompleted.inc();
       // A tracked run's result carries what SFMC reported about its Send (track-send).
       const delivery = (job.returnvalue as { delivery?: SendDelivery } | undefined)?.delivery;
       if (delivery) recordDelivery(metrics, delivery);
     });
     worker.on('failed', (job, err) => {
-      if (!job?.finishedOn || err instanceof UnrecoverableError || err.name === 'UnrecoverableError') return;
-      // wrapStep rethrows retryable failures with the original error as the cause.
-      metrics.runsFailed.inc({ step, reason: describeFailure(err.cause ?? err).code });
+      if (!job?.finishedOn || err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || err.cause !== undefined) return;
+      metrics.runsFailed.inc({ step, reason: describeFailure(err).code, account: 'unknown' });
     });
   }
 }

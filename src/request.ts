@@ -184,8 +184,20 @@ const fileSchema = z.strictObject({
   path: text(REQUEST_LIMITS.filePath).refine((v) => isAbsolute(v), 'must be an absolute path on the worker\'s machine'),
 });
 
+/**
+ * The SFMC account (business unit) the run uses: a name from SFMC_ACCOUNTS; absent means the
+ * default SFMC_* account. Whether the name is configured is checked by the producer and the worker.
+ */
+/** Account names: short, lower case, safe in a variable name, a metric label and a Redis key. */
+export const ACCOUNT_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+const accountSchema = z
+  .string()
+  .max(32, 'must be at most 32 characters')
+  .regex(ACCOUNT_NAME, 'must be an account name from SFMC_ACCOUNTS (lower-case letters, digits and -)');
+
 const buildRequestSchema = (pollFloorMs: number) => z.strictObject({
   runId: runIdSchema.optional(),
+  account: accountSchema.optional(),
   file: fileSchema.optional(),
   list: z.union([z.strictObject({ name: text(50) }), z.strictObject({ id: numericId })], {
     message: 'must be { "name": "..." } or { "id": 123 }',
@@ -229,6 +241,16 @@ export class RequestValidationError extends Error {
   constructor(readonly problems: FieldProblem[]) {
     super(`invalid list-send request: ${problems.map((p) => `${p.path || '(request)'}: ${p.message}`).join('; ')}`);
   }
+}
+
+/**
+ * A producer's check of `account` against the accounts it is configured with (`default` and
+ * SFMC_ACCOUNTS); undefined when it passes. Without a list (a producer built without a config)
+ * any well-formed name passes, and the worker refuses an unknown one.
+ */
+export function accountProblem(account: unknown, accounts: readonly string[] | undefined): FieldProblem | undefined {
+  if (account === undefined || !accounts || (typeof account === 'string' && accounts.includes(account))) return undefined;
+  return { path: 'account', message: `is not a configured account (configured: ${accounts.join(', ')})` };
 }
 
 export function generateRunId(now = new Date()): string {
@@ -282,10 +304,12 @@ export function parseListSendRequest(input: unknown, options: ParseOptions = {})
       result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
     );
   }
-  const parsed = result.data;
+  // `"account": "default"` is the same run as no account: one form, one fingerprint.
+  const { account, ...parsed } = result.data;
   const runId = parsed.runId ?? makeRunId();
   return {
     ...parsed,
+    ...(account !== undefined && account !== 'default' ? { account } : {}),
     runId,
     import: {
       ...parsed.import,

@@ -44,5 +44,5 @@ export const v1Api: FastifyPluginAsync<V1Options> = async (v1, options) => {
 
   const routeDeps: RouteDeps = { producer, metrics };
   await v1.register(listSendRoutes, routeDeps);
-  await registerAutomationRoutes(v1, { redis: options.redis, prefix: options.queuePrefix });
+  await registerAutomationRoutes(v1, { redis: options.redis, prefix: options.queuePrefix, accounts: producer.accounts });
 };

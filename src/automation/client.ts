@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { AUTOMATION_JOB_OPTIONS, SCHEDULES_QUEUE, TRIGGERS_QUEUE, type ScheduleJobData, type TriggerJobData } from '../../queues/automation.js';
 import type { RedisLike } from '../redis.js';
+import { accountProblem, RequestValidationError } from '../request.js';
 import { parseScheduleInput, parseTriggerInput, type ScheduleDefinition, type TriggerDefinition } from './definitions.js';
 import { AutomationState, type ScheduleState } from './state.js';
 
@@ -39,7 +40,8 @@ export class AutomationClient {
   private readonly triggers: Queue<TriggerJobData>;
   private readonly state: AutomationState;
 
-  constructor(connection: RedisLike, prefix: string) {
+  /** `accounts`: the SFMC accounts a definition's request may name (`default` and SFMC_ACCOUNTS); unset, any. */
+  constructor(connection: RedisLike, prefix: string, private readonly accounts?: readonly string[]) {
     this.schedules = new Queue(SCHEDULES_QUEUE, { connection, prefix });
     this.triggers = new Queue(TRIGGERS_QUEUE, { connection, prefix });
     this.state = new AutomationState(connection, prefix);
@@ -49,6 +51,7 @@ export class AutomationClient {
   /** Validates (RequestValidationError naming the field) and creates or replaces the schedule. */
   async addSchedule(input: unknown): Promise<ScheduleDefinition> {
     const s = parseScheduleInput(input);
+    this.checkAccount(s.request);
     const repeat = s.cron !== undefined ? { pattern: s.cron, ...(s.tz ? { tz: s.tz } : {}) } : { every: s.every! };
     const data: ScheduleJobData = { name: s.name, request: s.request, overlap: s.overlap };
     await this.schedules.upsertJobScheduler(s.name, repeat, { name: 'fire', data, opts: AUTOMATION_JOB_OPTIONS });
@@ -57,10 +60,17 @@ export class AutomationClient {
 
   async addTrigger(input: unknown): Promise<TriggerDefinition> {
     const t = parseTriggerInput(input);
+    this.checkAccount(t.request);
     const source: TriggerJobData['source'] = t.sftpDir !== undefined ? { kind: 'sftp', dir: t.sftpDir } : { kind: 'local', dir: t.localDir! };
     const data: TriggerJobData = { name: t.name, source, pattern: t.pattern, settleMs: t.settle, request: t.request };
     await this.triggers.upsertJobScheduler(t.name, { every: t.interval }, { name: 'watch', data, opts: AUTOMATION_JOB_OPTIONS });
     return t;
+  }
+
+  /** Refused now rather than at every firing: the run's account must be one the producers know. */
+  private checkAccount(request: Record<string, unknown>): void {
+    const problem = accountProblem(request.account, this.accounts);
+    if (problem) throw new RequestValidationError([{ ...problem, path: `request.${problem.path}` }]);
   }
 
   async listSchedules(): Promise<ScheduleView[]> {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { AutomationClient } from '../automation/client.js';
-import { loadConfig, type Config } from '../config.js';
+import { accountNamesOf, loadConfig, type Config } from '../config.js';
 import { createRedisConnection, redisTargetOf } from '../redis.js';
 import { producerFor, reportProducerError } from './commands.js';
 import { EXIT, readJsonInput } from './io.js';
@@ -13,7 +13,7 @@ import { EXIT, readJsonInput } from './io.js';
 
 async function withAdmin(config: Config, use: (admin: AutomationClient) => Promise<number>): Promise<number> {
   const connection = createRedisConnection(redisTargetOf(config), 'producer');
-  const admin = new AutomationClient(connection, config.queuePrefix);
+  const admin = new AutomationClient(connection, config.queuePrefix, accountNamesOf(config));
   try {
     if (connection.status === 'wait') await connection.connect();
     return await use(admin);

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ListSendClient, RedisUnavailableError, RunConflictError } from '../client.js';
-import type { Config } from '../config.js';
+import { accountNamesOf, type Config } from '../config.js';
 import { RequestValidationError } from '../request.js';
 import { createMetrics, serveMetrics } from '../metrics.js';
 import { startConfiguredWorkers } from '../worker/from-config.js';
@@ -14,12 +14,13 @@ export function producerFor(config: Config): ListSendClient {
     prefix: config.queuePrefix,
     steps: config.steps,
     upload: { dir: config.upload.dir },
+    accounts: accountNamesOf(config),
   });
 }
 
 /** `list-send worker`: every step's worker until SIGTERM or SIGINT. */
 export async function workerCommand(config: Config, logger: Logger, options: { concurrency: number }): Promise<void> {
-  const metrics = createMetrics();
+  const metrics = createMetrics(undefined, { accounts: accountNamesOf(config) });
   const workers = await startConfiguredWorkers(config, logger, { concurrency: options.concurrency, metrics });
   const metricsServer =
     config.metricsPort === undefined

@@ -7,7 +7,7 @@ import { AUTOMATION_QUEUES } from '../../queues/automation.js';
 import { QUEUE_NAMES } from '../../queues/catalog.js';
 import { buildApp, type App } from '../api/app.js';
 import { ListSendClient } from '../client.js';
-import { ConfigError, isLoopbackHost, type Config } from '../config.js';
+import { accountNamesOf, ConfigError, isLoopbackHost, type Config } from '../config.js';
 import { createMetrics } from '../metrics.js';
 import { projectRoot } from '../paths.js';
 import { createRedisConnection, redisTargetOf } from '../redis.js';
@@ -38,14 +38,17 @@ function packageVersion(): string | undefined {
 
 /** Every secret value the configuration holds: the dashboard replaces them wherever they appear. */
 export function configuredSecrets(config: Config): string[] {
-  const auth = config.sfmc?.auth;
-  const sftp = config.sftp?.auth;
+  // Every account's secrets: the default SFMC_* one and each of SFMC_ACCOUNTS.
+  const accounts = [{ sfmc: config.sfmc, sftp: config.sftp }, ...Object.values(config.accounts)];
   return [
     ...config.api.tokens,
     config.api.dashboard?.password,
     config.api.metricsToken,
-    auth?.mode === 'oauth2' ? auth.clientSecret : auth?.password,
-    sftp && 'password' in sftp ? sftp.password : sftp?.passphrase,
+    ...accounts.flatMap(({ sfmc, sftp }) => {
+      const auth = sfmc?.auth;
+      const login = sftp?.auth;
+      return [auth?.mode === 'oauth2' ? auth.clientSecret : auth?.password, login && 'password' in login ? login.password : login?.passphrase];
+    }),
   ].filter((s): s is string => Boolean(s));
 }
 
@@ -78,6 +81,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     steps: config.steps,
     connection: redis,
     upload: { dir: config.upload.dir },
+    accounts: accountNamesOf(config),
   });
   // The step queues, then the schedules and triggers queues (issue #13): on the dashboard and in queue depth metrics.
   const queues = [...QUEUE_NAMES, ...AUTOMATION_QUEUES].map((name) => new Queue(name, { connection: redis, prefix: config.queuePrefix }));
@@ -92,7 +96,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     if (reachable !== false) logger.warn({ err }, 'Redis is unreachable: /v1 answers 503 until it is back');
     reachable = false;
   });
-  const metrics = createMetrics(new Registry(), { queues, logger, connected: () => redis.status === 'ready' });
+  const metrics = createMetrics(new Registry(), { queues, logger, connected: () => redis.status === 'ready', accounts: accountNamesOf(config) });
   const version = packageVersion();
   const app = buildApp({
     producer,

@@ -4,7 +4,7 @@ import { fireSchedule } from '../../processors/fire-schedule.js';
 import { watchFolder } from '../../processors/watch-folder.js';
 import { SCHEDULES_QUEUE, TRIGGERS_QUEUE, type FolderSource, type ScheduleJob, type TriggerJob } from '../../queues/automation.js';
 import { ListSendClient, RunConflictError } from '../client.js';
-import type { Config } from '../config.js';
+import { accountNamesOf, accountPrefix, DEFAULT_ACCOUNT, type Config } from '../config.js';
 import { isRunError, RunError } from '../errors.js';
 import type { RedisLike } from '../redis.js';
 import { RequestValidationError } from '../request.js';
@@ -20,8 +20,12 @@ export interface AutomationWorkersOptions {
   prefix: string;
   /** Enqueues runs: its runId claim is what makes a firing or a file one run. */
   client: ListSendClient;
-  /** Lists Enhanced FTP folders, sharing the upload connection cap; without it sftp triggers fail clearly. */
-  uploader?: SftpUploader;
+  /**
+   * Each account's Enhanced FTP uploader by account name (`default` for SFMC_SFTP_*): a trigger
+   * lists its folder with the account its request names, sharing that account's upload connection
+   * cap. An account without one fails its sftp triggers clearly.
+   */
+  uploaders?: Readonly<Record<string, SftpUploader | undefined>>;
   /** UPLOAD_DIR: local-dir triggers may watch only folders inside it. */
   uploadDir?: string;
   logger: Logger;
@@ -49,13 +53,17 @@ function failFast(err: unknown): never {
  * once and a folder is listed once per tick.
  */
 export async function startAutomationWorkers(options: AutomationWorkersOptions): Promise<AutomationWorkers> {
-  const { connection, prefix, logger, client, uploader } = options;
+  const { connection, prefix, logger, client } = options;
   const state = new AutomationState(connection, prefix);
   const runs = new RunRegistry(connection, prefix);
   const enqueue = (input: unknown) => client.enqueue(input);
-  const list = async (source: FolderSource): Promise<RemoteFileInfo[]> => {
+  const list = async (source: FolderSource, account: string): Promise<RemoteFileInfo[]> => {
     if (source.kind === 'local') return listLocalFolder(source.dir, options.uploadDir);
-    if (!uploader) throw new SftpError('sftp-not-configured', 'this worker has no SFMC_SFTP_* settings: it cannot list an Enhanced FTP folder', 'fatal');
+    const uploader = options.uploaders?.[account];
+    if (!uploader) {
+      const variables = `${accountPrefix(account)}SFTP_*`;
+      throw new SftpError('sftp-not-configured', `this worker has no ${variables} settings for account "${account}": it cannot list an Enhanced FTP folder`, 'fatal');
+    }
     // SFMC imports a FileSpec from the Import folder (SFMC_SFTP_DIR): a file elsewhere could not be imported by name.
     if (source.dir.replace(/\/+$/, '') !== uploader.dir.replace(/\/+$/, '')) {
       throw new RunError('invalid-file', `the trigger watches ${source.dir}, but imports read files from the Import folder ${uploader.dir} (SFMC_SFTP_DIR)`);
@@ -74,7 +82,11 @@ export async function startAutomationWorkers(options: AutomationWorkersOptions):
     TRIGGERS_QUEUE,
     async (job: Job) => {
       const log = logger.child({ queue: TRIGGERS_QUEUE, jobId: job.id, trigger: (job as TriggerJob).data.name });
-      return watchFolder(job as TriggerJob, { list, enqueue, state, log, now: options.now ?? Date.now }).catch(failFast);
+      const trigger = job as TriggerJob;
+      // The trigger's account is its request's: the folder is listed on that account's Enhanced FTP.
+      const account = typeof trigger.data.request.account === 'string' ? trigger.data.request.account : DEFAULT_ACCOUNT;
+      const listOwn = (source: FolderSource) => list(source, account);
+      return watchFolder(trigger, { list: listOwn, enqueue, state, log, now: options.now ?? Date.now }).catch(failFast);
     },
     // Each listing holds an SFTP connection: a few at once, within the uploader's own cap anyway.
     { connection, prefix, concurrency: 2 },
@@ -98,7 +110,7 @@ export async function startAutomationWorkers(options: AutomationWorkersOptions):
  * SFTP uploader (so trigger listings count against the same connection cap). Runs are enqueued
  * with the producer's own checks (UPLOAD_DIR, the request schema).
  */
-export async function startConfiguredAutomation(config: Config, connection: RedisLike, uploader: SftpUploader | undefined, logger: Logger): Promise<AutomationWorkers & { client: ListSendClient }> {
+export async function startConfiguredAutomation(config: Config, connection: RedisLike, uploaders: Record<string, SftpUploader | undefined>, logger: Logger): Promise<AutomationWorkers & { client: ListSendClient }> {
   const client = new ListSendClient({
     redisUrl: config.redisUrl,
     ...(config.redisClusterNodes ? { clusterNodes: config.redisClusterNodes } : {}),
@@ -106,12 +118,13 @@ export async function startConfiguredAutomation(config: Config, connection: Redi
     steps: config.steps,
     connection,
     upload: { dir: config.upload.dir },
+    accounts: accountNamesOf(config),
   });
   const workers = await startAutomationWorkers({
     connection,
     prefix: config.queuePrefix,
     client,
-    ...(uploader ? { uploader } : {}),
+    uploaders,
     ...(config.upload.dir ? { uploadDir: config.upload.dir } : {}),
     logger,
   });

@@ -1,16 +1,15 @@
 import type { Logger } from 'pino';
 import { QUEUE_NAMES } from '../../queues/catalog.js';
 import { concurrencyCapOf } from '../../queues/steps.js';
-import type { Config } from '../config.js';
-import { requireSfmc } from '../config.js';
+import { DEFAULT_ACCOUNT, requireAccounts, requireSfmc, type Config, type SfmcConfig, type SftpConfig } from '../config.js';
 import { observeSoapCall, observeStepEnd, observeWorkers, type Metrics } from '../metrics.js';
-import { createRedisConnection, redisTargetOf } from '../redis.js';
+import { createRedisConnection, redisTargetOf, type RedisLike } from '../redis.js';
 import { budgetAccountOf, RedisCallBudget } from '../sfmc/budget.js';
-import { createSfmcClient } from '../sfmc/client.js';
+import { createSfmcClient, type SfmcClient } from '../sfmc/client.js';
 import { sharedTokenStore } from '../sfmc/token-store-redis.js';
 import { SftpUploader } from '../upload/sftp.js';
 import { startConfiguredAutomation } from './automation.js';
-import { startWorkers, type WorkerPool } from './start.js';
+import { startWorkers, type WorkerAccount, type WorkerPool } from './start.js';
 
 export interface ConfiguredWorkers {
   pool: WorkerPool;
@@ -25,30 +24,58 @@ export interface ConfiguredWorkers {
  * one SOAP call budget per account shared the same way (SFMC_CALLS_PER_MINUTE, THROTTLE_PAUSE_MS),
  * and the worker settings. `list-send worker` and the demo both start their workers here.
  */
+interface ConfiguredAccount extends WorkerAccount {
+  sfmc: SfmcClient;
+  budget: RedisCallBudget;
+}
+
+/**
+ * One account's clients: its SOAP client with its own OAuth2 token (the shared Redis token store
+ * keeps each account under its own name and cache key), its call budget (keyed by its auth URL and
+ * MID, budget.ts), and its SFTP uploader with its own connection cap.
+ */
+function accountClients(
+  name: string,
+  account: { sfmc: SfmcConfig; sftp?: SftpConfig | undefined },
+  config: Config,
+  connection: RedisLike,
+  logger: Logger,
+  metrics: Metrics | undefined,
+): ConfiguredAccount {
+  const log = name === DEFAULT_ACCOUNT ? logger : logger.child({ account: name });
+  // The default account keeps its token key of before; a named one is kept apart by its name too.
+  const tokenPrefix = name === DEFAULT_ACCOUNT ? config.queuePrefix : `${config.queuePrefix}:account:${name}`;
+  const tokenStore = sharedTokenStore(account.sfmc.auth, connection, tokenPrefix);
+  // One budget per account, in Redis beside the queues: every worker process takes from the same one.
+  const budget = new RedisCallBudget({
+    redis: connection,
+    prefix: config.queuePrefix,
+    account: budgetAccountOf(account.sfmc),
+    limit: config.budget.callsPerMinute,
+  });
+  const sfmc = createSfmcClient({
+    config: account.sfmc,
+    logger: log,
+    budget,
+    ...(metrics ? { onCall: observeSoapCall(metrics, name) } : {}),
+    ...(tokenStore ? { tokenStore } : {}),
+  });
+  const uploader = account.sftp ? new SftpUploader(account.sftp, log, config.upload) : undefined;
+  return { sfmc, budget, ...(uploader ? { uploader } : {}) };
+}
+
 export async function startConfiguredWorkers(
   config: Config,
   logger: Logger,
   options: { concurrency: number; metrics?: Metrics },
 ): Promise<ConfiguredWorkers> {
   const { metrics } = options;
-  const sfmcConfig = requireSfmc(config);
+  const named = requireAccounts(config);
   const connection = createRedisConnection(redisTargetOf(config), 'worker');
-  const tokenStore = sharedTokenStore(sfmcConfig.auth, connection, config.queuePrefix);
-  // One budget per account, in Redis beside the queues: every worker process takes from the same one.
-  const budget = new RedisCallBudget({
-    redis: connection,
-    prefix: config.queuePrefix,
-    account: budgetAccountOf(sfmcConfig),
-    limit: config.budget.callsPerMinute,
-  });
-  const sfmc = createSfmcClient({
-    config: sfmcConfig,
-    logger,
-    budget,
-    ...(metrics ? { onCall: observeSoapCall(metrics) } : {}),
-    ...(tokenStore ? { tokenStore } : {}),
-  });
-  const uploader = config.sftp ? new SftpUploader(config.sftp, logger, config.upload) : undefined;
+  const { sfmc, budget, uploader } = accountClients(DEFAULT_ACCOUNT, { sfmc: requireSfmc(config), sftp: config.sftp }, config, connection, logger, metrics);
+  const accounts = Object.fromEntries(
+    Object.entries(named).map(([name, account]) => [name, accountClients(name, account, config, connection, logger, metrics)]),
+  );
   const pool = await startWorkers({
     connection,
     prefix: config.queuePrefix,
@@ -60,13 +87,15 @@ export async function startConfiguredWorkers(
     ...(config.worker.lockDurationMs ? { lockDurationMs: config.worker.lockDurationMs } : {}),
     ...(config.worker.stalledIntervalMs ? { stalledIntervalMs: config.worker.stalledIntervalMs } : {}),
     budget,
+    accounts,
     throttlePauseMs: config.budget.throttlePauseMs,
     settings: { startConfirmGraceMs: config.startConfirmGraceMs, ...(config.checkEmail === false ? { checkEmail: false } : {}) },
   });
   if (metrics) observeWorkers(metrics, pool);
   // Schedules and file-drop triggers (issue #13): their own queues, not steps of a run.
-  const automation = await startConfiguredAutomation(config, connection, uploader, logger);
-  if (config.sftp && !config.upload.dir) {
+  const uploaders = { [DEFAULT_ACCOUNT]: uploader, ...Object.fromEntries(Object.entries(accounts).map(([name, a]) => [name, a.uploader])) };
+  const automation = await startConfiguredAutomation(config, connection, uploaders, logger);
+  if ((config.sftp || Object.values(config.accounts).some((a) => a.sftp)) && !config.upload.dir) {
     logger.warn('UPLOAD_DIR is not set: every run with a file fails (set it to the folder runs may upload from)');
   }
   return {
@@ -79,7 +108,7 @@ export async function startConfiguredWorkers(
       }
       await automation.close(force);
       await pool.close(force);
-      await sfmc.close();
+      await Promise.all([sfmc, ...Object.values(accounts).map((a) => a.sfmc)].map((client) => client.close()));
       connection.disconnect();
     },
   };

@@ -8,6 +8,8 @@ import type { CallBudget, CallClass } from '../sfmc/budget.js';
 import type { SfmcApi } from '../sfmc/types.js';
 import type { SftpUploader } from '../upload/sftp.js';
 import { DEFAULT_STEP_SETTINGS, type StepSettings } from '../../processors/step.js';
+import { DEFAULT_ACCOUNT } from '../config.js';
+import type { AccountContext } from './accounts.js';
 import { PROCESSORS } from './registry.js';
 import { wrapStep, type WrapDeps } from './wrap.js';
 
@@ -29,11 +31,23 @@ export interface WorkerPoolOptions {
   /** How long the account pauses when SFMC throttles. Default 30 s (THROTTLE_PAUSE_MS). */
   throttlePauseMs?: number;
   settings?: Partial<StepSettings>;
+  /**
+   * The accounts of SFMC_ACCOUNTS by name, each with its own SOAP client, uploader and budget; a
+   * run's request names one with `account`. `sfmc`, `uploader` and `budget` above are the default account.
+   */
+  accounts?: Record<string, WorkerAccount>;
   now?: () => number;
   onStepEnd?: WrapDeps['onStepEnd'];
   /** Tests shorten these to exercise stalls. */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+}
+
+/** One named account's clients: the same three things the pool takes for the default account. */
+export interface WorkerAccount {
+  sfmc: SfmcApi;
+  uploader?: SftpUploader;
+  budget?: CallBudget;
 }
 
 export interface WorkerPool {
@@ -52,8 +66,12 @@ function concurrencyOf(step: QueueName, options: WorkerPoolOptions): number {
   const base = options.concurrency ?? 10;
   switch (concurrencyCapOf(step)) {
     // An upload holds an SFTP connection throughout: no more uploads at once than connections allowed.
-    case 'sftp-connections':
-      return Math.min(base, options.uploader?.maxConnections ?? 1);
+    // Each account's uploader holds to its own cap; the queue may run up to the sum of them.
+    case 'sftp-connections': {
+      const uploaders = [options.uploader, ...Object.values(options.accounts ?? {}).map((a) => a.uploader)];
+      const connections = uploaders.reduce((sum, u) => sum + (u?.maxConnections ?? 0), 0);
+      return Math.min(base, Math.max(connections, 1));
+    }
     default:
       return base;
   }
@@ -65,19 +83,23 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
   const now = options.now ?? Date.now;
   const settings = { ...DEFAULT_STEP_SETTINGS, ...options.settings };
   const runs = new RunRegistry(options.connection, options.prefix);
-  const { budget } = options;
   // No BullMQ limiter: SFMC's limit is on SOAP calls per account, not on jobs per queue, so the
   // SOAP client's shared budget decides, and an idle queue carries no rate-limit key.
-  const pauseAccount = budget ? (ms: number) => budget.pause(ms) : async () => {};
+  const contextOf = ({ sfmc, uploader, budget }: WorkerAccount): AccountContext => ({
+    sfmc,
+    ...(uploader ? { uploader } : {}),
+    pauseAccount: budget ? (ms: number) => budget.pause(ms) : async () => {},
+  });
+  const defaultAccount = { sfmc: options.sfmc, ...(options.uploader ? { uploader: options.uploader } : {}), ...(options.budget ? { budget: options.budget } : {}) };
+  const accounts: Record<string, AccountContext> = { [DEFAULT_ACCOUNT]: contextOf(defaultAccount) };
+  for (const [name, account] of Object.entries(options.accounts ?? {})) accounts[name] = contextOf(account);
   const entries = QUEUE_NAMES.map((name) => {
     const processor = wrapStep(name, PROCESSORS[name] as never, {
-      sfmc: options.sfmc,
-      ...(options.uploader ? { uploader: options.uploader } : {}),
+      accounts,
       runs,
       logger: options.logger,
       now,
       settings,
-      pauseAccount,
       throttlePauseMs: options.throttlePauseMs ?? DEFAULT_THROTTLE_PAUSE_MS,
       callClass: callClassOf(name),
       maxThrottledVisits: 50,

@@ -7,11 +7,15 @@ import { isBudgetExhausted, runWithCallClass, type CallClass } from '../sfmc/bud
 import type { ListSendRequest } from '../request.js';
 import { parseDestination, type Destination, type RunRegistry } from '../runs.js';
 import type { StepContext, StepProcessor } from '../../processors/step.js';
+import { accountFor, type AccountContext } from './accounts.js';
 
-export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal' | 'request' | 'destination'> {
+export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal' | 'request' | 'destination' | 'sfmc' | 'uploader'> {
   logger: Logger;
-  /** Closes the account's SOAP call budget (every queue, every worker process) when SFMC throttles. */
-  pauseAccount: (ms: number) => Promise<void>;
+  /**
+   * Every SFMC account this worker serves, `default` among them: a step gets the SOAP client and
+   * uploader of its run's `account`, and a throttle pauses that account's budget only.
+   */
+  accounts: Readonly<Record<string, AccountContext>>;
   throttlePauseMs: number;
   /** The budget class of the SOAP calls this queue's steps make (budget.ts): polls yield to progress. */
   callClass: CallClass;
@@ -47,35 +51,43 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
     const started = deps.now();
     const elapsed = () => deps.now() - started;
     log.debug('step started');
+    let account: (AccountContext & { name: string }) | undefined;
+    const stepEnd = (e: StepEndEvent) => deps.onStepEnd?.(account ? { ...e, account: account.name } : e);
     try {
-      const { request, destination } = await loadRun(deps.runs, job.data.runId);
-      const result: JobResults[N] = await runWithCallClass(deps.callClass, () => step(job, { ...deps, request, destination, log, token, signal }));
+      const { request, destination, cancelled } = await loadRun(deps.runs, job.data.runId);
+      account = accountFor(deps.accounts, request.account);
+      // After the account is known, so the cancelled run is counted under it.
+      if (cancelled) throw new RunError('cancelled', 'the run was cancelled before this step');
+      const { sfmc, uploader } = account;
+      const ctx = { ...deps, sfmc, ...(uploader ? { uploader } : {}), request, destination, log, token, signal };
+      const result: JobResults[N] = await runWithCallClass(deps.callClass, () => step(job, ctx));
       // The run's last step (queues/steps.ts): its registry entry may now expire. Before
       // returning, so a crash here leaves the job active, to be run again and marked then.
-      if (queue === runEndStep(request)) await deps.runs.markFinished(job.data.runId);
+      const endsRun = queue === runEndStep(request);
+      if (endsRun) await deps.runs.markFinished(job.data.runId);
       log.info({ durationMs: elapsed() }, 'step completed');
-      deps.onStepEnd?.({ queue, outcome: 'completed', durationMs: elapsed() });
+      stepEnd({ queue, outcome: 'completed', durationMs: elapsed(), ...(endsRun ? { runEnded: 'completed' as const } : {}) });
       return result;
     } catch (err) {
       if (CONTROL_FLOW.some((E) => err instanceof E)) {
-        deps.onStepEnd?.({ queue, outcome: 'delayed', durationMs: elapsed() });
+        stepEnd({ queue, outcome: 'delayed', durationMs: elapsed() });
         throw err;
       }
       if (isBudgetExhausted(err)) {
         const delayMs = budgetDelayMs(err.retryAfterMs);
         log.debug({ code: err.code, delayMs }, 'no SOAP call budget; step delayed');
         await job.moveToDelayed(deps.now() + delayMs, token);
-        deps.onStepEnd?.({ queue, outcome: 'delayed', durationMs: elapsed(), code: err.code });
+        stepEnd({ queue, outcome: 'delayed', durationMs: elapsed(), code: err.code });
         throw new DelayedError();
       }
       const failure = describeFailure(err);
       const text = `${failure.code}: ${failure.message}`;
-      if (failure.throttled && job.attemptsStarted <= deps.maxThrottledVisits) {
+      if (failure.throttled && account && job.attemptsStarted <= deps.maxThrottledVisits) {
         log.warn({ code: failure.code, pauseMs: deps.throttlePauseMs }, 'SFMC is throttling; pausing the account');
         await job.log(`throttled by SFMC; every call of the account paused for ${deps.throttlePauseMs} ms`);
-        await deps.pauseAccount(deps.throttlePauseMs);
+        await account.pauseAccount(deps.throttlePauseMs);
         await job.moveToDelayed(deps.now() + deps.throttlePauseMs, token);
-        deps.onStepEnd?.({ queue, outcome: 'throttled', durationMs: elapsed(), code: failure.code });
+        stepEnd({ queue, outcome: 'throttled', durationMs: elapsed(), code: failure.code });
         throw new DelayedError();
       }
       const final = failure.fatal || attempt >= (job.opts.attempts ?? 1);
@@ -84,7 +96,7 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
       const outcome = failure.fatal ? 'failed' : 'retry';
       log[failure.fatal ? 'error' : 'warn']({ code: failure.code, err, durationMs: elapsed() }, failure.fatal ? 'step failed' : 'step will be retried');
       await job.log(`${failure.fatal ? 'failed' : `attempt ${attempt} failed`}: ${text}`);
-      deps.onStepEnd?.({ queue, outcome, durationMs: elapsed(), code: failure.code });
+      stepEnd({ queue, outcome, durationMs: elapsed(), code: failure.code, ...(final ? { runEnded: 'failed' as const } : {}) });
       if (failure.fatal) throw new UnrecoverableError(text);
       throw new Error(text, { cause: err });
     }
@@ -96,13 +108,12 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
  * cancel check in the same read (one HGETALL). No request means the registry entry was deleted or
  * has expired: the run cannot go on.
  */
-async function loadRun(runs: RunRegistry, runId: string): Promise<{ request: ListSendRequest; destination: Destination | undefined }> {
+async function loadRun(runs: RunRegistry, runId: string): Promise<{ request: ListSendRequest; destination: Destination | undefined; cancelled: boolean }> {
   const record = await runs.get(runId);
   if (!record?.request) {
     throw new RunError('run-missing', `the run registry has no request for run ${runId} (deleted, or expired after the run finished)`, { runId });
   }
-  if (record.cancelledAt) throw new RunError('cancelled', 'the run was cancelled before this step');
-  return { request: JSON.parse(record.request) as ListSendRequest, destination: parseDestination(record.destination) };
+  return { request: JSON.parse(record.request) as ListSendRequest, destination: parseDestination(record.destination), cancelled: record.cancelledAt !== undefined };
 }
 
 /**

@@ -34,7 +34,7 @@ describe("the API's /metrics with METRICS_TOKEN set", () => {
   it('answers 200 with the metrics to the token', async () => {
     const res = await scrape(`Bearer ${METRICS_TOKEN}`);
     expect(res.statusCode).toBe(200);
-    expect(res.body).toContain('list_send_runs_started_total 0');
+    expect(res.body).toContain('list_send_runs_started_total{account="default"} 0');
     expect(res.body).toMatch(/^list_send_queue_jobs\{queue="send",state="waiting"\} 0$/m);
   });
 
@@ -106,7 +106,7 @@ describe("a worker's /metrics (METRICS_PORT) with METRICS_TOKEN set", () => {
       await wrong.body.dump();
       const ok = await request(url, { dispatcher: agent, headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
       expect(ok.statusCode).toBe(200);
-      expect(await ok.body.text()).toContain('list_send_runs_completed_total 0');
+      expect(await ok.body.text()).toContain('list_send_runs_completed_total{account="default"} 0');
     } finally {
       await server.close();
     }

@@ -69,7 +69,7 @@ describe('the API while Redis is unreachable', () => {
     api = await apiOnClosedPort();
     const res = await api.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
-    expect(res.body).toContain('list_send_runs_started_total 0');
+    expect(res.body).toContain('list_send_runs_started_total{account="default"} 0');
     expect(res.body).not.toMatch(/^list_send_queue_jobs\{/m);
   });
 

@@ -131,7 +131,7 @@ describe('a list send through the HTTP API, end to end', () => {
     // One failed run, counted once, under the step that noticed the cancel.
     const metrics = (await harness.app.inject({ method: 'GET', url: '/metrics' })).body;
     const failedSeries = metrics.split('\n').filter((l) => l.startsWith('list_send_runs_failed_total{'));
-    expect(failedSeries).toEqual([`list_send_runs_failed_total{step="${first?.step}",reason="cancelled"} 1`]);
+    expect(failedSeries).toEqual([`list_send_runs_failed_total{step="${first?.step}",reason="cancelled",account="default"} 1`]);
     expect(metric(metrics, 'list_send_runs_started_total')).toBe(2);
   });
 

@@ -40,7 +40,7 @@ export function automationHarness(p: Pipeline): AutomationHarness {
         maxConnections: 2,
       };
       const uploader = new SftpUploader(config, logger);
-      const workers = await startAutomationWorkers({ connection, prefix: p.prefix, client: p.producer, uploader, logger, ...(options.uploadDir ? { uploadDir: options.uploadDir } : {}) });
+      const workers = await startAutomationWorkers({ connection, prefix: p.prefix, client: p.producer, uploaders: { default: uploader }, logger, ...(options.uploadDir ? { uploadDir: options.uploadDir } : {}) });
       const entry = { workers, connection };
       pools.push(entry);
       const close = workers.close;

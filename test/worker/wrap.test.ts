@@ -16,19 +16,20 @@ function wrapped<N extends QueueName>(queue: N, step: StepProcessor<N>, request 
   const { runs, markFinished } = fakeRuns(request, stored);
   const events: StepEndEvent[] = [];
   const pauseAccount = vi.fn(async () => {});
+  const emeaPause = vi.fn(async () => {});
+  const emeaSfmc = fakeSfmc();
   const processor = wrapStep(queue, step, {
-    sfmc: fakeSfmc(),
+    accounts: { default: { sfmc: fakeSfmc(), pauseAccount }, emea: { sfmc: emeaSfmc, pauseAccount: emeaPause } },
     runs,
     logger: silentLogger,
     now: () => T0,
     settings: DEFAULT_STEP_SETTINGS,
-    pauseAccount,
     throttlePauseMs: 30_000,
     callClass: 'progress',
     maxThrottledVisits: 50,
     onStepEnd: (e) => events.push(e),
   });
-  return { processor, markFinished, events, pauseAccount };
+  return { processor, markFinished, events, pauseAccount, emeaPause, emeaSfmc };
 }
 
 describe('the step wrapper', () => {
@@ -91,17 +92,39 @@ describe('the step wrapper', () => {
     expect(events).toMatchObject([{ outcome: 'throttled', code: 'throttled' }]);
   });
 
+  it("gives a step its run's account: that account's SOAP client, and a throttle pauses that account only", async () => {
+    const seen: unknown[] = [];
+    const { processor, pauseAccount, emeaPause, emeaSfmc, events } = wrapped('resolve-list', async (_job, ctx) => {
+      seen.push(ctx.sfmc);
+      throw new SfmcError('throttled', 'Rate Limited', { kind: 'throttled', mayHaveTakenEffect: false });
+    }, unitRequest({ account: 'emea' }));
+    await expect(processor(fakeJob('resolve-list').job, 'token')).rejects.toBeInstanceOf(DelayedError);
+    expect(seen.length === 1 && seen[0] === emeaSfmc).toBe(true);
+    expect(emeaPause).toHaveBeenCalledWith(30_000);
+    expect(pauseAccount).not.toHaveBeenCalled();
+    expect(events).toMatchObject([{ outcome: 'throttled', account: 'emea' }]);
+  });
+
+  it('fails a run naming an account this worker does not have, for good and before its step runs', async () => {
+    const step = vi.fn(async () => ({ listId: '42' }));
+    const { processor, events } = wrapped('resolve-list', step, unitRequest({ account: 'apac' }));
+    const err = await processor(fakeJob('resolve-list').job, 'token').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnrecoverableError);
+    expect((err as Error).message).toMatch(/^unknown-account: the run names account "apac", which this worker is not configured with \(SFMC_ACCOUNTS: default, emea\)/);
+    expect(step).not.toHaveBeenCalled();
+    expect(events).toMatchObject([{ outcome: 'failed', code: 'unknown-account' }]);
+  });
+
   it('stops a cancelled run before its step runs', async () => {
     const request = unitRequest();
     const { runs } = fakeRuns(request, { cancelledAt: new Date(T0).toISOString() });
     const step = vi.fn(async () => ({ listId: '42' }));
     const processor = wrapStep('resolve-list', step, {
-      sfmc: fakeSfmc(),
+      accounts: { default: { sfmc: fakeSfmc(), pauseAccount: async () => {} } },
       runs,
       logger: silentLogger,
       now: () => T0,
       settings: DEFAULT_STEP_SETTINGS,
-      pauseAccount: async () => {},
       throttlePauseMs: 1,
       callClass: 'progress',
       maxThrottledVisits: 1,

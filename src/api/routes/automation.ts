@@ -12,8 +12,12 @@ import { apiError } from '../schemas.js';
  * limit and the Redis fail-fast check apply as to /v1/list-sends. Bodies are validated by the same
  * schemas as the CLI (src/automation/definitions.ts), the request inside by the run request schema.
  */
-export async function registerAutomationRoutes(v1: FastifyInstance, deps: { redis: RedisLike; prefix: string }): Promise<void> {
-  const admin = new AutomationClient(deps.redis, deps.prefix);
+export async function registerAutomationRoutes(
+  v1: FastifyInstance,
+  deps: { redis: RedisLike; prefix: string; accounts?: readonly string[] | undefined },
+): Promise<void> {
+  // The producer's accounts: a definition naming another is refused when added, not at each firing.
+  const admin = new AutomationClient(deps.redis, deps.prefix, deps.accounts);
   v1.addHook('onClose', async () => admin.close());
   const nameOf = (params: unknown): string => {
     const parsed = automationNameSchema.safeParse((params as { name?: unknown }).name);

@@ -1,3 +1,4 @@
+import { DEFAULT_ACCOUNT } from '../../config.js';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ListSendClient } from '../../client.js';
 import type { Metrics } from '../../metrics.js';
@@ -21,7 +22,9 @@ export const listSendRoutes: FastifyPluginAsync<RouteDeps> = async (v1, { produc
     const { runId, created } = await producer.enqueue(request.body);
     const url = statusUrl(runId);
     if (created) {
-      metrics.runsStarted.inc();
+      // enqueue accepted the request, so its account is a configured name (absent: the default one).
+      const account = (request.body as { account?: unknown }).account;
+      metrics.runsStarted.inc({ account: typeof account === 'string' ? account : DEFAULT_ACCOUNT });
       return reply.code(202).header('location', url).send({ runId, statusUrl: url });
     }
     const run = await producer.status(runId);
