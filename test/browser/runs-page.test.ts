@@ -10,11 +10,11 @@ import { AUTH, DASHBOARD, startApiWithPipeline, type PipelineHarness } from '../
 /**
  * The runs pages (/runs, /runs/<runId>) in headless Chromium, as a person who sends reads them:
  * a completed run, a run whose List does not exist, and a run whose import is still running
- * (the sandbox holds that one import for a minute). Screenshots go to docs/ for the README.
+ * (the sandbox holds that one import for a minute). Screenshots land in test-artifacts/; the ones
+ * in docs/ for the README are copies of them (so a test run never changes the tree).
  */
 
 const CHROMIUM = '/usr/bin/chromium';
-const DOCS = join(import.meta.dirname, '..', '..', 'docs');
 const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts');
 const available = existsSync(CHROMIUM);
 if (!available) console.warn(`[browser tests] skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
@@ -119,7 +119,7 @@ describe.skipIf(!available)('the runs pages in headless Chromium', () => {
       await expect(bad.locator('td[data-label="List"]').textContent()).resolves.toBe(MISSING_LIST);
       expect(await page.locator('#injected').count()).toBe(0);
       expect(await fitsWidth(page)).toBe(true);
-      await page.screenshot({ path: join(DOCS, 'runs-list.png'), fullPage: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'runs-list.png'), fullPage: true });
 
       await page.goto(`${base}/runs?state=failed`, { waitUntil: 'domcontentloaded' });
       expect(await page.locator('tr[data-run]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run')))).toEqual([BAD]);
@@ -137,7 +137,7 @@ describe.skipIf(!available)('the runs pages in headless Chromium', () => {
     try {
       await page.goto(`${base}/runs`, { waitUntil: 'domcontentloaded' });
       expect(await fitsWidth(page)).toBe(true);
-      await page.screenshot({ path: join(DOCS, 'runs-list-375.png'), fullPage: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'runs-list-375.png'), fullPage: true });
       await page.goto(`${base}/runs/${BAD}`, { waitUntil: 'domcontentloaded' });
       expect(await fitsWidth(page)).toBe(true);
     } finally {
@@ -156,7 +156,7 @@ describe.skipIf(!available)('the runs pages in headless Chromium', () => {
       await expect(page.locator('tr[data-step="send"] [data-field="duration"]').textContent()).resolves.toMatch(/\d+(\.\d)? (ms|s)$/);
       await expect(page.getByRole('link', { name: "This run's flow in Bull Board" }).getAttribute('href')).resolves.toBe(`/ui/queue/send/${GOOD}-send`);
       expect(await page.locator('button.cancel').count()).toBe(0);
-      await page.screenshot({ path: join(DOCS, 'run-completed.png'), fullPage: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'run-completed.png'), fullPage: true });
     } finally {
       await page.context().close();
     }
@@ -172,7 +172,7 @@ describe.skipIf(!available)('the runs pages in headless Chromium', () => {
       expect(await page.locator('#steps').textContent()).not.toContain(harness.prefix);
       expect(await page.locator('#injected').count()).toBe(0);
       expect(await page.locator('button.cancel').count()).toBe(0);
-      await page.screenshot({ path: join(DOCS, 'run-failed.png'), fullPage: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'run-failed.png'), fullPage: true });
     } finally {
       await page.context().close();
     }
@@ -190,7 +190,7 @@ describe.skipIf(!available)('the runs pages in headless Chromium', () => {
       await expect.poll(async () => Number((await polls.textContent()) || 0), { timeout: 15_000 }).toBeGreaterThan(seen);
       expect(await page.evaluate(() => (globalThis as unknown as { stayed?: boolean }).stayed)).toBe(true);
       await expect(page.locator('#facts [data-field="state"]').textContent()).resolves.toBe('running');
-      await page.screenshot({ path: join(DOCS, 'run-running.png'), fullPage: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'run-running.png'), fullPage: true });
 
       await page.locator('button.cancel').click();
       await page.getByRole('status').filter({ hasText: 'The run was cancelled' }).waitFor();
