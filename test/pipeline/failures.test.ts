@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startPipeline, seedRequest, type Pipeline } from '../helpers/pipeline.js';
+import { startPipeline, type Pipeline } from '../helpers/pipeline.js';
+import { runToEnd } from '../reliability/support.js';
 
 describe('runs that must fail, and fail without sending', () => {
   let pipeline: Pipeline | undefined;
@@ -8,10 +9,6 @@ describe('runs that must fail, and fail without sending', () => {
     pipeline = undefined;
   });
 
-  async function runToEnd(p: Pipeline, runId: string, overrides = {}) {
-    await p.producer.enqueue(seedRequest({ runId, ...overrides }));
-    return p.producer.waitUntilFinished(runId, { timeoutMs: 20_000 });
-  }
 
   it('fails with list-not-found when no List has the name', async () => {
     pipeline = await startPipeline({ label: 'no-list' });

@@ -4,6 +4,7 @@ import type { PollImportResult, ResolveListResult } from '../../queues/catalog.j
 import { parseListSendRequest } from '../../src/request.js';
 import { createSfmcClient } from '../../src/sfmc/client.js';
 import { startPipeline, seedRequest, type Pipeline } from '../helpers/pipeline.js';
+import { runToEnd } from '../reliability/support.js';
 
 /** Issue #11: what real SFMC does that the first sandbox did not, and how the pipeline copes. */
 
@@ -13,10 +14,6 @@ afterEach(async () => {
   pipeline = undefined;
 });
 
-async function runToEnd(p: Pipeline, runId: string, overrides = {}) {
-  await p.producer.enqueue(seedRequest({ runId, ...overrides }));
-  return p.producer.waitUntilFinished(runId, { timeoutMs: 20_000 });
-}
 
 const stepOf = (status: Awaited<ReturnType<typeof runToEnd>>, step: string) => status.steps.find((s) => s.step === step);
 

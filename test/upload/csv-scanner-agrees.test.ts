@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CsvValidator, firstInvalidUtf8Offset, type CsvEngine, type CsvRules, type ValidationReport } from '../../src/upload/validate.js';
+import { seededRandom } from '../helpers/random.js';
 
 /**
  * Property test of issue #14's scanner (src/upload/csv-scanner.ts): on hundreds of random small
@@ -9,17 +10,6 @@ import { CsvValidator, firstInvalidUtf8Offset, type CsvEngine, type CsvRules, ty
  * every row count, every problem (kind, line, message), every total.
  */
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rng = () => number;
 const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)] as T;
@@ -104,7 +94,7 @@ describe('the CSV scanner against csv-parse', () => {
   it('reports the same rows and problems on 600 random files in random chunks', async () => {
     let withProblems = 0;
     for (let seed = 1; seed <= 600; seed++) {
-      const rng = random(seed);
+      const rng = seededRandom(seed);
       const rules = randomRules(rng);
       const bytes = randomFile(rng, delimiterOf(rules));
       const cuts = randomCuts(rng, bytes.length);
@@ -120,7 +110,7 @@ describe('the CSV scanner against csv-parse', () => {
 
   it('agrees on files too long for one record', async () => {
     for (let seed = 1000; seed < 1100; seed++) {
-      const rng = random(seed);
+      const rng = seededRandom(seed);
       const rules: CsvRules = { ...randomRules(rng), fileType: 'CSV', maxRecordBytes: 8 + Math.floor(rng() * 30) };
       const bytes = randomFile(rng, ',');
       const cuts = randomCuts(rng, bytes.length);
@@ -158,7 +148,7 @@ describe('the UTF-8 check without a TextDecoder', () => {
     const bad = [[0xff], [0xc3], [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0x80], [0xed, 0xa0, 0x80], [0xc0, 0xaf], [0xf5, 0x80, 0x80, 0x80]].map((b) => Buffer.from(b));
     let flagged = 0;
     for (let seed = 1; seed <= 500; seed++) {
-      const rng = random(seed);
+      const rng = seededRandom(seed);
       const parts: Buffer[] = [];
       const n = 1 + Math.floor(rng() * 40);
       for (let i = 0; i < n; i++) parts.push(rng() < 0.03 ? pick(rng, bad) : pick(rng, pieces));
