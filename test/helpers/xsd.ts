@@ -10,8 +10,12 @@ export function wsdlPath(): string {
   return wsdlPathFor();
 }
 
-/** CI=true (GitHub Actions, GitLab, most runners); `false` and `0` mean not CI. */
-export function isCi(value: string | undefined = process.env.CI): boolean {
+/**
+ * Whether a CI variable's value means CI: CI=true (GitHub Actions, GitLab, most runners); `false`,
+ * `0`, empty and unset mean not CI. The caller passes process.env.CI: no default, so a test can ask
+ * about `undefined` inside a CI run.
+ */
+export function isCi(value: string | undefined): boolean {
   return value !== undefined && value !== '' && value !== 'false' && value !== '0';
 }
 
@@ -32,7 +36,7 @@ export function wsdlTestsRun(wsdl: WsdlState, ci: boolean): boolean {
 }
 
 export function wsdlAvailable(): boolean {
-  return wsdlTestsRun(wsdlStateAt(), isCi());
+  return wsdlTestsRun(wsdlStateAt(), isCi(process.env.CI));
 }
 
 /**
