@@ -7,6 +7,7 @@ import type { ListSendClient, StepStatus } from '../../src/client.js';
 import { SAMPLE_FIELD_MAPS } from '../../src/dev/sample-file.js';
 import type { ListSendRequestInput } from '../../src/request.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import type { SftpConfig } from '../../src/config.js';
 import { seedRequest } from '../helpers/requests.js';
 import { testRedisUrl } from '../helpers/redis.js';
 
@@ -60,4 +61,19 @@ export async function jobLogs(prefix: string, runId: string, step: QueueName): P
   } finally {
     await queue.close();
   }
+}
+
+/** The sandbox's SFTP server as an SftpConfig, host key pinned; overrides change one setting. */
+export function sandboxSftpConfig(sb: Sandbox, overrides: Partial<SftpConfig> = {}): SftpConfig {
+  return {
+    host: sb.sftp.host,
+    port: sb.sftp.port,
+    hostDerived: false,
+    username: sb.credentials.username,
+    auth: { password: sb.credentials.password },
+    hostFingerprint: sb.sftp.fingerprint,
+    dir: '/Import',
+    maxConnections: 3,
+    ...overrides,
+  };
 }
