@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseListSendRequest, RequestValidationError, TRACK_TIMEOUT_DEFAULT_MS, TRACK_TIMEOUT_MAX_MS } from '../src/request.js';
-import { seedRequest } from './helpers/requests.js';
+import { parseListSendRequest, TRACK_TIMEOUT_DEFAULT_MS, TRACK_TIMEOUT_MAX_MS } from '../src/request.js';
+import { seedRequest, requestProblems } from './helpers/requests.js';
 
 /** The request's `send` (sender options for Create Send) and `track` (track-send's deadline) fields. */
 
-function problems(input: unknown): { path: string; message: string }[] {
-  try {
-    parseListSendRequest(input);
-  } catch (err) {
-    if (err instanceof RequestValidationError) return err.problems;
-    throw err;
-  }
-  return [];
-}
 
 describe('the track field', () => {
   it('defaults to tracking for 24 hours', () => {
@@ -34,12 +25,12 @@ describe('the track field', () => {
     [{ timeoutMs: 1.5e6 + 0.5 }, 'track.timeoutMs'],
     [{ timeoutMs: 60_000, poll: 1 }, 'track'],
   ])('refuses track %j, naming %s', (track, path) => {
-    expect(problems(seedRequest({ track })).map((p) => p.path)).toEqual([path]);
+    expect(requestProblems(seedRequest({ track })).map((p) => p.path)).toEqual([path]);
   });
 
   it('refuses true and other values with a message that says what it takes', () => {
     for (const track of [true, 'no', 0]) {
-      expect(problems({ ...seedRequest(), track })).toEqual([{ path: 'track', message: 'must be false or { "timeoutMs": ... }' }]);
+      expect(requestProblems({ ...seedRequest(), track })).toEqual([{ path: 'track', message: 'must be false or { "timeoutMs": ... }' }]);
     }
   });
 });
@@ -56,19 +47,19 @@ describe('the send field', () => {
   });
 
   it.each(['news', 'news@example', 'News <news@example.com>', 'a b@example.com', '@example.com'])('refuses fromAddress %j, naming it', (fromAddress) => {
-    expect(problems(seedRequest({ send: { fromAddress } }))).toEqual([
+    expect(requestProblems(seedRequest({ send: { fromAddress } }))).toEqual([
       { path: 'send.fromAddress', message: 'must be an email address like news@example.com' },
     ]);
   });
 
   it('bounds every field and refuses an unknown one, naming each', () => {
-    const paths = problems(seedRequest({ send: { fromName: 'n'.repeat(131), fromAddress: `${'a'.repeat(250)}@x.io`, subject: 's'.repeat(201) } })).map((p) => p.path);
+    const paths = requestProblems(seedRequest({ send: { fromName: 'n'.repeat(131), fromAddress: `${'a'.repeat(250)}@x.io`, subject: 's'.repeat(201) } })).map((p) => p.path);
     expect(paths.sort()).toEqual(['send.fromAddress', 'send.fromName', 'send.subject']);
-    expect(problems({ ...seedRequest(), send: { replyTo: 'x@example.com' } }).map((p) => p.path)).toEqual(['send']);
+    expect(requestProblems({ ...seedRequest(), send: { replyTo: 'x@example.com' } }).map((p) => p.path)).toEqual(['send']);
   });
 
   it('refuses an empty or control-character value, naming the field', () => {
-    expect(problems(seedRequest({ send: { fromName: '  ' } })).map((p) => p.path)).toEqual(['send.fromName']);
-    expect(problems(seedRequest({ send: { subject: 'a\u0001b' } })).map((p) => p.path)).toEqual(['send.subject']);
+    expect(requestProblems(seedRequest({ send: { fromName: '  ' } })).map((p) => p.path)).toEqual(['send.fromName']);
+    expect(requestProblems(seedRequest({ send: { subject: 'a\u0001b' } })).map((p) => p.path)).toEqual(['send.subject']);
   });
 });

@@ -1,4 +1,4 @@
-import type { ListSendRequestInput } from '../../src/request.js';
+import { parseListSendRequest, RequestValidationError, type FieldProblem, type ListSendRequestInput } from '../../src/request.js';
 
 /**
  * Imports in the sandbox finish in a few hundred ms; the first poll comes at the least delay a
@@ -22,4 +22,15 @@ export function seedRequest(overrides: Partial<ListSendRequestInput> = {}): List
     track: false,
     ...overrides,
   };
+}
+
+/** The problems parseListSendRequest reports for an input (none: an empty list). */
+export function requestProblems(input: unknown): FieldProblem[] {
+  try {
+    parseListSendRequest(input);
+  } catch (err) {
+    if (err instanceof RequestValidationError) return err.problems;
+    throw err;
+  }
+  return [];
 }

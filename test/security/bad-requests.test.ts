@@ -10,6 +10,7 @@ import { createSfmcClient } from '../../src/sfmc/client.js';
 import { AUTH, startApi } from '../api/harness.js';
 import { seedRequest, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { requestProblems } from '../helpers/requests.js';
 import { libxml2Validate, wsdlAvailable } from '../helpers/xsd.js';
 import { bodyDocument } from '../sfmc/support.js';
 import { runToEnd, stepOf } from '../reliability/support.js';
@@ -21,15 +22,6 @@ import { runToEnd, stepOf } from '../reliability/support.js';
  * them again here).
  */
 
-function problems(input: unknown): FieldProblem[] {
-  try {
-    parseListSendRequest(input);
-  } catch (err) {
-    if (err instanceof RequestValidationError) return err.problems;
-    throw err;
-  }
-  return [];
-}
 
 const base = seedRequest({ runId: 'bad-input' });
 const withImport = (patch: Record<string, unknown>) => ({ ...base, import: { ...base.import, ...patch } });
@@ -64,7 +56,7 @@ const REFUSED: [string, unknown, string, RegExp][] = [
 
 describe('refusing malformed requests before anything is enqueued', () => {
   it.each(REFUSED)('refuses %s, naming the field', (_what, input, path, message) => {
-    const found = problems(input);
+    const found = requestProblems(input);
     expect(found.length).toBeGreaterThan(0);
     const problem = found.find((p) => p.path === path || (path !== '' && p.path.startsWith(`${path}.`)));
     expect(problem, JSON.stringify(found)).toBeDefined();
