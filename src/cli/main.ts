@@ -21,6 +21,31 @@ function positive(value: string): number {
   return n;
 }
 
+function whole(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number >= 0');
+  return n;
+}
+
+function duplicateKeyCode(value: string): 43030 | 1 {
+  if (value === '43030' || value === '1') return Number(value) as 43030 | 1;
+  throw new InvalidArgumentError('must be 43030 or 1');
+}
+
+interface SandboxFlags {
+  port: number;
+  host: string;
+  sftpPort?: number;
+  dataDir?: string;
+  seed?: string;
+  importRegisterDelayMs?: number;
+  importDurationMs?: number;
+  tokenTtl?: number;
+  dateNormalization: boolean;
+  listSendDelayMs?: number;
+  duplicateKeyErrorCode?: 43030 | 1;
+}
+
 const RUN_STATES: readonly RunState[] = ['waiting', 'running', 'completed', 'failed', 'cancelled'];
 
 function runState(value: string): RunState {
@@ -97,9 +122,27 @@ program
   .option('--sftp-port <n>', 'SFTP port (default: the HTTP port + 1)', port)
   .option('--data-dir <dir>', 'folder whose Import/ holds files to import, and the SFTP root (default: a temporary folder)')
   .option('--seed <file>', 'JSON with extra lists and emails: { "lists": [{ "id", "name" }], "emails": [...] }')
-  .action(async (opts: { port: number; sftpPort?: number; host: string; dataDir?: string; seed?: string }) => {
+  .option('--import-register-delay-ms <ms>', 'how long a started import stays unknown to ImportResultsSummary', whole)
+  .option('--import-duration-ms <ms>', 'how long an import runs before it is Completed', whole)
+  .option('--token-ttl <seconds>', "access tokens' lifetime (SFMC: 1079)", positive)
+  .option('--no-date-normalization', "model an account with Incoming Date Normalization off (a filter date's zone is ignored)")
+  .option('--list-send-delay-ms <ms>', "how long a Send's ListSend rows stay absent", whole)
+  .option('--duplicate-key-error-code <code>', 'ErrorCode of a taken ImportDefinition CustomerKey: 43030 or 1', duplicateKeyCode)
+  .action(async (opts: SandboxFlags) => {
     const { runSandbox } = await import('../sandbox/cli.js');
-    await runSandbox({ logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }), port: opts.port, host: opts.host, ...(opts.sftpPort !== undefined ? { sftpPort: opts.sftpPort } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.seed ? { seedFile: opts.seed } : {}) });
+    const { port, host, sftpPort, dataDir, seed, importRegisterDelayMs, importDurationMs, tokenTtl, ...behaviour } = opts;
+    await runSandbox({
+      logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }),
+      port,
+      host,
+      sftpPort,
+      dataDir,
+      seedFile: seed,
+      registerDelayMs: importRegisterDelayMs,
+      durationMs: importDurationMs,
+      tokenTtlSeconds: tokenTtl,
+      ...behaviour,
+    });
   });
 
 program

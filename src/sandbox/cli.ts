@@ -20,6 +20,12 @@ export interface RunSandboxOptions {
   rows?: number;
   pageSize?: number;
   tokenTtlSeconds?: number;
+  /** SandboxOptions.dateNormalization: false models an account with Incoming Date Normalization off. */
+  dateNormalization?: boolean;
+  /** SandboxOptions.listSendDelayMs: how long a Send's ListSend rows stay absent. */
+  listSendDelayMs?: number;
+  /** SandboxOptions.duplicateKeyErrorCode: the ErrorCode of a taken ImportDefinition CustomerKey. */
+  duplicateKeyErrorCode?: 43030 | 1;
   schemaCheck?: boolean;
   wsdlPath?: string;
   /** Where the sandbox reports its own internal errors (they are answered as apifault code 2). */
@@ -61,6 +67,9 @@ export async function runSandbox(opts: RunSandboxOptions = {}): Promise<Sandbox>
     import: { registerDelayMs: opts.registerDelayMs, durationMs: opts.durationMs, rows: opts.rows },
     pageSize: opts.pageSize,
     tokenTtlSeconds: opts.tokenTtlSeconds,
+    dateNormalization: opts.dateNormalization,
+    listSendDelayMs: opts.listSendDelayMs,
+    duplicateKeyErrorCode: opts.duplicateKeyErrorCode,
     schemaCheck: opts.schemaCheck,
     wsdlPath: opts.wsdlPath,
     logger: opts.logger,

@@ -7,6 +7,7 @@ import type { CallRecord, Sandbox, SandboxStateSnapshot } from '../../src/sandbo
 import {
   accessToken,
   bodyOf,
+  createImportDefinitionBody,
   createSendBody,
   envelope,
   getJson,
@@ -18,6 +19,7 @@ import {
   startImport,
   startSandbox,
   testClock,
+  tokenRequest,
   type Login,
   type TestClock,
 } from './helpers.js';
@@ -157,6 +159,19 @@ describe('runSandbox', () => {
       await expect(runSandbox({ seedFile, out: () => {} })).rejects.toThrow(/seed file/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('passes the CLI\'s behaviour options to the sandbox (token lifetime, duplicate-key code)', async () => {
+    const sb = await runSandbox({ port: 0, tokenTtlSeconds: 60, duplicateKeyErrorCode: 1, out: () => {} });
+    try {
+      expect((await tokenRequest(sb)).json).toMatchObject({ expires_in: 60 });
+      const auth = await login(sb);
+      await soap(sb, 'Create', envelope(createImportDefinitionBody('CLI-DUP', '123'), auth));
+      const msg = bodyOf(await soap(sb, 'Create', envelope(createImportDefinitionBody('CLI-DUP', '123'), auth)), 'CreateResponse');
+      expect(resultsOf(msg)[0]).toMatchObject({ StatusCode: 'Error', ErrorCode: '1' });
+    } finally {
+      await sb.close();
     }
   });
 
