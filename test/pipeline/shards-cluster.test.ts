@@ -85,15 +85,17 @@ describe('QUEUE_SHARDS=12 on a three-master Redis Cluster', () => {
     expect(statuses.map((s) => s?.state)).toEqual(RUN_IDS.map(() => 'completed'));
     expect(new Set(statuses.map((s) => s?.result?.sendId)).size).toBe(RUN_IDS.length);
 
-    // Where the keys are: each shard's keys on one master, and every master holding some shards.
+    // Where the keys are: each shard's keys on one master, and every master holding some runs.
     const prefixes = shardPrefixes(PREFIX, SHARDS);
     const shardOfKey = (key: string) => prefixes.findIndex((prefix) => key.startsWith(`${prefix}:`));
-    const shardsByMaster = await Promise.all(cluster.ports.map(async (port) => new Set((await keysOn(port)).map(shardOfKey).filter((i) => i >= 0))));
-    for (const held of shardsByMaster) expect(held.size).toBeGreaterThan(0);
+    const keysByMaster = await Promise.all(cluster.ports.map(keysOn));
+    const shardsByMaster = keysByMaster.map((keys) => new Set(keys.map(shardOfKey).filter((i) => i >= 0)));
     const owners = prefixes.map((_, i) => shardsByMaster.filter((held) => held.has(i)).length);
     expect(owners.every((n) => n <= 1)).toBe(true);
+    const runsByMaster = keysByMaster.map((keys) => keys.filter((k) => shardOfKey(k) >= 0 && k.includes(':run:')).length);
+    for (const runs of runsByMaster) expect(runs, `run hashes per master: ${runsByMaster.join(' / ')}`).toBeGreaterThan(0);
     // A run's registry hash is in the shard its runId hashes to, beside its flow's jobs.
-    const keys = (await Promise.all(cluster.ports.map(keysOn))).flat();
+    const keys = keysByMaster.flat();
     for (const runId of RUN_IDS) {
       const prefix = prefixes[shardOf(runId, SHARDS)]!;
       expect(keys).toContain(`${prefix}:run:${runId}`);
