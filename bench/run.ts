@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ensureRedis } from '../src/dev/redis-server.js';
 import { projectRoot } from '../src/paths.js';
 import { apiEconomy } from './api-economy.js';
+import { clusterSpread } from './cluster-spread.js';
 import { machineInfo, type BenchContext, type ItemResult } from './common.js';
 import { criticalPath } from './critical-path.js';
 import { engineOverhead } from './engine-overhead.js';
@@ -25,6 +26,7 @@ const ITEMS: Record<number, (ctx: BenchContext) => Promise<ItemResult>> = {
   3: pollingAtScale,
   4: apiEconomy,
   5: upload,
+  6: clusterSpread,
 };
 
 async function main(): Promise<number> {

@@ -8,7 +8,8 @@ import { createRedisConnection, redisTargetOf, type RedisLike } from './redis.js
 import { accountProblem, parseListSendRequest, requestFingerprint, RequestValidationError, type ListSendRequest } from './request.js';
 import { checkUploadPath } from './upload/local-file.js';
 import { RunEvents, type StepEvent } from './run-events.js';
-import { RunRegistry, type CancelOutcome } from './runs.js';
+import { RunRegistry, type CancelOutcome, type RunRecord } from './runs.js';
+import { shardOf, shardPrefixes } from './shards.js';
 
 /**
  * The producer side as a library: enqueue a list send, read its status, wait for it. The HTTP API
@@ -59,7 +60,10 @@ export interface ListSendClientOptions {
   redisUrl: string;
   /** Redis Cluster seed nodes (REDIS_CLUSTER_NODES); when given, redisUrl is not used. */
   clusterNodes?: RedisNode[];
+  /** QUEUE_PREFIX; with `shards`, the base the shards' prefixes are derived from (src/shards.ts). */
   prefix: string;
+  /** QUEUE_SHARDS (default 1): the sets of queues runs are spread over by runId. */
+  shards?: number;
   steps: StepOptionSettings;
   /** Share a connection; otherwise the client opens (and closes) its own, failing fast when Redis is down. */
   connection?: RedisLike;
@@ -86,26 +90,39 @@ export interface EnqueueResult {
   created: boolean;
 }
 
+/** One shard's producer side: its flow producer, step queues and run registry, all under its prefix. */
+interface Shard {
+  prefix: string;
+  flows: FlowProducer;
+  queues: Record<QueueName, Queue>;
+  runs: RunRegistry;
+  /** Step events, opened the first time a run of this shard is waited for. */
+  events?: RunEvents;
+}
+
 export class ListSendClient {
   private readonly redis: RedisLike;
   private readonly ownsConnection: boolean;
-  private readonly flows: FlowProducer;
-  private readonly queues: Record<QueueName, Queue>;
-  private readonly runs: RunRegistry;
+  private readonly shards: Shard[];
 
   constructor(private readonly options: ListSendClientOptions) {
     this.ownsConnection = !options.connection;
     this.redis = options.connection ?? createRedisConnection(this.target, 'producer');
-    this.flows = new FlowProducer({ connection: this.redis, prefix: options.prefix });
-    this.queues = Object.fromEntries(
-      QUEUE_NAMES.map((name) => [name, new Queue(name, { connection: this.redis, prefix: options.prefix })]),
-    ) as Record<QueueName, Queue>;
-    this.runs = new RunRegistry(this.redis, options.prefix);
     // Redis outages reach callers as RedisUnavailableError; without listeners BullMQ would also
     // print every reconnect attempt to the console.
     const ignore = () => {};
-    this.flows.on('error', ignore);
-    for (const queue of Object.values(this.queues)) queue.on('error', ignore);
+    this.shards = shardPrefixes(options.prefix, options.shards ?? 1).map((prefix) => {
+      const flows = new FlowProducer({ connection: this.redis, prefix });
+      const queues = Object.fromEntries(QUEUE_NAMES.map((name) => [name, new Queue(name, { connection: this.redis, prefix })])) as Record<QueueName, Queue>;
+      flows.on('error', ignore);
+      for (const queue of Object.values(queues)) queue.on('error', ignore);
+      return { prefix, flows, queues, runs: new RunRegistry(this.redis, prefix) };
+    });
+  }
+
+  /** The shard a run's keys live in (src/shards.ts). */
+  private shardOf(runId: string): Shard {
+    return this.shards[shardOf(runId, this.shards.length)]!;
   }
 
   /** The accounts a request may name, when this producer was told (ListSendClientOptions.accounts). */
@@ -149,28 +166,41 @@ export class ListSendClient {
     if (unknownAccount) throw new RequestValidationError([unknownAccount]);
     const fingerprint = requestFingerprint(request);
     await this.ready();
-    const claim = await this.runs.claim(request.runId, fingerprint, JSON.stringify(request));
+    // The claim, the flow and the flow-added mark go to the run's shard: one slot for all of them.
+    const shard = this.shardOf(request.runId);
+    const claim = await shard.runs.claim(request.runId, fingerprint, JSON.stringify(request));
     if (!claim.created && claim.fingerprint !== fingerprint) throw new RunConflictError(request.runId);
     // Added once: after the retention period the step jobs are gone, and re-adding the flow
     // then would run (and send) a finished run again. A run whose hash has expired (it finished
     // long ago; only its fingerprint is left) is not added again either (claim's flowPending).
     if (claim.flowPending) {
-      await this.flows.add(buildRunFlow(request, this.options.steps));
-      await this.runs.markFlowAdded(request.runId);
+      await shard.flows.add(buildRunFlow(request, this.options.steps));
+      await shard.runs.markFlowAdded(request.runId);
     }
     return { runId: request.runId, created: claim.created };
   }
 
   /** The request a run was enqueued with, as validated. */
   async request(runId: string): Promise<ListSendRequest | undefined> {
-    await this.ready();
-    const raw = (await this.runs.get(runId))?.request;
+    const raw = (await this.record(runId))?.request;
     return raw ? (JSON.parse(raw) as ListSendRequest) : undefined;
+  }
+
+  /** The run's registry record (src/runs.ts), from its shard. */
+  async record(runId: string): Promise<RunRecord | undefined> {
+    await this.ready();
+    return this.shardOf(runId).runs.get(runId);
+  }
+
+  /** A step's BullMQ job of a run, from the run's shard; undefined when it does not exist (any more). */
+  async stepJob(runId: string, step: QueueName): Promise<Job | undefined> {
+    await this.ready();
+    return Job.fromId(this.shardOf(runId).queues[step], stepJobId(runId, step));
   }
 
   async status(runId: string): Promise<RunStatus | undefined> {
     await this.ready();
-    const record = await this.runs.get(runId);
+    const record = await this.shardOf(runId).runs.get(runId);
     // Only the steps this run has (the step table's optional steps per its request). With no
     // record to say, an optional step is shown when its job exists.
     const request = record?.request ? (JSON.parse(record.request) as ListSendRequest) : undefined;
@@ -205,7 +235,7 @@ export class ListSendClient {
   }
 
   private async stepStatus(runId: string, step: QueueName): Promise<StepStatus> {
-    const queue = this.queues[step];
+    const queue = this.shardOf(runId).queues[step];
     const id = stepJobId(runId, step);
     // State first, then the job: a job read before it failed would lack its failedReason.
     const state = (await queue.getJobState(id)) as StepState;
@@ -230,7 +260,7 @@ export class ListSendClient {
     options: { timeoutMs?: number; onEvent?: (e: StepEvent) => void } = {},
   ): Promise<RunStatus> {
     let wake: () => void = () => {};
-    const unsubscribe = await this.events().subscribe(runId, (e) => {
+    const unsubscribe = await this.eventsOf(this.shardOf(runId)).subscribe(runId, (e) => {
       options.onEvent?.(e);
       if (e.event === 'completed' || e.event === 'failed') wake();
     });
@@ -258,21 +288,26 @@ export class ListSendClient {
     }
   }
 
-  private runEvents?: { hub: RunEvents; connection: RedisLike };
+  /** Event streams are read with blocking XREADs, which need a worker-style connection: one for every shard's events. */
+  private eventsConnection?: RedisLike;
 
-  private events(): RunEvents {
-    if (!this.runEvents) {
-      // Event streams are read with blocking XREADs, which need a worker-style connection.
-      const connection = createRedisConnection(this.target, 'worker');
-      this.runEvents = { hub: new RunEvents(connection, this.options.prefix), connection };
-    }
-    return this.runEvents.hub;
+  /** A shard's events, opened on first use: a producer that waits for one run reads one shard's streams. */
+  private eventsOf(shard: Shard): RunEvents {
+    this.eventsConnection ??= createRedisConnection(this.target, 'worker');
+    shard.events ??= new RunEvents(this.eventsConnection, shard.prefix);
+    return shard.events;
   }
 
-  /** Most recent runs first. */
+  /** Most recent runs first, across every shard. */
   async recentRunIds(limit = 50): Promise<string[]> {
     await this.ready();
-    return this.runs.recent(limit);
+    // Each shard's newest `limit`, merged by creation time: the newest `limit` overall are among them.
+    const lists = await Promise.all(this.shards.map((s) => s.runs.recent(limit)));
+    return lists
+      .flat()
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .slice(0, limit)
+      .map((r) => r.runId);
   }
 
   /**
@@ -281,16 +316,14 @@ export class ListSendClient {
    */
   async cancel(runId: string): Promise<CancelOutcome> {
     await this.ready();
-    return this.runs.cancel(runId);
+    return this.shardOf(runId).runs.cancel(runId);
   }
 
   async close(): Promise<void> {
-    if (this.runEvents) {
-      await this.runEvents.hub.close();
-      this.runEvents.connection.disconnect();
-    }
-    await this.flows.close();
-    await Promise.all(Object.values(this.queues).map((q) => q.close()));
+    await Promise.all(this.shards.map((s) => s.events?.close()));
+    this.eventsConnection?.disconnect();
+    await Promise.all(this.shards.map((s) => s.flows.close()));
+    await Promise.all(this.shards.flatMap((s) => Object.values(s.queues)).map((q) => q.close()));
     if (this.ownsConnection) this.redis.disconnect();
   }
 }

@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { ACCOUNT_NAME } from './request.js';
+import { hasHashTag, MAX_QUEUE_SHARDS } from './shards.js';
 
 /**
  * Configuration comes from the environment and is validated once at boot. Error messages name the
@@ -187,6 +188,17 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9{}_-]+$/, 'may hold only letters, digits, {, }, _ and -')
     .default('{list-send}'),
+  /**
+   * Sets of queues runs are spread over, each under its own hash tag (src/shards.ts): on a Redis
+   * Cluster, N > 1 spreads the runs over the masters. 1 keeps today's keys. Changing it strands the
+   * runs in flight (a runId's shard is recomputed from the count): drain the queues first.
+   */
+  QUEUE_SHARDS: z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(MAX_QUEUE_SHARDS, `must be at most ${MAX_QUEUE_SHARDS}`)
+    .default(1),
   /** The default account's settings (SFMC_CLIENT_ID, SFMC_SFTP_HOST, ...): see accountFields. */
   ...prefixedAccountShape('SFMC_'),
   /** Extra SFMC accounts (business units), each set by its own SFMC_<NAME>_* variables: see accountsConfig. */
@@ -251,7 +263,13 @@ export const envSchema = z.object({
     .min(0, 'must be 0 or more')
     .max(900_000, 'must be at most 900000 (15 min; SFMC tokens live about 18 min)')
     .default(60_000),
-}).superRefine((env, ctx) => checkEndpoints(env, 'SFMC_', allowedHttpHosts(env.SFMC_ALLOW_HTTP_HOSTS), ctx));
+}).superRefine((env, ctx) => {
+  checkEndpoints(env, 'SFMC_', allowedHttpHosts(env.SFMC_ALLOW_HTTP_HOSTS), ctx);
+  // Each shard's prefix is QUEUE_PREFIX with its number added inside the hash tag.
+  if (env.QUEUE_SHARDS > 1 && !hasHashTag(env.QUEUE_PREFIX)) {
+    ctx.addIssue({ code: 'custom', path: ['QUEUE_PREFIX'], message: 'must hold a {hash tag} (such as {list-send}) when QUEUE_SHARDS is more than 1' });
+  }
+});
 
 /** The endpoint rule for one account's AUTH_URL and SOAP_URL (SFMC_ALLOW_HTTP_HOSTS is shared by every account). */
 function checkEndpoints(values: Record<string, unknown>, prefix: string, allowed: string[], ctx: z.RefinementCtx): void {
@@ -317,7 +335,10 @@ export interface Config {
   budget: { callsPerMinute: number; throttlePauseMs: number };
   /** START_CONFIRM_GRACE_MS: start-import's wait for the import of an unanswered Perform start. */
   startConfirmGraceMs: number;
+  /** QUEUE_PREFIX: account-wide keys, and with one shard every key (src/shards.ts). */
   queuePrefix: string;
+  /** QUEUE_SHARDS: sets of queues under their own hash tags that runs are spread over (src/shards.ts). */
+  queueShards: number;
   sfmc?: SfmcConfig;
   /** Enhanced FTP for runs that upload their file; undefined when SFMC_SFTP_USERNAME is not set. */
   sftp?: SftpConfig;
@@ -537,6 +558,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
     startConfirmGraceMs: env.START_CONFIRM_GRACE_MS,
     budget: { callsPerMinute: env.SFMC_CALLS_PER_MINUTE, throttlePauseMs: env.THROTTLE_PAUSE_MS },
     queuePrefix: env.QUEUE_PREFIX,
+    queueShards: env.QUEUE_SHARDS,
     ...(sfmc ? { sfmc } : {}),
     ...(sftp ? { sftp } : {}),
     accounts,

@@ -42,7 +42,7 @@ export interface Metrics {
 }
 
 export interface MetricsOptions {
-  /** Queues whose job counts are read on each scrape (the API process passes its five). */
+  /** Queues whose job counts are read on each scrape (the API process passes every shard's); queues of one name are summed. */
   queues?: Queue[];
   /**
    * Whether the queues' connection is up. BullMQ waits for a connection before any command, so
@@ -153,9 +153,14 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
         if (queues.length === 0 || options.connected?.() === false) return;
         try {
           const counts = await readDepths();
+          // Every shard has a queue of each name (QUEUE_SHARDS): a series is the sum over shards.
+          const totals = new Map<string, Record<string, number>>();
           queues.forEach((queue, i) => {
-            for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, counts[i]?.[state] ?? 0);
+            const total = totals.get(queue.name) ?? {};
+            for (const state of QUEUE_STATES) total[state] = (total[state] ?? 0) + (counts[i]?.[state] ?? 0);
+            totals.set(queue.name, total);
           });
+          for (const [queue, total] of totals) for (const state of QUEUE_STATES) this.set({ queue, state }, total[state] ?? 0);
         } catch (err) {
           // Redis is down: the series disappear rather than report stale depths; /readyz says why.
           options.logger?.warn({ err }, 'queue depths unavailable for /metrics');
@@ -220,8 +225,8 @@ export function observeStepEnd(metrics: Metrics): (e: StepEndEvent) => void {
  * since the wrapper rethrows every failure with its cause). Every other end of a run is counted by
  * `observeStepEnd`, which knows the run's account.
  */
-export function observeWorkers(metrics: Metrics, pool: { workers: Record<QueueName, Worker> }): void {
-  for (const [step, worker] of Object.entries(pool.workers) as [QueueName, Worker][]) {
+export function observeWorkers(metrics: Metrics, pool: { byShard: Record<QueueName, Worker>[] }): void {
+  for (const [step, worker] of pool.byShard.flatMap((workers) => Object.entries(workers) as [QueueName, Worker][])) {
     // The run's last step is the root of its flow (queues/steps.ts): the one job with no parent.
     worker.on('completed', (job) => {
       if (job.parentKey) return;

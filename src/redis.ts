@@ -40,7 +40,8 @@ export function clusterOptions(role: ConnectionRole): ClusterOptions {
 
 /**
  * A connection for a role, to a standalone Redis or (REDIS_CLUSTER_NODES) a Redis Cluster. Under a
- * cluster every key of the service carries the prefix's hash tag, so all of them live in one slot.
+ * cluster every key carries a hash tag: QUEUE_PREFIX's, or its shard's (src/shards.ts), so each
+ * script's and each flow's keys live in one slot.
  */
 export function createRedisConnection(target: RedisTarget, role: ConnectionRole): RedisLike {
   if (!target.clusterNodes || target.clusterNodes.length === 0) return createRedis(target.url, role);

@@ -2,7 +2,9 @@ import { RETENTION_SECONDS } from '../queues/options.js';
 import type { RedisLike } from './redis.js';
 
 /**
- * The run registry, beside the queues under the same hash-tagged prefix (one Cluster slot):
+ * The run registry, beside the queues under the same hash-tagged prefix (one Cluster slot): with
+ * QUEUE_SHARDS, each shard has its own registry under its own prefix (src/shards.ts), and a run's
+ * keys live in its shard's.
  *
  * - `<prefix>:run:<runId>`, a hash: the validated request (the one copy of it: step jobs carry
  *   only the runId), when it was created, and where cancelling and sending meet atomically. Once
@@ -172,8 +174,11 @@ export class RunRegistry {
     return ((await this.redis.eval(CLAIM_SEND, 1, this.key(runId), new Date().toISOString())) as number) === 1;
   }
 
-  /** Most recent first. */
-  async recent(limit: number): Promise<string[]> {
-    return this.redis.zrevrange(this.indexKey, 0, limit - 1);
+  /** Most recent first, with when each was created (ms), so several shards' lists can be merged. */
+  async recent(limit: number): Promise<{ runId: string; createdAt: number }[]> {
+    const flat = await this.redis.zrevrange(this.indexKey, 0, limit - 1, 'WITHSCORES');
+    const runs: { runId: string; createdAt: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) runs.push({ runId: flat[i]!, createdAt: Number(flat[i + 1]) });
+    return runs;
   }
 }

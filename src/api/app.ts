@@ -28,7 +28,7 @@ export interface AppDeps {
   producer: ListSendClient;
   /** The producer's fail-fast connection (standalone or cluster): /readyz pings it, and /v1 answers 503 at once while it is down. */
   redis: Redis | Cluster;
-  /** The five queues on the producer's connection and prefix: Bull Board and queue depths. */
+  /** Every shard's step queues and the automation queues, on the producer's connection: Bull Board and queue depths. */
   queues: Queue[];
   logger: Logger;
   metrics: Metrics;
@@ -38,8 +38,10 @@ export interface AppDeps {
   /** Basic-auth credentials for Bull Board at /ui; without them /ui is not served. */
   dashboard?: { user: string; password: string };
   version?: string;
-  /** The queue prefix: the /v1 rate-limit counters live under it, in the queues' hash slot. */
+  /** QUEUE_PREFIX: the /v1 rate-limit counters live under it (account-wide, never sharded). */
   prefix: string;
+  /** QUEUE_SHARDS (default 1): Bull Board names each shard's queues, and the runs page links to them. */
+  queueShards?: number;
   /** Requests per minute per bearer token on /v1 (API_RATE_LIMIT_PER_MINUTE, default 120). */
   rateLimitPerMinute?: number;
   /** Failed dashboard logins per minute per client IP (DASHBOARD_LOGIN_FAILURES_PER_MINUTE, default 10). */
@@ -94,14 +96,16 @@ export function buildApp(deps: AppDeps) {
 
   if (deps.dashboard) {
     const credentials = deps.dashboard;
+    const shards = { prefix: deps.prefix, count: deps.queueShards ?? 1 };
     app.register(dashboard, {
       queues: deps.queues,
+      shards,
       redis: deps.redis,
       credentials,
       loginFailuresPerMinute: deps.loginFailuresPerMinute ?? 10,
       secrets: [...deps.tokens, credentials.password, ...(deps.metricsToken ? [deps.metricsToken] : []), ...(deps.secrets ?? [])],
     });
-    app.register(runsPage, { producer: deps.producer, queues: deps.queues, redis: deps.redis, credentials, loginFailuresPerMinute: deps.loginFailuresPerMinute ?? 10, secrets: [...deps.tokens, credentials.password, ...(deps.metricsToken ? [deps.metricsToken] : []), ...(deps.secrets ?? [])] });
+    app.register(runsPage, { producer: deps.producer, shards, redis: deps.redis, credentials, loginFailuresPerMinute: deps.loginFailuresPerMinute ?? 10, secrets: [...deps.tokens, credentials.password, ...(deps.metricsToken ? [deps.metricsToken] : []), ...(deps.secrets ?? [])] });
   } else {
     app.log.warn('DASHBOARD_USER and DASHBOARD_PASSWORD are not set: Bull Board is not served at /ui');
   }

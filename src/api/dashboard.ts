@@ -11,6 +11,7 @@ import { connectionUsable } from './connection.js';
 import { createLoginThrottle } from './limits.js';
 import { redactDeep, redactSecrets } from './redact.js';
 import { apiError } from './schemas.js';
+import { shardOf, shardPrefixes } from '../shards.js';
 
 /**
  * Bull Board at /ui: every queue (so a run's flow shows as one tree), read-only, behind basic
@@ -20,8 +21,34 @@ import { apiError } from './schemas.js';
 
 export const UI_PATH = '/ui';
 
+/** QUEUE_PREFIX and QUEUE_SHARDS: which queue belongs to which shard. */
+export interface ShardLayout {
+  prefix: string;
+  count: number;
+}
+
+/**
+ * The name Bull Board shows a queue by, and uses in its URLs: with several shards every shard
+ * has a queue of each name, told apart by `shard-<i>:` in front (Bull Board's per-queue `prefix`
+ * option, made for one queue name under several prefixes: felixmosh/bull-board#331); its
+ * `delimiter` groups each shard's queues in the menu (felixmosh/bull-board#633).
+ */
+function boardPrefixOf(queue: Queue, shards: ShardLayout | undefined): string {
+  if (!shards || shards.count <= 1) return '';
+  const index = shardPrefixes(shards.prefix, shards.count).indexOf(queue.opts.prefix ?? '');
+  return index < 0 ? '' : `shard-${index}:`;
+}
+
+/** Bull Board's name of a run's step queue: where the run's job pages are. */
+export function boardQueueName(step: string, runId: string, shards: ShardLayout | undefined): string {
+  return !shards || shards.count <= 1 ? step : `shard-${shardOf(runId, shards.count)}:${step}`;
+}
+
 export interface DashboardOptions {
+  /** Every shard's step queues, and the schedules and triggers queues. */
   queues: Queue[];
+  /** Without it (or with one shard) queues are shown by their own names. */
+  shards?: ShardLayout;
   redis: Redis | Cluster;
   credentials: { user: string; password: string };
   /** Failed logins per minute per client IP before /ui answers 429. */
@@ -49,10 +76,11 @@ export const DASHBOARD_CSP = {
   frameAncestors: ["'none'"],
 };
 
-function boardAdapter(queue: Queue): BullMQAdapter {
+function boardAdapter(queue: Queue, shards: ShardLayout | undefined): BullMQAdapter {
   // Read-only: retry, remove, clean and "remove unprocessed children" could release a waiting
   // parent and so lead to a Send (bullmq reference 7.2).
-  const adapter = new BullMQAdapter(queue, { readOnlyMode: true, allowRetries: false });
+  const prefix = boardPrefixOf(queue, shards);
+  const adapter = new BullMQAdapter(queue, { readOnlyMode: true, allowRetries: false, ...(prefix ? { prefix, delimiter: ':' } : {}) });
   adapter.setFormatter('data', (data) => redactSecrets(data));
   adapter.setFormatter('returnValue', (value) => redactSecrets(value));
   adapter.setFormatter('progress', (value) => redactSecrets(value));
@@ -91,7 +119,7 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
       const serverAdapter = new FastifyAdapter();
       serverAdapter.setBasePath(UI_PATH);
       createBullBoard({
-        queues: options.queues.map(boardAdapter),
+        queues: options.queues.map((q) => boardAdapter(q, options.shards)),
         serverAdapter,
         // hideRedisDetails: /api/redis/stats answers 403 and the UI drops the panel (Redis
         // version, OS, port and memory are of no use to an operator of this service); see

@@ -10,8 +10,8 @@ import { apiError } from './schemas.js';
  * /v1 is limited per bearer token, in Redis: every API instance counts against the same window,
  * so adding instances does not multiply what one token may do. The counter runs after the token
  * check (route hooks run after the scope's own), so only token holders ever write to Redis. Keys
- * are `${QUEUE_PREFIX}:api-rate:<sha256 of the token, 16 hex>`: the prefix's hash tag keeps them
- * in the queues' Redis Cluster slot, and the token itself is never in a key or a log line.
+ * are `${QUEUE_PREFIX}:api-rate:<sha256 of the token, 16 hex>`: account-wide, never sharded
+ * (src/shards.ts), in the slot of the prefix's hash tag; the token itself is never in a key or a log line.
  *
  * Failed dashboard logins are limited per client IP in memory instead: the client is not
  * authenticated, and an anonymous caller must not be able to make the service write to Redis.

@@ -12,6 +12,7 @@ export function producerFor(config: Config): ListSendClient {
     redisUrl: config.redisUrl,
     ...(config.redisClusterNodes ? { clusterNodes: config.redisClusterNodes } : {}),
     prefix: config.queuePrefix,
+    shards: config.queueShards,
     steps: config.steps,
     upload: { dir: config.upload.dir },
     accounts: accountNamesOf(config),
@@ -30,7 +31,7 @@ export async function workerCommand(config: Config, logger: Logger, options: { c
           host: config.api.host,
           ...(config.api.metricsToken ? { token: config.api.metricsToken } : {}),
         });
-  logger.info({ prefix: config.queuePrefix, concurrency: options.concurrency, metricsPort: metricsServer?.port }, 'workers started');
+  logger.info({ prefix: config.queuePrefix, shards: config.queueShards, concurrency: options.concurrency, metricsPort: metricsServer?.port }, 'workers started');
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {

@@ -32,7 +32,7 @@ export function formatRunsTable(runs: readonly RunView[]): string {
 export async function runsCommand(config: Config, options: { state?: RunState; limit: number }): Promise<number> {
   const producer = producerFor(config);
   try {
-    const page = await new RunsData(producer, []).list(options.state ? { state: options.state } : {}, 1, options.limit);
+    const page = await new RunsData(producer).list(options.state ? { state: options.state } : {}, 1, options.limit);
     console.log(formatRunsTable(page.runs));
     if (page.scanCapped) console.error(`only the ${page.scanned} most recent runs were searched`);
     return EXIT.ok;

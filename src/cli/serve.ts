@@ -11,6 +11,7 @@ import { accountNamesOf, ConfigError, isLoopbackHost, type Config } from '../con
 import { createMetrics } from '../metrics.js';
 import { projectRoot } from '../paths.js';
 import { createRedisConnection, redisTargetOf } from '../redis.js';
+import { shardPrefixes } from '../shards.js';
 
 export interface ServeOptions {
   /** Default: API_PORT (3000). */
@@ -78,13 +79,17 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     redisUrl: target.url,
     ...(target.clusterNodes ? { clusterNodes: target.clusterNodes } : {}),
     prefix: config.queuePrefix,
+    shards: config.queueShards,
     steps: config.steps,
     connection: redis,
     upload: { dir: config.upload.dir },
     accounts: accountNamesOf(config),
   });
-  // The step queues, then the schedules and triggers queues (issue #13): on the dashboard and in queue depth metrics.
-  const queues = [...QUEUE_NAMES, ...AUTOMATION_QUEUES].map((name) => new Queue(name, { connection: redis, prefix: config.queuePrefix }));
+  // Every shard's step queues, then the account-wide schedules and triggers queues (issue #13): on the dashboard and in queue depth metrics.
+  const queues = [
+    ...shardPrefixes(config.queuePrefix, config.queueShards).flatMap((prefix) => QUEUE_NAMES.map((name) => new Queue(name, { connection: redis, prefix }))),
+    ...AUTOMATION_QUEUES.map((name) => new Queue(name, { connection: redis, prefix: config.queuePrefix })),
+  ];
   for (const queue of queues) queue.on('error', (err) => logger.debug({ err, queue: queue.name }, 'queue connection error'));
   // One line per change of Redis availability, not one per reconnect attempt.
   let reachable: boolean | undefined;
@@ -109,6 +114,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     ...(config.api.dashboard ? { dashboard: config.api.dashboard } : {}),
     ...(version ? { version } : {}),
     prefix: config.queuePrefix,
+    queueShards: config.queueShards,
     rateLimitPerMinute: config.api.rateLimitPerMinute,
     loginFailuresPerMinute: config.api.loginFailuresPerMinute,
     ...(config.api.metricsToken ? { metricsToken: config.api.metricsToken } : {}),

@@ -26,7 +26,7 @@ import { SfmcError } from './errors.js';
  * until a unit frees, and the worker moves the job to delayed (no slot held, no attempt used).
  * When SFMC throttles, `pause(ms)` closes the budget for every queue and process of the account.
  *
- * Keys, under the queue prefix so its hash tag puts them in the queues' Redis Cluster slot:
+ * Keys, under QUEUE_PREFIX (account-wide, never sharded: src/shards.ts), each script's keys in its tag's slot:
  *   <prefix>:sfmc-budget:<account hash>          sorted set: one member per granted call, score = ms
  *   <prefix>:sfmc-budget:<account hash>:paused   set with PX while SFMC throttles the account
  */

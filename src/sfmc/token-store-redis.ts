@@ -8,7 +8,7 @@ import type { TokenRecord, TokenStore } from './auth.js';
  * for about one token request per 20 minutes, not one per process). The token is stored only
  * encrypted: AES-256-GCM under a key derived (HKDF-SHA256) from the client secret, with the cache
  * key as associated data, so a value cannot be read without the secret nor moved to another
- * account's key. Keys live under the queue prefix (its hash tag puts them in the queues' slot).
+ * account's key. Keys live under QUEUE_PREFIX, account-wide: never sharded (src/shards.ts), one slot.
  *
  *   <prefix>:sfmc-token:<hash of auth URL, client id, MID>                 the sealed token, PX = its lifetime
  *   <prefix>:sfmc-token:<hash of auth URL, client id, MID>:refresh-lock    SET NX PX while one process fetches

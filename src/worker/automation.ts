@@ -8,7 +8,6 @@ import { accountNamesOf, accountPrefix, DEFAULT_ACCOUNT, type Config } from '../
 import { isRunError, RunError } from '../errors.js';
 import type { RedisLike } from '../redis.js';
 import { RequestValidationError } from '../request.js';
-import { RunRegistry } from '../runs.js';
 import { isSftpError, SftpError } from '../upload/errors.js';
 import type { RemoteFileInfo, SftpUploader } from '../upload/sftp.js';
 import { listLocalFolder } from '../automation/local-folder.js';
@@ -17,8 +16,9 @@ import { AutomationState } from '../automation/state.js';
 export interface AutomationWorkersOptions {
   /** A worker-role connection (maxRetriesPerRequest: null), the step workers' own. */
   connection: RedisLike;
+  /** QUEUE_PREFIX: the schedules and triggers queues and their state are account-wide, never sharded. */
   prefix: string;
-  /** Enqueues runs: its runId claim is what makes a firing or a file one run. */
+  /** Enqueues runs, and reads them, in their shards: its runId claim is what makes a firing or a file one run. */
   client: ListSendClient;
   /**
    * Each account's Enhanced FTP uploader by account name (`default` for SFMC_SFTP_*): a trigger
@@ -55,7 +55,6 @@ function failFast(err: unknown): never {
 export async function startAutomationWorkers(options: AutomationWorkersOptions): Promise<AutomationWorkers> {
   const { connection, prefix, logger, client } = options;
   const state = new AutomationState(connection, prefix);
-  const runs = new RunRegistry(connection, prefix);
   const enqueue = (input: unknown) => client.enqueue(input);
   const list = async (source: FolderSource, account: string): Promise<RemoteFileInfo[]> => {
     if (source.kind === 'local') return listLocalFolder(source.dir, options.uploadDir);
@@ -74,7 +73,7 @@ export async function startAutomationWorkers(options: AutomationWorkersOptions):
     SCHEDULES_QUEUE,
     async (job: Job) => {
       const log = logger.child({ queue: SCHEDULES_QUEUE, jobId: job.id, schedule: (job as ScheduleJob).data.name });
-      return fireSchedule(job as ScheduleJob, { enqueue, run: (id) => runs.get(id), state, log, ...(options.onSkip ? { onSkip: options.onSkip } : {}) }).catch(failFast);
+      return fireSchedule(job as ScheduleJob, { enqueue, run: (id) => client.record(id), state, log, ...(options.onSkip ? { onSkip: options.onSkip } : {}) }).catch(failFast);
     },
     { connection, prefix, concurrency: 5 },
   );
@@ -115,6 +114,7 @@ export async function startConfiguredAutomation(config: Config, connection: Redi
     redisUrl: config.redisUrl,
     ...(config.redisClusterNodes ? { clusterNodes: config.redisClusterNodes } : {}),
     prefix: config.queuePrefix,
+    shards: config.queueShards,
     steps: config.steps,
     connection,
     upload: { dir: config.upload.dir },

@@ -79,6 +79,7 @@ export async function startConfiguredWorkers(
   const pool = await startWorkers({
     connection,
     prefix: config.queuePrefix,
+    shards: config.queueShards,
     sfmc,
     ...(uploader ? { uploader } : {}),
     logger,
@@ -104,7 +105,8 @@ export async function startConfiguredWorkers(
       // An upload (a step holding an SFTP connection) can wait on a stalled SFTP server for a long time: it is aborted, not waited for,
       // and its job retried later from the start. Other steps are short and are waited for.
       for (const step of QUEUE_NAMES) {
-        if (concurrencyCapOf(step) === 'sftp-connections') pool.workers[step].cancelAllJobs('the worker is stopping');
+        if (concurrencyCapOf(step) !== 'sftp-connections') continue;
+        for (const workers of pool.byShard) workers[step].cancelAllJobs('the worker is stopping');
       }
       await automation.close(force);
       await pool.close(force);

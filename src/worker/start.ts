@@ -4,6 +4,7 @@ import { QUEUE_NAMES, type QueueName } from '../../queues/catalog.js';
 import { concurrencyCapOf, stepPolls } from '../../queues/steps.js';
 import type { RedisLike } from '../redis.js';
 import { RunRegistry } from '../runs.js';
+import { shardPrefixes } from '../shards.js';
 import type { CallBudget, CallClass } from '../sfmc/budget.js';
 import type { SfmcApi } from '../sfmc/types.js';
 import type { SftpUploader } from '../upload/sftp.js';
@@ -16,7 +17,14 @@ import { wrapStep, type WrapDeps } from './wrap.js';
 export interface WorkerPoolOptions {
   /** A worker-role connection (maxRetriesPerRequest: null); BullMQ duplicates it for blocking reads. */
   connection: RedisLike;
+  /** QUEUE_PREFIX; with `shards`, the base the shards' prefixes are derived from (src/shards.ts). */
   prefix: string;
+  /**
+   * QUEUE_SHARDS (default 1): one Worker per queue per shard. Each Worker holds its own blocking
+   * connection (BullMQ duplicates `connection` for its BZPOPMIN; against a cluster the duplicate
+   * connects to every master), so a process holds 7 x shards of them besides the shared one.
+   */
+  shards?: number;
   sfmc: SfmcApi;
   /** Enhanced FTP for upload-file; without it a run with a `file` fails with sftp-not-configured. */
   uploader?: SftpUploader;
@@ -51,7 +59,10 @@ export interface WorkerAccount {
 }
 
 export interface WorkerPool {
+  /** The first shard's workers: every worker when QUEUE_SHARDS is 1. */
   workers: Record<QueueName, Worker>;
+  /** Every shard's workers, shard 0 first (`workers` is `byShard[0]`). */
+  byShard: Record<QueueName, Worker>[];
   /** Stops taking jobs and waits for active ones (or, with force, lets them stall for another worker). */
   close(force?: boolean): Promise<void>;
 }
@@ -82,7 +93,6 @@ export const DEFAULT_THROTTLE_PAUSE_MS = 30_000;
 export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPool> {
   const now = options.now ?? Date.now;
   const settings = { ...DEFAULT_STEP_SETTINGS, ...options.settings };
-  const runs = new RunRegistry(options.connection, options.prefix);
   // No BullMQ limiter: SFMC's limit is on SOAP calls per account, not on jobs per queue, so the
   // SOAP client's shared budget decides, and an idle queue carries no rate-limit key.
   const contextOf = ({ sfmc, uploader, budget }: WorkerAccount): AccountContext => ({
@@ -93,7 +103,12 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
   const defaultAccount = { sfmc: options.sfmc, ...(options.uploader ? { uploader: options.uploader } : {}), ...(options.budget ? { budget: options.budget } : {}) };
   const accounts: Record<string, AccountContext> = { [DEFAULT_ACCOUNT]: contextOf(defaultAccount) };
   for (const [name, account] of Object.entries(options.accounts ?? {})) accounts[name] = contextOf(account);
-  const entries = QUEUE_NAMES.map((name) => {
+  // A shard's workers read and write its own run registry: a run's jobs and registry hash share its slot.
+  const shardWorkers = (prefix: string): Record<QueueName, Worker> => {
+    const runs = new RunRegistry(options.connection, prefix);
+    return Object.fromEntries(QUEUE_NAMES.map((name) => [name, stepWorker(name, prefix, runs)])) as Record<QueueName, Worker>;
+  };
+  const stepWorker = (name: QueueName, prefix: string, runs: RunRegistry): Worker => {
     const processor = wrapStep(name, PROCESSORS[name] as never, {
       accounts,
       runs,
@@ -107,20 +122,22 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
     });
     const worker = new Worker(name, processor, {
       connection: options.connection,
-      prefix: options.prefix,
+      prefix,
       concurrency: concurrencyOf(name, options),
       ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
       ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
     });
-    worker.on('error', (err) => options.logger.error({ err, queue: name }, 'worker error'));
-    return [name, worker] as const;
-  });
-  const workers = Object.fromEntries(entries) as Record<QueueName, Worker>;
-  await Promise.all(Object.values(workers).map((w) => w.waitUntilReady()));
+    worker.on('error', (err) => options.logger.error({ err, queue: name, prefix }, 'worker error'));
+    return worker;
+  };
+  const byShard = shardPrefixes(options.prefix, options.shards ?? 1).map(shardWorkers);
+  const all = byShard.flatMap((workers) => Object.values(workers));
+  await Promise.all(all.map((w) => w.waitUntilReady()));
   return {
-    workers,
+    workers: byShard[0]!,
+    byShard,
     async close(force = false) {
-      await Promise.all(Object.values(workers).map((w) => w.close(force)));
+      await Promise.all(all.map((w) => w.close(force)));
     },
   };
 }

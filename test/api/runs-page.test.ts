@@ -59,7 +59,7 @@ describe('the runs pages over HTTP', () => {
   });
 
   it('pages newest first, saying when there are older runs', async () => {
-    const data = new RunsData(api.producer, api.queues);
+    const data = new RunsData(api.producer);
     const first = await data.list({}, 1, 1);
     expect(first.runs.map((r) => r.runId)).toEqual(['runs-page-api-2']);
     expect(first.hasMore).toBe(true);

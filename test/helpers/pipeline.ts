@@ -1,15 +1,16 @@
 import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { ListSendClient } from '../../src/client.js';
 import { loadConfig, requireSfmc } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { createRedisConnection, redisTargetOf } from '../../src/redis.js';
 import { createSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox, SandboxOptions } from '../../src/sandbox/index.js';
 import type { TokenStore } from '../../src/sfmc/auth.js';
 import { budgetAccountOf, RedisCallBudget } from '../../src/sfmc/budget.js';
 import { createSfmcClient } from '../../src/sfmc/client.js';
+import { shardPrefixes } from '../../src/shards.js';
 import { SftpUploader } from '../../src/upload/sftp.js';
 import { startWorkers, type WorkerPool, type WorkerPoolOptions } from '../../src/worker/start.js';
 import { deletePrefix, testRedisUrl, uniquePrefix } from './redis.js';
@@ -37,6 +38,11 @@ export interface PipelineOptions {
   tokenStore?: (prefix: string) => TokenStore;
   /** The account's SOAP call budget in Redis, as production has it; default none. */
   budget?: { calls: number; windowMs: number; pollShare?: number };
+  /**
+   * QUEUE_PREFIX; default a unique one on the test Redis, whose keys are deleted at close. A test
+   * on a Redis Cluster of its own (env REDIS_CLUSTER_NODES) may name it: nothing is deleted there.
+   */
+  prefix?: string;
 }
 
 export interface Pipeline {
@@ -70,7 +76,7 @@ function sftpEnv(sandbox: Sandbox): Record<string, string> {
 /** A sandbox, the workers and a producer on a private prefix of the test Redis. */
 export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
   const sandbox = await createSandbox({ ...options.sandbox, import: { registerDelayMs: 40, durationMs: 250, ...options.sandbox?.import } });
-  const prefix = uniquePrefix(options.label);
+  const prefix = options.prefix ?? uniquePrefix(options.label);
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, done) {
@@ -84,7 +90,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     { requireSfmc: true },
   );
   const logger = createLogger({ level: options.logLevel ?? 'debug', stream });
-  const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+  // The test Redis, or the cluster REDIS_CLUSTER_NODES names; QUEUE_SHARDS as the env says (default 1).
+  const connection = createRedisConnection(redisTargetOf(config), 'worker');
   const budget = options.budget
     ? new RedisCallBudget({
         redis: connection,
@@ -105,6 +112,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   const pool = await startWorkers({
     connection,
     prefix,
+    shards: config.queueShards,
     sfmc,
     ...(config.sftp ? { uploader: new SftpUploader(config.sftp, logger, config.upload) } : {}),
     logger,
@@ -115,7 +123,14 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   });
   // Tests of polling itself ask for faster polls than a real request may: the floor's own tests
   // are in test/request-limits.test.ts.
-  const producer = new ListSendClient({ redisUrl: testRedisUrl(), prefix, steps, pollFloorMs: TEST_POLL_FLOOR_MS });
+  const producer = new ListSendClient({
+    redisUrl: config.redisUrl,
+    ...(config.redisClusterNodes ? { clusterNodes: config.redisClusterNodes } : {}),
+    prefix,
+    shards: config.queueShards,
+    steps,
+    pollFloorMs: TEST_POLL_FLOOR_MS,
+  });
   return {
     sandbox,
     producer,
@@ -129,7 +144,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       await sfmc.close();
       connection.disconnect();
       await sandbox.close();
-      await deletePrefix(prefix);
+      if (!config.redisClusterNodes) for (const p of shardPrefixes(prefix, config.queueShards)) await deletePrefix(p);
     },
   };
 }

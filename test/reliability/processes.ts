@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,26 +116,6 @@ export interface RedisServer {
   start(): Promise<void>;
   /** Stops it (if running) and removes its directory. */
   destroy(): Promise<void>;
-}
-
-/**
- * A loopback port that is free, and whose cluster bus port (port + 10000) is free too: redis-server
- * refuses cluster mode on an ephemeral port above 55535.
- */
-export async function freeClusterPort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = 20_000 + Math.floor(Math.random() * 10_000);
-    if ((await portFree(port)) && (await portFree(port + 10_000))) return port;
-  }
-  throw new Error('found no free port pair for a Redis Cluster node');
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 /** A private redis-server in a temp dir; extra args such as `--appendonly yes --appendfsync always`. */

@@ -1,5 +1,4 @@
-import { Job, type Queue } from 'bullmq';
-import { stepJobId, type QueueName } from '../../../queues/catalog.js';
+import type { QueueName } from '../../../queues/catalog.js';
 import type { ListSendClient, RunState } from '../../client.js';
 import { LIST_SCAN_LIMIT } from '../routes/list-sends.js';
 import { toRunView, type RunView, type StepTiming } from './view.js';
@@ -43,21 +42,13 @@ export interface RunsPage {
 }
 
 export class RunsData {
-  private readonly queues: Map<string, Queue>;
+  constructor(private readonly producer: ListSendClient) {}
 
-  constructor(
-    private readonly producer: ListSendClient,
-    queues: readonly Queue[],
-  ) {
-    this.queues = new Map(queues.map((q) => [q.name, q]));
-  }
-
-  /** Start and end of each step, from its BullMQ job (processedOn, finishedOn). */
+  /** Start and end of each step, from its BullMQ job (processedOn, finishedOn) in the run's shard. */
   private async timings(runId: string, steps: readonly QueueName[]): Promise<Partial<Record<string, StepTiming>>> {
     const entries = await Promise.all(
       steps.map(async (step) => {
-        const queue = this.queues.get(step);
-        const job = queue ? await Job.fromId(queue, stepJobId(runId, step)) : undefined;
+        const job = await this.producer.stepJob(runId, step);
         const t: StepTiming = {
           ...(job?.processedOn ? { startedAt: new Date(job.processedOn).toISOString() } : {}),
           ...(job?.finishedOn ? { finishedAt: new Date(job.finishedOn).toISOString() } : {}),

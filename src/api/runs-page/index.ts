@@ -1,7 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import basicAuth from '@fastify/basic-auth';
 import helmet from '@fastify/helmet';
-import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
@@ -11,7 +10,7 @@ import type { ListSendClient } from '../../client.js';
 import { runIdSchema } from '../../request.js';
 import { credentialsChecker } from '../auth.js';
 import { connectionUsable } from '../connection.js';
-import { DASHBOARD_CSP, UI_PATH } from '../dashboard.js';
+import { boardQueueName, DASHBOARD_CSP, UI_PATH, type ShardLayout } from '../dashboard.js';
 import { createLoginThrottle } from '../limits.js';
 import { redactText } from '../redact.js';
 import { runStateSchema } from '../schemas.js';
@@ -33,7 +32,8 @@ export const RUNS_PATH = '/runs';
 
 export interface RunsPageOptions {
   producer: ListSendClient;
-  queues: Queue[];
+  /** Which shard a run's Bull Board pages are under (the detail page links to them). */
+  shards?: ShardLayout;
   redis: Redis | Cluster;
   credentials: { user: string; password: string };
   loginFailuresPerMinute: number;
@@ -73,7 +73,7 @@ export function sameOrigin(request: FastifyRequest): boolean {
 
 export const runsPage: FastifyPluginAsync<RunsPageOptions> = async (app, options) => {
   const valid = credentialsChecker(options.credentials.user, options.credentials.password);
-  const data = new RunsData(options.producer, options.queues);
+  const data = new RunsData(options.producer);
   const tokenKey = createHmac('sha256', 'list-send runs page cancel').update(options.credentials.password).digest();
   const cancelToken = (runId: string) => createHmac('sha256', tokenKey).update(runId).digest('base64url');
   const tokenValid = (runId: string, presented: unknown) => {
@@ -146,7 +146,7 @@ export const runsPage: FastifyPluginAsync<RunsPageOptions> = async (app, options
         const notice = NOTICES[String((request.query as { notice?: string }).notice ?? '')];
         return html(reply.header('cache-control', 'no-store')).send(
           runDetailPage(redact(view), {
-            boardHref: `${UI_PATH}/queue/${end}/${encodeURIComponent(stepJobId(id.data, end))}`,
+            boardHref: `${UI_PATH}/queue/${encodeURIComponent(boardQueueName(end, id.data, options.shards))}/${encodeURIComponent(stepJobId(id.data, end))}`,
             cancelToken: cancelToken(id.data),
             ...(notice ? { notice } : {}),
           }),

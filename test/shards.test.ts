@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { hasHashTag, shardOf, shardPrefix, shardPrefixes } from '../src/shards.js';
+
+describe("a run's shard", () => {
+  it('is the first four bytes of the SHA-256 of its runId modulo the count, and never changes between releases', () => {
+    // Frozen values: status lookups recompute the shard, so these must hold forever.
+    expect(['run-1', 'run-2', 'nightly-2024-05-01', 'é-run'].map((id) => shardOf(id, 12))).toEqual([11, 6, 0, 9]);
+    // Checked outside Node: printf '%s' run-1 | sha256sum, first 8 hex digits, modulo 1000.
+    expect(shardOf('run-1', 1000)).toBe(251);
+    expect(shardOf('anything', 1)).toBe(0);
+  });
+
+  it('spreads sequential runIds evenly over the shards', () => {
+    const counts = new Array<number>(12).fill(0);
+    for (let i = 0; i < 12_000; i++) counts[shardOf(`nightly-${i}`, 12)]! += 1;
+    // 1,000 expected per shard; a binomial's standard deviation here is about 30.
+    expect(Math.min(...counts)).toBeGreaterThan(880);
+    expect(Math.max(...counts)).toBeLessThan(1_120);
+  });
+});
+
+describe("a shard's queue prefix", () => {
+  it('adds the shard number inside the hash tag, so each shard has a slot of its own', () => {
+    expect(shardPrefixes('{list-send}', 3)).toEqual(['{list-send:0}', '{list-send:1}', '{list-send:2}']);
+    expect(shardPrefix('app{ls}x', 5, 12)).toBe('app{ls:5}x');
+  });
+
+  it('is QUEUE_PREFIX itself with one shard, so existing keys stay where they are', () => {
+    expect(shardPrefixes('{list-send}', 1)).toEqual(['{list-send}']);
+    expect(shardPrefix('no-tag', 0, 1)).toBe('no-tag');
+  });
+
+  it('follows Redis: the tag is between the first { and the first } after it, and an empty one is none', () => {
+    expect(hasHashTag('{a}')).toBe(true);
+    expect(hasHashTag('a}{b}')).toBe(true);
+    expect(shardPrefix('a}{b}', 1, 2)).toBe('a}{b:1}');
+    expect(hasHashTag('{}x')).toBe(false);
+    expect(hasHashTag('plain')).toBe(false);
+    expect(() => shardPrefix('plain', 0, 2)).toThrow(/no \{hash tag\}/);
+  });
+});
