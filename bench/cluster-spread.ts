@@ -136,7 +136,7 @@ export async function clusterSpread(ctx: BenchContext): Promise<ItemResult> {
     ],
     targets,
     notes: [
-      'With 12 shards the default prefix\'s tags `list-send:0` ... `list-send:11` hash to 5, 3 and 4 shards on the three masters (CRC16 of the tag, slots split evenly by `redis-cli --cluster create`); the runs then split by the SHA-256 of their runIds (src/shards.ts). The account-wide keys (token, call budget) stay on the master of `{list-send}`.',
+      'With 12 shards each shard\'s tag is chosen with its slot in its own twelfth of the slot space (src/shards.ts), and `redis-cli --cluster create` splits the slots evenly, so each master holds 4 shards (by name alone, `list-send:0` ... `list-send:11` would fall 5, 3 and 4); the runs then split by the SHA-256 of their runIds (src/shards.ts). The account-wide keys (token, call budget) stay on the master of `{list-send}`.',
       `Blocking connections: one Worker per queue per shard, so 7 × 12 = 84 Workers in the worker process with 12 shards against 7 with one, each with a blocking connection to every master of the cluster.`,
       'runs/s is a by-product (one process, 2 shared cores), not a target: the cluster spreads memory and commands across masters; it does not make one process faster.',
     ],

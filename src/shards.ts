@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+// The slot function ioredis routes by (Redis's CRC16 of the hash tag, modulo 16,384).
+import clusterKeySlot from 'cluster-key-slot';
 
 /**
  * QUEUE_SHARDS (issue #14): a Redis Cluster places keys by the hash tag of their name (the text
@@ -38,19 +40,55 @@ export function hasHashTag(prefix: string): boolean {
   return hashTagEnd(prefix) >= 0;
 }
 
+/** A Redis Cluster's slots (https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#key-distribution-model). */
+const CLUSTER_SLOTS = 16_384;
+
 /**
- * Shard `index`'s queue prefix: QUEUE_PREFIX with `:index` added inside its hash tag
- * (`{list-send}` -> `{list-send:0}`), so each shard hashes to its own slot. With one shard it is
- * QUEUE_PREFIX unchanged, so a deployment that never set QUEUE_SHARDS keeps its keys.
+ * Shard `index`'s hash tag: QUEUE_PREFIX's tag with `:index` added, and when that lands outside
+ * the shard's band of slots, `.k` as well for the smallest k that lands inside it. Shard i of N
+ * lives in slots [i x 16384 / N, (i+1) x 16384 / N): `redis-cli --cluster create` gives each master
+ * an equal run of consecutive slots (0-5460, 5461-10922, 10923-16383 for three), so the shards
+ * spread over the masters as evenly as N allows. Tags by name alone land where CRC16 puts them:
+ * `{list-send:0}`..`{list-send:11}` fall 5 / 3 / 4 on three masters. The search is deterministic and
+ * CRC16 is fixed by Redis, so a shard's tag never changes between releases.
+ */
+function shardTag(tag: string, index: number, count: number): string {
+  const low = Math.floor((index * CLUSTER_SLOTS) / count);
+  const high = Math.floor(((index + 1) * CLUSTER_SLOTS) / count);
+  for (let k = 0; ; k++) {
+    const candidate = k === 0 ? `${tag}:${index}` : `${tag}:${index}.${k}`;
+    const slot = clusterKeySlot(candidate);
+    if (slot >= low && slot < high) return candidate;
+  }
+}
+
+const prefixCache = new Map<string, string[]>();
+
+/**
+ * Shard `index`'s queue prefix: QUEUE_PREFIX with its hash tag made the shard's own (shardTag:
+ * `{list-send}` -> `{list-send:0.22}`), so each shard has a slot of its own, in its band. With one
+ * shard it is QUEUE_PREFIX unchanged, so a deployment that never set QUEUE_SHARDS keeps its keys.
  */
 export function shardPrefix(base: string, index: number, count: number): string {
   if (count <= 1) return base;
-  const end = hashTagEnd(base);
-  if (end < 0) throw new Error(`QUEUE_PREFIX ${base} has no {hash tag}: it cannot be sharded`);
-  return `${base.slice(0, end)}:${index}${base.slice(end)}`;
+  const all = shardPrefixes(base, count);
+  const prefix = all[index];
+  if (prefix === undefined) throw new Error(`shard ${index} is outside 0..${count - 1}`);
+  return prefix;
 }
 
-/** Every shard's prefix, shard 0 first. */
+/** Every shard's prefix, shard 0 first (computed once per QUEUE_PREFIX and count). */
 export function shardPrefixes(base: string, count: number): string[] {
-  return Array.from({ length: Math.max(count, 1) }, (_, i) => shardPrefix(base, i, count));
+  if (count <= 1) return [base];
+  const key = `${count}\n${base}`;
+  let prefixes = prefixCache.get(key);
+  if (!prefixes) {
+    const end = hashTagEnd(base);
+    if (end < 0) throw new Error(`QUEUE_PREFIX ${base} has no {hash tag}: it cannot be sharded`);
+    const open = base.indexOf('{');
+    const tag = base.slice(open + 1, end);
+    prefixes = Array.from({ length: count }, (_, i) => `${base.slice(0, open + 1)}${shardTag(tag, i, count)}${base.slice(end)}`);
+    prefixCache.set(key, prefixes);
+  }
+  return prefixes;
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import clusterKeySlot from 'cluster-key-slot';
 import { hasHashTag, shardOf, shardPrefix, shardPrefixes } from '../src/shards.js';
 
 describe("a run's shard", () => {
@@ -20,9 +21,26 @@ describe("a run's shard", () => {
 });
 
 describe("a shard's queue prefix", () => {
-  it('adds the shard number inside the hash tag, so each shard has a slot of its own', () => {
-    expect(shardPrefixes('{list-send}', 3)).toEqual(['{list-send:0}', '{list-send:1}', '{list-send:2}']);
-    expect(shardPrefix('app{ls}x', 5, 12)).toBe('app{ls:5}x');
+  it('makes the hash tag the shard\'s own, with its slot in the shard\'s band of the 16,384 slots', () => {
+    // Frozen values: a shard's keys live under these names, so they must hold between releases.
+    expect(shardPrefixes('{list-send}', 3)).toEqual(['{list-send:0.3}', '{list-send:1.2}', '{list-send:2}']);
+    expect(shardPrefix('app{ls}x', 5, 12)).toMatch(/^app\{ls:5(\.\d+)?\}x$/);
+    for (const count of [2, 3, 5, 12, 256]) {
+      shardPrefixes('{list-send}', count).forEach((prefix, i) => {
+        const slot = clusterKeySlot(prefix);
+        expect(slot).toBeGreaterThanOrEqual(Math.floor((i * 16_384) / count));
+        expect(slot).toBeLessThan(Math.floor(((i + 1) * 16_384) / count));
+      });
+    }
+  });
+
+  it('spreads 12 shards 4 / 4 / 4 over the slot ranges redis-cli gives three masters', () => {
+    const masters = [0, 0, 0];
+    for (const prefix of shardPrefixes('{list-send}', 12)) {
+      const slot = clusterKeySlot(prefix);
+      masters[slot <= 5460 ? 0 : slot <= 10922 ? 1 : 2]! += 1;
+    }
+    expect(masters).toEqual([4, 4, 4]);
   });
 
   it('is QUEUE_PREFIX itself with one shard, so existing keys stay where they are', () => {
@@ -33,7 +51,7 @@ describe("a shard's queue prefix", () => {
   it('follows Redis: the tag is between the first { and the first } after it, and an empty one is none', () => {
     expect(hasHashTag('{a}')).toBe(true);
     expect(hasHashTag('a}{b}')).toBe(true);
-    expect(shardPrefix('a}{b}', 1, 2)).toBe('a}{b:1}');
+    expect(shardPrefix('a}{b}', 1, 2)).toMatch(/^a\}\{b:1(\.\d+)?\}$/);
     expect(hasHashTag('{}x')).toBe(false);
     expect(hasHashTag('plain')).toBe(false);
     expect(() => shardPrefix('plain', 0, 2)).toThrow(/no \{hash tag\}/);
