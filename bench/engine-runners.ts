@@ -31,6 +31,19 @@ const STEPS = { attempts: 5, backoffMs: 200 };
 export const ENQUEUE_IN_FLIGHT = 16;
 export const CONCURRENCY = 10;
 const ZERO_POLL = { initialDelayMs: 0, maxDelayMs: 1 };
+/**
+ * The run configured to make the hand-written chain's five SOAP calls (issue #14: compare like
+ * with like): no tracking of the Send (`track: false`), the ImportDefinition kept
+ * (`import.keepDefinition`), and the Email not retrieved first (SFMC_CHECK_EMAIL=false). All three
+ * are settings a user may choose; the production defaults (track, delete, check) add a Retrieve
+ * Email, a Delete and the track-send step with its Send status checks.
+ */
+export const PEER_LIKE = { track: false, keepDefinition: true, checkEmail: false } as const;
+
+function peerLikeRequest(runId: string) {
+  const request = benchRequest(runId, ZERO_POLL);
+  return { ...request, track: PEER_LIKE.track, import: { ...request.import, keepDefinition: PEER_LIKE.keepDefinition } };
+}
 /** The five steps of a run without a file to upload, first to last. */
 const CHAIN: readonly QueueName[] = ['resolve-list', 'create-import', 'start-import', 'poll-import', 'send'];
 
@@ -218,14 +231,22 @@ async function startPipeline(redisUrl: string, prefix: string, variant: Variant)
     closers.push(() => client.close(), () => sandbox.close());
   }
   // Polls at once: this item measures the engine, not SFMC's pace (POLL_FLOOR_MS lowered).
-  const pool = await startWorkers({ connection, prefix, sfmc, logger: benchLogger(), concurrency: CONCURRENCY, ...(budget ? { budget } : {}) });
+  const pool = await startWorkers({
+    connection,
+    prefix,
+    sfmc,
+    logger: benchLogger(),
+    concurrency: CONCURRENCY,
+    settings: { checkEmail: PEER_LIKE.checkEmail },
+    ...(budget ? { budget } : {}),
+  });
   const producer = new ListSendClient({ redisUrl, prefix, steps: STEPS, pollFloorMs: 0 });
   const counter = completionCounter(sandboxCpu);
   pool.workers.send.on('completed', counter.onCompleted);
   for (const w of Object.values(pool.workers)) w.on('failed', counter.onFailed);
   let seq = 0;
   return {
-    measure: (n) => counter.measure(n, async () => void (await producer.enqueue(benchRequest(`r${seq++}`, ZERO_POLL)))),
+    measure: (n) => counter.measure(n, async () => void (await producer.enqueue(peerLikeRequest(`r${seq++}`)))),
     async close() {
       await producer.close();
       await pool.close();
