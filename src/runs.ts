@@ -39,10 +39,11 @@ return {0, known, pending}`;
 
 // The first mark wins the finishedAt; every mark (re)sets the expiry, so a mark repeated by a
 // retried job only moves the expiry a little later. A missing hash stays missing.
+// EXPIRE answers 0 for a missing key, so it is the existence check too (issue #14: one command
+// fewer); HSETNX keeps the expiry just set.
 const MARK_FINISHED = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXPIRE', KEYS[1], ARGV[2]) == 0 then return 0 end
 redis.call('HSETNX', KEYS[1], 'finishedAt', ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
 // Cancel wins only if the Send has not been claimed; the Send claims only if not cancelled.
@@ -165,6 +166,15 @@ export class RunRegistry {
 
   async isCancelled(runId: string): Promise<boolean> {
     return (await this.redis.hexists(this.key(runId), 'cancelledAt')) === 1;
+  }
+
+  /**
+   * The cancel check of a worker that already holds the run's request: whether the run still has
+   * its registry entry and whether it was cancelled, in one small read (not the request again).
+   */
+  async cancelState(runId: string): Promise<'missing' | 'cancelled' | 'live'> {
+    const [fingerprint, cancelledAt] = await this.redis.hmget(this.key(runId), 'fingerprint', 'cancelledAt');
+    return !fingerprint ? 'missing' : cancelledAt ? 'cancelled' : 'live';
   }
 
   /** The send step's permission to send: false once the run is cancelled. Repeatable by the same run. */
