@@ -5,6 +5,7 @@ import { ListSendClient } from '../src/client.js';
 import { createSandbox } from '../src/sandbox/index.js';
 import { budgetAccountOf, RedisCallBudget } from '../src/sfmc/budget.js';
 import { createSfmcClient } from '../src/sfmc/client.js';
+import { sharedTokenStore } from '../src/sfmc/token-store-redis.js';
 import type { SfmcConfig } from '../src/config.js';
 import type { SfmcApi } from '../src/sfmc/types.js';
 import { startWorkers } from '../src/worker/start.js';
@@ -212,21 +213,24 @@ async function startPipeline(redisUrl: string, prefix: string, variant: Variant)
   const budgetFor = (config: SfmcConfig) =>
     new RedisCallBudget({ redis: connection, prefix, account: budgetAccountOf(config), limit: 1e9 });
   let budget: RedisCallBudget | undefined;
+  // The token as production keeps it (src/worker/from-config.ts): shared in Redis, encrypted, with
+  // the process's own copy in front of it.
+  const clientFor = (config: SfmcConfig) => {
+    budget = budgetFor(config);
+    const tokenStore = sharedTokenStore(config.auth, connection, prefix);
+    return createSfmcClient({ config, budget, ...(tokenStore ? { tokenStore } : {}) });
+  };
   if (variant === 'stub') {
     sfmc = stubSfmc();
   } else if (variant === 'remote') {
     const child = await startChild<SandboxChildReady>('./sandbox-child.ts', { sandbox: sandboxOptions } satisfies SandboxChildOptions);
-    const config = sandboxSfmcConfig(child.ready);
-    budget = budgetFor(config);
-    const client = createSfmcClient({ config, budget });
+    const client = clientFor(sandboxSfmcConfig(child.ready));
     sfmc = client;
     sandboxCpu = () => child.call<NodeJS.CpuUsage>('cpu');
     closers.push(() => client.close(), () => child.stop());
   } else {
     const sandbox = await createSandbox(sandboxOptions);
-    const config = sandboxSfmcConfig(sandbox);
-    budget = budgetFor(config);
-    const client = createSfmcClient({ config, budget });
+    const client = clientFor(sandboxSfmcConfig(sandbox));
     sfmc = client;
     closers.push(() => client.close(), () => sandbox.close());
   }
