@@ -54,8 +54,12 @@ if redis.call('HEXISTS', KEYS[1], 'sendClaimedAt') == 1 then return 0 end
 redis.call('HSETNX', KEYS[1], 'cancelledAt', ARGV[1])
 return 1`;
 
+// A run whose hash is gone is not claimed (-1): an HSETNX would make a hash with no fingerprint,
+// and a worker holding the request in its run cache would send for a run the registry lost.
 const CLAIM_SEND = `
-if redis.call('HEXISTS', KEYS[1], 'cancelledAt') == 1 then return 0 end
+local state = redis.call('HMGET', KEYS[1], 'fingerprint', 'cancelledAt')
+if not state[1] then return -1 end
+if state[2] then return 0 end
 redis.call('HSETNX', KEYS[1], 'sendClaimedAt', ARGV[1])
 return 1`;
 
@@ -177,9 +181,13 @@ export class RunRegistry {
     return !fingerprint ? 'missing' : cancelledAt ? 'cancelled' : 'live';
   }
 
-  /** The send step's permission to send: false once the run is cancelled. Repeatable by the same run. */
-  async claimSend(runId: string): Promise<boolean> {
-    return ((await this.redis.eval(CLAIM_SEND, 1, this.key(runId), new Date().toISOString())) as number) === 1;
+  /**
+   * The send step's permission to send: `claimed`, unless the run was cancelled or its registry
+   * entry is gone. Repeatable by the same run.
+   */
+  async claimSend(runId: string): Promise<'claimed' | 'cancelled' | 'missing'> {
+    const result = (await this.redis.eval(CLAIM_SEND, 1, this.key(runId), new Date().toISOString())) as number;
+    return result === 1 ? 'claimed' : result === 0 ? 'cancelled' : 'missing';
   }
 
   /** Most recent first. */

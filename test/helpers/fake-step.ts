@@ -90,7 +90,8 @@ export function fakeRuns(request: ListSendRequest, extra: { cancelledAt?: string
     return { fingerprint: 'f', request: JSON.stringify(request), ...fields };
   });
   const cancelState = vi.fn(async (runId: string) => (!exists(runId) ? 'missing' : stored.cancelledAt ? 'cancelled' : 'live'));
-  const runs = { get, cancelState, markFinished, setDestination, claimSend: async () => true } as unknown as RunRegistry;
+  const claimSend = vi.fn(async (runId: string) => (!exists(runId) ? 'missing' : stored.cancelledAt ? 'cancelled' : 'claimed'));
+  const runs = { get, cancelState, markFinished, setDestination, claimSend } as unknown as RunRegistry;
   return { runs, markFinished, setDestination, get, cancelState, stored };
 }
 

@@ -209,6 +209,16 @@ describe('steps after resolve-list read the destination from the registry', () =
     expect(sent).toEqual(['42']);
   });
 
+  it('send creates no Send for a run cancelled, or lost by the registry, before its Send claim', async () => {
+    const sfmc = fakeSfmc();
+    const cancelled = fakeRuns(request, { cancelledAt: new Date(T0).toISOString() });
+    const job = () => fakeJob('send', { children: { 'poll-import': polled } }).job;
+    await expect(send(job(), stepContext({ request, sfmc, destination, runs: cancelled.runs }))).rejects.toMatchObject({ code: 'cancelled' });
+    const lost = fakeRuns(request);
+    lost.stored.deleted = true;
+    await expect(send(job(), stepContext({ request, sfmc, destination, runs: lost.runs }))).rejects.toMatchObject({ code: 'run-missing', kind: 'fatal' });
+  });
+
   it('create-import and send stop with destination-missing, calling nothing, when none is recorded', async () => {
     const sfmc = fakeSfmc();
     await expect(createImport(fakeJob('create-import').job, stepContext({ request, sfmc }))).rejects.toMatchObject({ code: 'destination-missing', kind: 'fatal' });
