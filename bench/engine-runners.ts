@@ -5,6 +5,7 @@ import { ListSendClient } from '../src/client.js';
 import { createSandbox } from '../src/sandbox/index.js';
 import { budgetAccountOf, RedisCallBudget } from '../src/sfmc/budget.js';
 import { createSfmcClient } from '../src/sfmc/client.js';
+import { sharedTokenStore } from '../src/sfmc/token-store-redis.js';
 import type { SfmcConfig } from '../src/config.js';
 import type { SfmcApi } from '../src/sfmc/types.js';
 import { startWorkers } from '../src/worker/start.js';
@@ -31,6 +32,19 @@ const STEPS = { attempts: 5, backoffMs: 200 };
 export const ENQUEUE_IN_FLIGHT = 16;
 export const CONCURRENCY = 10;
 const ZERO_POLL = { initialDelayMs: 0, maxDelayMs: 1 };
+/**
+ * The run configured to make the hand-written chain's five SOAP calls (issue #14: compare like
+ * with like): no tracking of the Send (`track: false`), the ImportDefinition kept
+ * (`import.keepDefinition`), and the Email not retrieved first (SFMC_CHECK_EMAIL=false). All three
+ * are settings a user may choose; the production defaults (track, delete, check) add a Retrieve
+ * Email, a Delete and the track-send step with its Send status checks.
+ */
+export const PEER_LIKE = { track: false, keepDefinition: true, checkEmail: false } as const;
+
+function peerLikeRequest(runId: string) {
+  const request = benchRequest(runId, ZERO_POLL);
+  return { ...request, track: PEER_LIKE.track, import: { ...request.import, keepDefinition: PEER_LIKE.keepDefinition } };
+}
 /** The five steps of a run without a file to upload, first to last. */
 const CHAIN: readonly QueueName[] = ['resolve-list', 'create-import', 'start-import', 'poll-import', 'send'];
 
@@ -199,33 +213,44 @@ async function startPipeline(redisUrl: string, prefix: string, variant: Variant)
   const budgetFor = (config: SfmcConfig) =>
     new RedisCallBudget({ redis: connection, prefix, account: budgetAccountOf(config), limit: 1e9 });
   let budget: RedisCallBudget | undefined;
+  // The token as production keeps it (src/worker/from-config.ts): shared in Redis, encrypted, with
+  // the process's own copy in front of it.
+  const clientFor = (config: SfmcConfig) => {
+    budget = budgetFor(config);
+    const tokenStore = sharedTokenStore(config.auth, connection, prefix);
+    return createSfmcClient({ config, budget, ...(tokenStore ? { tokenStore } : {}) });
+  };
   if (variant === 'stub') {
     sfmc = stubSfmc();
   } else if (variant === 'remote') {
     const child = await startChild<SandboxChildReady>('./sandbox-child.ts', { sandbox: sandboxOptions } satisfies SandboxChildOptions);
-    const config = sandboxSfmcConfig(child.ready);
-    budget = budgetFor(config);
-    const client = createSfmcClient({ config, budget });
+    const client = clientFor(sandboxSfmcConfig(child.ready));
     sfmc = client;
     sandboxCpu = () => child.call<NodeJS.CpuUsage>('cpu');
     closers.push(() => client.close(), () => child.stop());
   } else {
     const sandbox = await createSandbox(sandboxOptions);
-    const config = sandboxSfmcConfig(sandbox);
-    budget = budgetFor(config);
-    const client = createSfmcClient({ config, budget });
+    const client = clientFor(sandboxSfmcConfig(sandbox));
     sfmc = client;
     closers.push(() => client.close(), () => sandbox.close());
   }
   // Polls at once: this item measures the engine, not SFMC's pace (POLL_FLOOR_MS lowered).
-  const pool = await startWorkers({ connection, prefix, sfmc, logger: benchLogger(), concurrency: CONCURRENCY, ...(budget ? { budget } : {}) });
+  const pool = await startWorkers({
+    connection,
+    prefix,
+    sfmc,
+    logger: benchLogger(),
+    concurrency: CONCURRENCY,
+    settings: { checkEmail: PEER_LIKE.checkEmail },
+    ...(budget ? { budget } : {}),
+  });
   const producer = new ListSendClient({ redisUrl, prefix, steps: STEPS, pollFloorMs: 0 });
   const counter = completionCounter(sandboxCpu);
   pool.workers.send.on('completed', counter.onCompleted);
   for (const w of Object.values(pool.workers)) w.on('failed', counter.onFailed);
   let seq = 0;
   return {
-    measure: (n) => counter.measure(n, async () => void (await producer.enqueue(benchRequest(`r${seq++}`, ZERO_POLL)))),
+    measure: (n) => counter.measure(n, async () => void (await producer.enqueue(peerLikeRequest(`r${seq++}`)))),
     async close() {
       await producer.close();
       await pool.close();

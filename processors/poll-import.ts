@@ -34,27 +34,29 @@ function isNoNews(err: unknown): boolean {
  */
 export const pollImport: StepProcessor<'poll-import'> = async (job, ctx) => {
   const { sfmc, signal, now } = ctx;
-  const { taskId, customerKey } = await childResult(job, 'start-import');
-  const { poll, import: imp } = ctx.request;
   const saved = checkState(job);
+  const started = saved.started ?? (await childResult(job, 'start-import'));
+  const { taskId, customerKey } = started;
+  const { poll, import: imp } = ctx.request;
   const polls = saved.polls ?? 0;
   const failedChecks = saved.failedChecks ?? 0;
+  const firstPollAt = saved.firstPollAt ?? new Date(now()).toISOString();
 
   const wait = (pollsDone: number, status: string, failure?: string) => {
-    const firstPollAt = saved.firstPollAt ?? new Date(now()).toISOString();
     const lastCheckError = failure ?? saved.lastCheckError;
     const failed = failure === undefined ? failedChecks : failedChecks + 1;
     return waitForNextCheck(job, ctx, {
       delayMs: pollDelayMs(pollsDone, now() - Date.parse(firstPollAt), poll),
-      data: { polls: pollsDone, firstPollAt, lastStatus: status, failedChecks: failed, ...(lastCheckError !== undefined ? { lastCheckError } : {}) },
+      data: { polls: pollsDone, firstPollAt, lastStatus: status, failedChecks: failed, started, ...(lastCheckError !== undefined ? { lastCheckError } : {}) },
       progress: { polls: pollsDone, status, failedChecks: failed },
       ...(failure !== undefined ? { log: `import task ${taskId}: check failed (${failure}), no news` } : {}),
     });
   };
 
   // The first visit only schedules the first check: right after start SFMC has nothing to report.
-  if (saved.firstPollAt === undefined) return wait(0, 'Started');
-  const firstPollAt = saved.firstPollAt;
+  // A first check due at once (initialDelayMs 0: tests and the bench, never production's floor)
+  // is made now rather than after a round trip through the delayed set (issue #14).
+  if (saved.firstPollAt === undefined && pollDelayMs(0, 0, poll) > 0) return wait(0, 'Started');
   const elapsed = () => now() - Date.parse(firstPollAt);
   const pastDeadline = () => timeLeftMs(firstPollAt, poll.timeoutMs, now()) <= 0;
   const lastStatus = saved.lastStatus ?? 'Started';

@@ -11,8 +11,9 @@ import type { StepContext, StepProcessor } from './step.js';
 export const resolveList: StepProcessor<'resolve-list'> = async (job, ctx) => {
   const list = await findList(ctx);
   let email: ResolveListResult['email'];
+  // Unchecked, the result has no `email`: that says it, without a job log write per run (issue #14).
   if (ctx.settings.checkEmail) email = await checkEmail(job, ctx);
-  else await job.log(`Email ID ${ctx.request.email.id} not checked (SFMC_CHECK_EMAIL=false)`);
+  else ctx.log.debug({ emailId: ctx.request.email.id }, 'Email not checked (SFMC_CHECK_EMAIL=false)');
   await recordDestination(job, ctx, { kind: 'list', id: list.listId });
   return email ? { ...list, email } : list;
 };

@@ -36,8 +36,13 @@ export const send: StepProcessor<'send'> = async (job, ctx) => {
     await job.log('SFMC shows no Send from the earlier attempt; creating it');
   }
 
-  // Atomic with a producer's cancel: once claimed, the run can no longer be cancelled.
-  if (!(await ctx.runs.claimSend(job.data.runId))) throw new RunError('cancelled', 'the run was cancelled before its Send');
+  // Atomic with a producer's cancel: once claimed, the run can no longer be cancelled. This is
+  // send's cancel check (queues/steps.ts: the worker reads no cancel mark before this step).
+  const claim = await ctx.runs.claimSend(job.data.runId);
+  if (claim === 'cancelled') throw new RunError('cancelled', 'the run was cancelled before its Send');
+  if (claim === 'missing') {
+    throw new RunError('run-missing', `the run registry has no entry for run ${job.data.runId}; nothing is sent for a run it lost`, { runId: job.data.runId });
+  }
   const sendRequestedAt = new Date(now()).toISOString();
   await job.updateData({ ...job.data, sendRequestedAt });
   let sendId: string;

@@ -57,6 +57,11 @@ export interface PollImportData extends StepData {
   failedChecks?: number;
   /** The last such failure, for the status and the log. */
   lastCheckError?: string;
+  /**
+   * start-import's result, read from BullMQ once (the first visit) and carried in the progress from
+   * then on, so a later check costs no getChildrenValues (issue #14). Immutable: the child has completed.
+   */
+  started?: StartImportResult;
 }
 
 export interface SendData extends StepData {

@@ -36,26 +36,38 @@ export interface StepSpec {
   readonly endsRun: boolean;
   /** The step's result carries the import's row counts (shown as the run's `import`). */
   readonly reportsImport?: boolean;
+  /**
+   * Where a cancel stops the run at this step (issue #14: the mark is read only where it matters):
+   *   'before' the worker reads the mark before every visit: the step may change something in
+   *            SFMC or the Enhanced FTP, or (polling) would go on spending calls for a cancelled run;
+   *   'own'    the step checks atomically where it acts (send: the Send claim, src/runs.ts);
+   *   'none'   the step changes nothing that a cancel protects: resolve-list only reads, and
+   *            track-send runs after the Send claim, which a cancel can no longer pass.
+   * A visit that reads the run's registry entry anyway (not cached in the worker) stops at a
+   * cancel whatever this says.
+   */
+  readonly cancelCheck: 'before' | 'own' | 'none';
 }
 
 /** What of the request decides which steps a run has. */
 export type RunShape = Pick<ListSendRequest, 'file'> & Partial<Pick<ListSendRequest, 'track'>>;
 
 export const STEPS = {
-  'resolve-list': { needs: [], polls: false, endsRun: false },
+  'resolve-list': { needs: [], polls: false, endsRun: false, cancelCheck: 'none' },
   'upload-file': {
     needs: [],
     presentWhen: (request: RunShape) => request.file !== undefined,
     polls: false,
     concurrencyCap: 'sftp-connections',
     endsRun: false,
+    cancelCheck: 'before',
   },
-  'create-import': { needs: ['resolve-list', 'upload-file'], polls: false, endsRun: false },
-  'start-import': { needs: ['create-import'], polls: false, endsRun: false },
-  'poll-import': { needs: ['start-import'], polls: true, endsRun: false, reportsImport: true },
-  send: { needs: ['poll-import'], polls: false, endsRun: true },
+  'create-import': { needs: ['resolve-list', 'upload-file'], polls: false, endsRun: false, cancelCheck: 'before' },
+  'start-import': { needs: ['create-import'], polls: false, endsRun: false, cancelCheck: 'before' },
+  'poll-import': { needs: ['start-import'], polls: true, endsRun: false, reportsImport: true, cancelCheck: 'before' },
+  send: { needs: ['poll-import'], polls: false, endsRun: true, cancelCheck: 'own' },
   // Follows the Send until SFMC reports it over; `"track": false` ends the run at the Send.
-  'track-send': { needs: ['send'], presentWhen: (request: RunShape) => request.track !== false, polls: true, endsRun: true },
+  'track-send': { needs: ['send'], presentWhen: (request: RunShape) => request.track !== false, polls: true, endsRun: true, cancelCheck: 'none' },
 } as const satisfies { readonly [N in QueueName]: StepSpec };
 
 const spec = (step: QueueName): StepSpec => STEPS[step];
@@ -80,6 +92,15 @@ export function reportsImport(step: QueueName): boolean {
 
 export function concurrencyCapOf(step: QueueName): StepSpec['concurrencyCap'] {
   return spec(step).concurrencyCap;
+}
+
+export function cancelCheckOf(step: QueueName): StepSpec['cancelCheck'] {
+  return spec(step).cancelCheck;
+}
+
+/** Whether `step` runs only after `earlier` has completed: `earlier` is among its needs, directly or through them. */
+export function runsAfter(step: QueueName, earlier: QueueName): boolean {
+  return spec(step).needs.some((need) => need === earlier || runsAfter(need, earlier));
 }
 
 /** The steps a run with this request has, in order. */

@@ -41,10 +41,11 @@ return {0, known, pending}`;
 
 // The first mark wins the finishedAt; every mark (re)sets the expiry, so a mark repeated by a
 // retried job only moves the expiry a little later. A missing hash stays missing.
+// EXPIRE answers 0 for a missing key, so it is the existence check too (issue #14: one command
+// fewer); HSETNX keeps the expiry just set.
 const MARK_FINISHED = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXPIRE', KEYS[1], ARGV[2]) == 0 then return 0 end
 redis.call('HSETNX', KEYS[1], 'finishedAt', ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
 // Cancel wins only if the Send has not been claimed; the Send claims only if not cancelled.
@@ -55,8 +56,12 @@ if redis.call('HEXISTS', KEYS[1], 'sendClaimedAt') == 1 then return 0 end
 redis.call('HSETNX', KEYS[1], 'cancelledAt', ARGV[1])
 return 1`;
 
+// A run whose hash is gone is not claimed (-1): an HSETNX would make a hash with no fingerprint,
+// and a worker holding the request in its run cache would send for a run the registry lost.
 const CLAIM_SEND = `
-if redis.call('HEXISTS', KEYS[1], 'cancelledAt') == 1 then return 0 end
+local state = redis.call('HMGET', KEYS[1], 'fingerprint', 'cancelledAt')
+if not state[1] then return -1 end
+if state[2] then return 0 end
 redis.call('HSETNX', KEYS[1], 'sendClaimedAt', ARGV[1])
 return 1`;
 
@@ -169,9 +174,22 @@ export class RunRegistry {
     return (await this.redis.hexists(this.key(runId), 'cancelledAt')) === 1;
   }
 
-  /** The send step's permission to send: false once the run is cancelled. Repeatable by the same run. */
-  async claimSend(runId: string): Promise<boolean> {
-    return ((await this.redis.eval(CLAIM_SEND, 1, this.key(runId), new Date().toISOString())) as number) === 1;
+  /**
+   * The cancel check of a worker that already holds the run's request: whether the run still has
+   * its registry entry and whether it was cancelled, in one small read (not the request again).
+   */
+  async cancelState(runId: string): Promise<'missing' | 'cancelled' | 'live'> {
+    const [fingerprint, cancelledAt] = await this.redis.hmget(this.key(runId), 'fingerprint', 'cancelledAt');
+    return !fingerprint ? 'missing' : cancelledAt ? 'cancelled' : 'live';
+  }
+
+  /**
+   * The send step's permission to send: `claimed`, unless the run was cancelled or its registry
+   * entry is gone. Repeatable by the same run.
+   */
+  async claimSend(runId: string): Promise<'claimed' | 'cancelled' | 'missing'> {
+    const result = (await this.redis.eval(CLAIM_SEND, 1, this.key(runId), new Date().toISOString())) as number;
+    return result === 1 ? 'claimed' : result === 0 ? 'cancelled' : 'missing';
   }
 
   /** Most recent first, with when each was created (ms), so several shards' lists can be merged. */

@@ -141,6 +141,14 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   const key = tokenCacheKey(auth);
   const tokenUrl = `${auth.authUrl.replace(/\/+$/, '')}/v2/token`;
   let inFlight: Promise<TokenRecord> | undefined;
+  /**
+   * This process's copy of the token it last read from the store or fetched (issue #14): while it
+   * is usable (the same test as the store's: not refused, and outside the refresh margin) a call
+   * reads no shared store, which for RedisTokenStore is a Redis GET and a decryption per SOAP
+   * call. Once it nears expiry, or SFMC refuses it, the store is read again, so a token another
+   * process refreshed is still found there and fetched only once across processes.
+   */
+  let local: TokenRecord | undefined;
 
   function usable(record: TokenRecord | undefined, opts: GetTokenOptions): record is TokenRecord {
     if (!record) return false;
@@ -237,15 +245,18 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   return {
     async getToken(opts: GetTokenOptions = {}): Promise<TokenRecord> {
       opts.signal?.throwIfAborted();
+      if (usable(local, opts)) return local;
       const cached = await store.get(key);
-      if (usable(cached, opts)) return cached;
+      if (usable(cached, opts)) return (local = cached);
       // Single flight: no await between the check and the assignment, so concurrent callers on a
       // cold cache all join the first caller's request.
       if (!inFlight) {
         const acquire = store.acquireRefreshLock?.bind(store);
-        inFlight = (acquire ? refreshAcrossProcesses(acquire, opts) : fetchToken()).finally(() => {
-          inFlight = undefined;
-        });
+        inFlight = (acquire ? refreshAcrossProcesses(acquire, opts) : fetchToken())
+          .then((record) => (local = record))
+          .finally(() => {
+            inFlight = undefined;
+          });
       }
       const record = await waitFor(inFlight, opts.signal);
       if (opts.rejectToken !== undefined && record.accessToken === opts.rejectToken) {

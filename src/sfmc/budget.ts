@@ -46,34 +46,73 @@ export interface CallBudget {
   pause(ms: number): Promise<void>;
 }
 
-// KEYS[1] the window log, KEYS[2] the pause flag. ARGV[1] this class's cap, ARGV[2] window ms,
-// ARGV[3] a unique member. Returns {granted 0/1, waitMs, used, paused 0/1}.
+// KEYS[1] the window log, KEYS[2] the pause flag. ARGV[1] window ms, ARGV[2] n, then n caps (one
+// per unit asked for, in order: its class's cap), then n unique members. Returns four numbers per
+// unit, in order: granted 0/1, waitMs, used, paused 0/1. The units of one call are granted as n
+// calls of one unit each would be at the same moment: each against its own cap, counting the
+// grants before it, so "never more than cap in any window" holds as before (issue #14: several
+// SOAP calls asked for together cost one script, and one ZADD and PEXPIRE, instead of n).
 const TAKE = `
+local window = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+local out = {}
 local paused = redis.call('PTTL', KEYS[2])
-if paused > 0 then return {0, paused, 0, 1} end
+if paused > 0 then
+  for i = 1, n do
+    out[#out + 1] = 0; out[#out + 1] = paused; out[#out + 1] = 0; out[#out + 1] = 1
+  end
+  return out
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local cap = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
--- Grants older than the window are cleared only when the count with them reaches the cap: a
+-- Grants older than the window are cleared only when the count with them reaches a cap: a
 -- count that includes them can only be too high, so a grant below it is still "never more than
--- cap in any window", and the common call saves the ZREMRANGEBYSCORE (issue #14). The set stays
--- bounded (cleared at the cap) and expires a window after its last grant, as before.
+-- cap in any window", and the common call saves the ZREMRANGEBYSCORE. The set stays bounded
+-- (cleared at the cap) and expires a window after its last grant.
 local used = redis.call('ZCARD', KEYS[1])
-if used >= cap then
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-  used = redis.call('ZCARD', KEYS[1])
+local cleared = false
+local grants = {}
+local refused = {}
+for i = 1, n do
+  local cap = tonumber(ARGV[2 + i])
+  if used >= cap and not cleared then
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+    -- This call's grants are added below, so they are counted on top of what is left.
+    used = redis.call('ZCARD', KEYS[1]) + #grants / 2
+    cleared = true
+  end
+  if used < cap then
+    grants[#grants + 1] = now
+    grants[#grants + 1] = ARGV[2 + n + i]
+    used = used + 1
+    out[#out + 1] = 1; out[#out + 1] = 0; out[#out + 1] = used; out[#out + 1] = 0
+  else
+    refused[#refused + 1] = {#out + 1, cap}
+    out[#out + 1] = 0; out[#out + 1] = 0; out[#out + 1] = used; out[#out + 1] = 0
+  end
 end
-if used < cap then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
+if #grants > 0 then
+  redis.call('ZADD', KEYS[1], unpack(grants))
   redis.call('PEXPIRE', KEYS[1], window)
-  return {1, 0, used + 1, 0}
 end
--- The grant whose expiry brings the count below the cap: the (used - cap + 1)th oldest.
-local oldest = redis.call('ZRANGE', KEYS[1], used - cap, used - cap, 'WITHSCORES')
-local wait = tonumber(oldest[2]) + window - now
-if wait < 1 then wait = 1 end
-return {0, wait, used, 0}`;
+-- A refused unit waits for the grant whose expiry brings the count below its cap: the
+-- (used - cap + 1)th oldest, counting every grant of this call.
+local waits = {}
+for _, r in ipairs(refused) do
+  local cap = r[2]
+  if not waits[cap] then
+    local oldest = redis.call('ZRANGE', KEYS[1], used - cap, used - cap, 'WITHSCORES')
+    local wait = tonumber(oldest[2]) + window - now
+    if wait < 1 then wait = 1 end
+    waits[cap] = wait
+  end
+  out[r[1] + 1] = waits[cap]
+  out[r[1] + 2] = used
+end
+return out`;
+
+/** At most this many units in one script call (its arguments grow with them). */
+const MAX_UNITS_PER_CALL = 100;
 
 const PAUSE = `
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
@@ -102,6 +141,9 @@ export class RedisCallBudget implements CallBudget {
   readonly pollLimit: number;
   readonly windowMs: number;
   private readonly redis: RedisLike;
+  /** Takes asked for while a script call is in flight, in order of asking (see take). */
+  private readonly waiting: { cap: number; resolve: (d: BudgetDecision) => void; reject: (err: unknown) => void }[] = [];
+  private flushing = false;
 
   constructor(options: RedisCallBudgetOptions) {
     if (!Number.isInteger(options.limit) || options.limit < 1) throw new RangeError('the SOAP call budget must be a whole number of at least 1');
@@ -116,18 +158,45 @@ export class RedisCallBudget implements CallBudget {
     this.pauseKey = `${this.windowKey}:paused`;
   }
 
-  async take(callClass: CallClass): Promise<BudgetDecision> {
+  /**
+   * One unit for a call of this class. A take asked for while this budget's script is in flight
+   * waits for it and goes with the others asked for meanwhile, in one script call: under load
+   * that is one round trip and a handful of Redis commands for many SOAP calls, and with one
+   * call at a time it changes nothing.
+   */
+  take(callClass: CallClass): Promise<BudgetDecision> {
     const cap = callClass === 'poll' ? this.pollLimit : this.limit;
-    const [granted, waitMs, used, paused] = (await this.redis.eval(
-      TAKE,
-      2,
-      this.windowKey,
-      this.pauseKey,
-      cap,
-      this.windowMs,
-      randomUUID(),
-    )) as [number, number, number, number];
-    return granted === 1 ? { granted: true, used } : { granted: false, waitMs, paused: paused === 1 };
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ cap, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  /** Sends what is waiting, in order of asking, until nothing is; the first take goes out at once. */
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, MAX_UNITS_PER_CALL);
+        try {
+          const decisions = await this.takeUnits(batch.map((w) => w.cap));
+          batch.forEach((w, i) => w.resolve(decisions[i] as BudgetDecision));
+        } catch (err) {
+          for (const w of batch) w.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async takeUnits(caps: number[]): Promise<BudgetDecision[]> {
+    const members = caps.map(() => randomUUID());
+    const flat = (await this.redis.eval(TAKE, 2, this.windowKey, this.pauseKey, this.windowMs, caps.length, ...caps, ...members)) as number[];
+    return caps.map((_, i) => {
+      const [granted, waitMs, used, paused] = flat.slice(i * 4, i * 4 + 4) as [number, number, number, number];
+      return granted === 1 ? { granted: true, used } : { granted: false, waitMs, paused: paused === 1 };
+    });
   }
 
   async pause(ms: number): Promise<void> {

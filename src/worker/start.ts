@@ -12,6 +12,7 @@ import { DEFAULT_STEP_SETTINGS, type StepSettings } from '../../processors/step.
 import { DEFAULT_ACCOUNT } from '../config.js';
 import type { AccountContext } from './accounts.js';
 import { PROCESSORS } from './registry.js';
+import { RunCache } from './run-cache.js';
 import { wrapStep, type WrapDeps } from './wrap.js';
 
 export interface WorkerPoolOptions {
@@ -93,6 +94,9 @@ export const DEFAULT_THROTTLE_PAUSE_MS = 30_000;
 export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPool> {
   const now = options.now ?? Date.now;
   const settings = { ...DEFAULT_STEP_SETTINGS, ...options.settings };
+  // One per pool (runIds are unique across shards): a run's later steps, taken by this process,
+  // reuse what its first step read.
+  const runCache = new RunCache();
   // No BullMQ limiter: SFMC's limit is on SOAP calls per account, not on jobs per queue, so the
   // SOAP client's shared budget decides, and an idle queue carries no rate-limit key.
   const contextOf = ({ sfmc, uploader, budget }: WorkerAccount): AccountContext => ({
@@ -112,6 +116,7 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
     const processor = wrapStep(name, PROCESSORS[name] as never, {
       accounts,
       runs,
+      runCache,
       logger: options.logger,
       now,
       settings,

@@ -1,13 +1,14 @@
 import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, type Job, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import type { JobOf, JobResults, QueueName, StepEndEvent } from '../../queues/catalog.js';
-import { runEndStep } from '../../queues/steps.js';
+import { cancelCheckOf, runEndStep, runsAfter } from '../../queues/steps.js';
 import { describeFailure, RunError } from '../errors.js';
 import { isBudgetExhausted, runWithCallClass, type CallClass } from '../sfmc/budget.js';
 import type { ListSendRequest } from '../request.js';
 import { parseDestination, type Destination, type RunRegistry } from '../runs.js';
 import type { StepContext, StepProcessor } from '../../processors/step.js';
 import { accountFor, type AccountContext } from './accounts.js';
+import type { RunCache } from './run-cache.js';
 
 export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal' | 'request' | 'destination' | 'sfmc' | 'uploader'> {
   logger: Logger;
@@ -22,6 +23,8 @@ export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal' |
   /** After this many throttled visits a job counts the next one as an ordinary failure. */
   maxThrottledVisits: number;
   onStepEnd?: (e: StepEndEvent) => void;
+  /** The pool's runs already read from the registry (run-cache.ts). */
+  runCache: RunCache;
 }
 
 const CONTROL_FLOW = [DelayedError, RateLimitError, WaitingChildrenError];
@@ -54,7 +57,7 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
     let account: (AccountContext & { name: string }) | undefined;
     const stepEnd = (e: StepEndEvent) => deps.onStepEnd?.(account ? { ...e, account: account.name } : e);
     try {
-      const { request, destination, cancelled } = await loadRun(deps.runs, job.data.runId);
+      const { request, destination, cancelled } = await loadRun(deps, queue, job.data.runId);
       account = accountFor(deps.accounts, request.account);
       // After the account is known, so the cancelled run is counted under it.
       if (cancelled) throw new RunError('cancelled', 'the run was cancelled before this step');
@@ -64,7 +67,10 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
       // The run's last step (queues/steps.ts): its registry entry may now expire. Before
       // returning, so a crash here leaves the job active, to be run again and marked then.
       const endsRun = queue === runEndStep(request);
-      if (endsRun) await deps.runs.markFinished(job.data.runId);
+      if (endsRun) {
+        await deps.runs.markFinished(job.data.runId);
+        deps.runCache.delete(job.data.runId);
+      }
       log.info({ durationMs: elapsed() }, 'step completed');
       stepEnd({ queue, outcome: 'completed', durationMs: elapsed(), ...(endsRun ? { runEnded: 'completed' as const } : {}) });
       return result;
@@ -92,7 +98,10 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
       }
       const final = failure.fatal || attempt >= (job.opts.attempts ?? 1);
       // A failed step fails the whole run (failParentOnFailure): its registry entry may expire.
-      if (final) await markFinishedQuietly(deps.runs, job.data.runId, log);
+      if (final) {
+        await markFinishedQuietly(deps.runs, job.data.runId, log);
+        deps.runCache.delete(job.data.runId);
+      }
       const outcome = failure.fatal ? 'failed' : 'retry';
       log[failure.fatal ? 'error' : 'warn']({ code: failure.code, err, durationMs: elapsed() }, failure.fatal ? 'step failed' : 'step will be retried');
       await job.log(`${failure.fatal ? 'failed' : `attempt ${attempt} failed`}: ${text}`);
@@ -104,16 +113,40 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
 }
 
 /**
- * The run's request and destination, once per job visit (step jobs carry only the runId), and the
- * cancel check in the same read (one HGETALL). No request means the registry entry was deleted or
- * has expired: the run cannot go on.
+ * The run's request and destination for a job visit (step jobs carry only the runId), and its
+ * cancel mark. A run this worker has read before comes from the run cache: the request never
+ * changes, and the destination is kept only as read by a step after resolve-list, when it is
+ * fixed (resolve-list's own read may see an earlier, failed attempt's value). The cancel mark is
+ * then read only before a step that needs it (queues/steps.ts, `cancelCheck`), in a read that
+ * also says whether the entry still exists. Otherwise one HGETALL reads all three, as before.
+ * No request means the registry entry was deleted or has expired: the run cannot go on.
  */
-async function loadRun(runs: RunRegistry, runId: string): Promise<{ request: ListSendRequest; destination: Destination | undefined; cancelled: boolean }> {
-  const record = await runs.get(runId);
-  if (!record?.request) {
-    throw new RunError('run-missing', `the run registry has no request for run ${runId} (deleted, or expired after the run finished)`, { runId });
+async function loadRun(
+  { runs, runCache }: Pick<WrapDeps, 'runs' | 'runCache'>,
+  queue: QueueName,
+  runId: string,
+): Promise<{ request: ListSendRequest; destination: Destination | undefined; cancelled: boolean }> {
+  const afterResolve = runsAfter(queue, 'resolve-list');
+  const cached = runCache.get(runId);
+  if (cached && (cached.destination || !afterResolve)) {
+    if (cancelCheckOf(queue) !== 'before') return { ...cached, destination: cached.destination, cancelled: false };
+    const state = await runs.cancelState(runId);
+    if (state === 'missing') {
+      runCache.delete(runId);
+      throw runMissing(runId);
+    }
+    return { ...cached, destination: cached.destination, cancelled: state === 'cancelled' };
   }
-  return { request: JSON.parse(record.request) as ListSendRequest, destination: parseDestination(record.destination), cancelled: record.cancelledAt !== undefined };
+  const record = await runs.get(runId);
+  if (!record?.request) throw runMissing(runId);
+  const request = JSON.parse(record.request) as ListSendRequest;
+  const destination = parseDestination(record.destination);
+  runCache.set(runId, { request, ...(afterResolve && destination ? { destination } : {}) });
+  return { request, destination, cancelled: record.cancelledAt !== undefined };
+}
+
+function runMissing(runId: string): RunError {
+  return new RunError('run-missing', `the run registry has no request for run ${runId} (deleted, or expired after the run finished)`, { runId });
 }
 
 /**

@@ -170,7 +170,7 @@ describe('the list-send HTTP API', () => {
     it('answers 409 once the Send step has claimed the run', async () => {
       await post(seedRequest({ runId: 'cancel-late' }));
       // What the send step does before it creates the Send.
-      expect(await new RunRegistry(api.redis, api.prefix).claimSend('cancel-late')).toBe(true);
+      expect(await new RunRegistry(api.redis, api.prefix).claimSend('cancel-late')).toBe('claimed');
       const res = await del('/v1/list-sends/cancel-late');
       expect(res.statusCode).toBe(409);
       expect(errorSchema.parse(res.json()).error).toBe('too-late');

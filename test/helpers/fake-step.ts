@@ -74,21 +74,30 @@ export function fakeSfmc(ops: Partial<SfmcApi> = {}): SfmcApi {
 
 export const silentLogger = pino({ level: 'silent' });
 
-/** A run registry holding one request, recording markFinished and the destination set. */
+/**
+ * A run registry holding one request, recording markFinished and the destination set. `stored` is
+ * the entry's other fields, which a test may change between steps (a cancel, a destination);
+ * `get` and `cancelState` are spies, so a test can count the registry reads.
+ */
 export function fakeRuns(request: ListSendRequest, extra: { cancelledAt?: string; destination?: string } = {}) {
+  const stored: { cancelledAt?: string; destination?: string; deleted?: boolean } = { ...extra };
+  const exists = (runId: string) => runId === request.runId && !stored.deleted;
   const markFinished = vi.fn(async () => true);
-  const setDestination = vi.fn(async (runId: string) => runId === request.runId);
-  const runs = {
-    get: async (runId: string) => (runId === request.runId ? { fingerprint: 'f', request: JSON.stringify(request), ...extra } : undefined),
-    markFinished,
-    setDestination,
-    claimSend: async () => true,
-  } as unknown as RunRegistry;
-  return { runs, markFinished, setDestination };
+  const setDestination = vi.fn(async (runId: string) => exists(runId));
+  const get = vi.fn(async (runId: string) => {
+    if (!exists(runId)) return undefined;
+    const { deleted: _deleted, ...fields } = stored;
+    return { fingerprint: 'f', request: JSON.stringify(request), ...fields };
+  });
+  const cancelState = vi.fn(async (runId: string) => (!exists(runId) ? 'missing' : stored.cancelledAt ? 'cancelled' : 'live'));
+  const claimSend = vi.fn(async (runId: string) => (!exists(runId) ? 'missing' : stored.cancelledAt ? 'cancelled' : 'claimed'));
+  const runs = { get, cancelState, markFinished, setDestination, claimSend } as unknown as RunRegistry;
+  return { runs, markFinished, setDestination, get, cancelState, stored };
 }
 
-export function unitRequest(overrides: Parameters<typeof seedRequest>[0] = {}): ListSendRequest {
-  return parseListSendRequest(seedRequest({ runId: 'unit-run', ...overrides }));
+/** `parse`: e.g. `{ pollFloorMs: 0 }` for a request that polls faster than production allows. */
+export function unitRequest(overrides: Parameters<typeof seedRequest>[0] = {}, parse: Parameters<typeof parseListSendRequest>[1] = {}): ListSendRequest {
+  return parseListSendRequest(seedRequest({ runId: 'unit-run', ...overrides }), parse);
 }
 
 export function stepContext(overrides: Partial<StepContext> & { request: ListSendRequest; now?: () => number }): StepContext {

@@ -41,6 +41,22 @@ describe('storing a run in Redis', () => {
     expect((await runs.get('present'))?.destination).toBe('{"kind":"list","id":"2"}');
   });
 
+  it('claims the Send only for a run that exists and is not cancelled, making no hash for a lost run', async () => {
+    const { redis, runs } = await start('claim-send');
+    expect(await runs.claimSend('absent')).toBe('missing');
+    expect(await redis.exists(runs.key('absent'))).toBe(0);
+    await runs.claim('live', 'fp', '{}');
+    expect(await runs.cancelState('live')).toBe('live');
+    expect(await runs.claimSend('live')).toBe('claimed');
+    expect(await runs.claimSend('live')).toBe('claimed');
+    expect(await runs.cancel('live')).toBe('too-late');
+    await runs.claim('stopped', 'fp', '{}');
+    expect(await runs.cancel('stopped')).toBe('cancelled');
+    expect(await runs.cancelState('stopped')).toBe('cancelled');
+    expect(await runs.claimSend('stopped')).toBe('cancelled');
+    expect(await runs.cancelState('absent')).toBe('missing');
+  });
+
   it('claims a runId once and says in the same reply whether its flow is still to be added', async () => {
     const { redis, runs } = await start('claim');
     expect(await runs.claim('c', 'fp', '{}')).toEqual({ created: true, flowPending: true });

@@ -1,9 +1,10 @@
 import { DelayedError } from 'bullmq';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createImport } from '../../processors/create-import.js';
 import { pollImport } from '../../processors/poll-import.js';
 import { resolveList } from '../../processors/resolve-list.js';
 import { send } from '../../processors/send.js';
+import { DEFAULT_STEP_SETTINGS } from '../../processors/step.js';
 import { RunError } from '../../src/errors.js';
 import type { ImportResultsSummary } from '../../src/sfmc/types.js';
 import { fakeJob, fakeRuns, fakeSfmc, stepContext, unitRequest } from '../helpers/fake-step.js';
@@ -46,6 +47,14 @@ describe('resolve-list on its own', () => {
     expect(setDestination).toHaveBeenCalledWith('unit-run', { kind: 'list', id: '42' });
   });
 
+  it('with the Email check off, returns no email and writes no job log line (the result says it)', async () => {
+    const sfmc = fakeSfmc({ retrieveListsByName: async () => [{ id: '42', name: 'Sample_List' }] });
+    const { job, logs } = fakeJob('resolve-list');
+    const settings = { ...DEFAULT_STEP_SETTINGS, checkEmail: false };
+    expect(await resolveList(job, stepContext({ request, sfmc, settings }))).toEqual({ listId: '42', listName: 'Sample_List' });
+    expect(logs).toEqual([]);
+  });
+
   it('records no destination when the Email check fails', async () => {
     const sfmc = fakeSfmc({ retrieveListsByName: async () => [{ id: '42' }], retrieveEmailById: async () => undefined });
     const { runs, setDestination } = fakeRuns(request);
@@ -82,7 +91,7 @@ describe('poll-import on its own', () => {
     const err = await rejection(pollImport(job, stepContext({ request, now: () => T0 })));
     expect(err).toBeInstanceOf(DelayedError);
     // One write before the move: what is shown and what the next visit reads (issue #14).
-    expect(progress).toEqual([{ polls: 0, status: 'Started', failedChecks: 0, firstPollAt: new Date(T0).toISOString(), lastStatus: 'Started' }]);
+    expect(progress).toEqual([{ polls: 0, status: 'Started', failedChecks: 0, firstPollAt: new Date(T0).toISOString(), lastStatus: 'Started', started }]);
     expect(delayedUntil).toEqual([T0 + request.poll.initialDelayMs]);
   });
 
@@ -121,8 +130,35 @@ describe('poll-import on its own', () => {
       failedChecks: 1,
       lastCheckError: 'no reply',
       firstPollAt: new Date(T0).toISOString(),
+      started,
     });
     expect(delayedUntil).toHaveLength(3);
+  });
+
+  it("reads start-import's result once, on the first visit, and from the progress after (issue #14)", async () => {
+    const sfmc = fakeSfmc({ retrieveImportResults: async () => summary({ importStatus: 'Importing' }) });
+    const { job } = fakeJob('poll-import', { children: { 'start-import': started } });
+    const getChildrenValues = vi.spyOn(job, 'getChildrenValues');
+    for (const at of [T0, T0 + 1_000, T0 + 2_000]) {
+      await expect(pollImport(job, stepContext({ request, sfmc, now: () => at }))).rejects.toBeInstanceOf(DelayedError);
+    }
+    expect(getChildrenValues).toHaveBeenCalledTimes(1);
+    expect(job.progress).toMatchObject({ polls: 2, started });
+  });
+
+  it('makes the first check at once when the first wait would be 0 (initialDelayMs 0), and still waits after it', async () => {
+    const zero = unitRequest({ poll: { initialDelayMs: 0, maxDelayMs: 1 } }, { pollFloorMs: 0 });
+    const checked: string[] = [];
+    const sfmc = fakeSfmc({ retrieveImportResults: async (taskId) => (checked.push(taskId), summary({ importStatus: 'Queued' })) });
+    const { job, progress } = fakeJob('poll-import', { children: { 'start-import': started } });
+    await expect(pollImport(job, stepContext({ request: zero, sfmc, now: () => T0 }))).rejects.toBeInstanceOf(DelayedError);
+    expect(checked).toEqual(['t1']);
+    expect(progress).toEqual([{ polls: 1, status: 'Queued', failedChecks: 0, firstPollAt: new Date(T0).toISOString(), lastStatus: 'Queued', started }]);
+
+    const done = fakeJob('poll-import', { children: { 'start-import': started } });
+    const now = fakeSfmc({ retrieveImportResults: async () => summary({}), deleteImportDefinition: async () => ({ deleted: true }) });
+    expect(await pollImport(done.job, stepContext({ request: zero, sfmc: now, now: () => T0 }))).toMatchObject({ importStatus: 'Completed', polls: 1 });
+    expect(done.delayedUntil).toEqual([]);
   });
 
   it('returns the counts and deletes the ImportDefinition once the import completed', async () => {
@@ -171,6 +207,16 @@ describe('steps after resolve-list read the destination from the registry', () =
     const { job } = fakeJob('send', { children: { 'poll-import': polled } });
     expect(await send(job, stepContext({ request, sfmc, destination }))).toMatchObject({ sendId: 's1', listId: '42' });
     expect(sent).toEqual(['42']);
+  });
+
+  it('send creates no Send for a run cancelled, or lost by the registry, before its Send claim', async () => {
+    const sfmc = fakeSfmc();
+    const cancelled = fakeRuns(request, { cancelledAt: new Date(T0).toISOString() });
+    const job = () => fakeJob('send', { children: { 'poll-import': polled } }).job;
+    await expect(send(job(), stepContext({ request, sfmc, destination, runs: cancelled.runs }))).rejects.toMatchObject({ code: 'cancelled' });
+    const lost = fakeRuns(request);
+    lost.stored.deleted = true;
+    await expect(send(job(), stepContext({ request, sfmc, destination, runs: lost.runs }))).rejects.toMatchObject({ code: 'run-missing', kind: 'fatal' });
   });
 
   it('create-import and send stop with destination-missing, calling nothing, when none is recorded', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '../../queues/catalog.js';
-import { childSteps, isOptionalStep, runEndStep, runSteps, STEPS } from '../../queues/steps.js';
+import { cancelCheckOf, childSteps, isOptionalStep, runEndStep, runsAfter, runSteps, STEPS } from '../../queues/steps.js';
 import { parseListSendRequest } from '../../src/request.js';
 import { seedRequest } from '../helpers/requests.js';
 
@@ -13,6 +13,24 @@ describe('the step table', () => {
     for (const [i, step] of QUEUE_NAMES.entries()) {
       for (const need of STEPS[step].needs) expect(QUEUE_NAMES.indexOf(need)).toBeLessThan(i);
     }
+  });
+
+  it('says which steps run only after resolve-list, through their needs', () => {
+    expect(QUEUE_NAMES.filter((step) => runsAfter(step, 'resolve-list'))).toEqual(['create-import', 'start-import', 'poll-import', 'send', 'track-send']);
+    expect(runsAfter('send', 'upload-file')).toBe(true);
+    expect(runsAfter('resolve-list', 'resolve-list')).toBe(false);
+  });
+
+  it('reads the cancel mark before every step that can change SFMC before the Send claim, and nowhere it cannot matter', () => {
+    expect(Object.fromEntries(QUEUE_NAMES.map((step) => [step, cancelCheckOf(step)]))).toEqual({
+      'resolve-list': 'none',
+      'upload-file': 'before',
+      'create-import': 'before',
+      'start-import': 'before',
+      'poll-import': 'before',
+      send: 'own',
+      'track-send': 'none',
+    });
   });
 
   it('ends every run on a step marked endsRun', () => {

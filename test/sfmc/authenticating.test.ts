@@ -224,6 +224,52 @@ describe('authenticating with WS-Security', () => {
 });
 
 describe('the token provider', () => {
+  it("keeps its own copy of a fresh token: the shared store is read once, and again once the copy nears expiry", async () => {
+    stub = await startStub(() => ({ status: 200, contentType: 'application/json', body: JSON.stringify({ access_token: 'fetched', expires_in: 1079 }) }));
+    const memory = new MemoryTokenStore();
+    let reads = 0;
+    const store: TokenStore = { get: (k) => (reads++, memory.get(k)), set: (k, r) => memory.set(k, r) };
+    const dispatcher = createDispatcher(5_000);
+    const auth = { mode: 'oauth2' as const, authUrl: stub.url, clientId: 'c', clientSecret: 's' };
+    let now = 0;
+    const provider = createTokenProvider({ auth, dispatcher, timeoutMs: 5_000, store, now: () => now });
+    memory.set(tokenCacheKey(auth), { accessToken: 'shared', expiresAt: 20 * MINUTE });
+    try {
+      for (let i = 0; i < 3; i++) expect((await provider.getToken()).accessToken).toBe('shared');
+      expect(reads).toBe(1);
+      // Inside the 60-s margin the copy is never used: the store is read (another process may have
+      // refreshed), and when it holds nothing fresher the token is fetched.
+      now = 20 * MINUTE - 59_000;
+      expect((await provider.getToken()).accessToken).toBe('fetched');
+      expect(reads).toBe(2);
+      expect(stub.requests).toHaveLength(1);
+      // The fetched token is the new copy.
+      expect((await provider.getToken()).accessToken).toBe('fetched');
+      expect(reads).toBe(2);
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
+  it('reads the shared store again, never its copy, once SFMC refused the copied token', async () => {
+    stub = await startStub(() => ({ status: 500, contentType: 'application/json', body: '{}' }));
+    const store = new MemoryTokenStore();
+    const dispatcher = createDispatcher(5_000);
+    const auth = { mode: 'oauth2' as const, authUrl: stub.url, clientId: 'c', clientSecret: 's' };
+    const provider = createTokenProvider({ auth, dispatcher, timeoutMs: 5_000, store, now: () => 0 });
+    store.set(tokenCacheKey(auth), { accessToken: 'first', expiresAt: 20 * MINUTE });
+    try {
+      expect((await provider.getToken()).accessToken).toBe('first');
+      // Another process refreshed after SFMC refused 'first'.
+      store.set(tokenCacheKey(auth), { accessToken: 'second', expiresAt: 20 * MINUTE });
+      expect((await provider.getToken({ forceRefresh: true, rejectToken: 'first' })).accessToken).toBe('second');
+      expect((await provider.getToken()).accessToken).toBe('second');
+      expect(stub.requests).toHaveLength(0);
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
   it('uses a fresher token another caller stored instead of refreshing again', async () => {
     stub = await startStub(() => ({ status: 500, contentType: 'application/json', body: '{}' }));
     const store = new MemoryTokenStore();

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { budgetAccountOf, currentCallClass, RedisCallBudget, runWithCallClass } from '../../src/sfmc/budget.js';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -105,6 +105,30 @@ describe('the account call budget', () => {
       expect(results.filter((r) => r.granted)).toHaveLength(4);
     } finally {
       other.disconnect();
+    }
+  });
+
+  it('sends takes asked for while one is in flight together, in one script call, granting in order of asking', async () => {
+    const b = budget(10, 1_000, 0.5);
+    const evals = vi.spyOn(redis, 'eval');
+    try {
+      // The first goes out at once; the other eleven wait for it and go in one call.
+      const classes = ['progress', ...Array<'poll'>(6).fill('poll'), ...Array<'progress'>(5).fill('progress')] as const;
+      const results = await Promise.all(classes.map((c) => b.take(c)));
+      expect(evals).toHaveBeenCalledTimes(2);
+      // Polls up to their share (5 units, the first progress one counted), then progress up to the limit.
+      expect(results.map((r) => r.granted)).toEqual([true, true, true, true, true, false, false, true, true, true, true, true]);
+      expect(results.map((r) => (r.granted ? r.used : -1))).toEqual([1, 2, 3, 4, 5, -1, -1, 6, 7, 8, 9, 10]);
+      expect(await redis.zcard(b.windowKey)).toBe(10);
+      // A poll refused in the call waits for the unit that brings the count, all grants included, below its cap.
+      const refused = results[5];
+      expect(refused).toMatchObject({ granted: false, paused: false });
+      if (refused?.granted !== false) return;
+      expect(refused.waitMs).toBeGreaterThan(800);
+      expect(refused.waitMs).toBeLessThanOrEqual(1_000);
+      expect((await b.take('progress')).granted).toBe(false);
+    } finally {
+      evals.mockRestore();
     }
   });
 

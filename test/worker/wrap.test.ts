@@ -5,6 +5,7 @@ import { DEFAULT_STEP_SETTINGS, type StepProcessor } from '../../processors/step
 import { describeFailure, RunError } from '../../src/errors.js';
 import { SfmcError } from '../../src/sfmc/errors.js';
 import { SftpError } from '../../src/upload/errors.js';
+import { RunCache } from '../../src/worker/run-cache.js';
 import { wrapStep } from '../../src/worker/wrap.js';
 import { fakeJob, fakeRuns, fakeSfmc, silentLogger, unitRequest } from '../helpers/fake-step.js';
 
@@ -28,6 +29,7 @@ function wrapped<N extends QueueName>(queue: N, step: StepProcessor<N>, request 
     callClass: 'progress',
     maxThrottledVisits: 50,
     onStepEnd: (e) => events.push(e),
+    runCache: new RunCache(),
   });
   return { processor, markFinished, events, pauseAccount, emeaPause, emeaSfmc };
 }
@@ -128,9 +130,98 @@ describe('the step wrapper', () => {
       throttlePauseMs: 1,
       callClass: 'progress',
       maxThrottledVisits: 1,
+      runCache: new RunCache(),
     });
     await expect(processor(fakeJob('resolve-list').job, 'token')).rejects.toThrow('cancelled: the run was cancelled before this step');
     expect(step).not.toHaveBeenCalled();
+  });
+});
+
+describe("the worker's run cache", () => {
+  const destination = JSON.stringify({ kind: 'list', id: '42' });
+  const polled = { taskId: 't1', importStatus: 'Completed', polls: 1, numberSuccessful: 1, numberErrors: 0, numberDuplicated: 0, totalRows: 1 };
+
+  /** The steps of one run in one worker: one registry, one cache, each step recording what it was given. */
+  function pool(stored: Parameters<typeof fakeRuns>[1] = {}, request = unitRequest()) {
+    const registry = fakeRuns(request, stored);
+    const runCache = new RunCache();
+    const seen: { queue: QueueName; destination: unknown }[] = [];
+    const step = <N extends QueueName>(queue: N, result: Awaited<ReturnType<StepProcessor<N>>>) => {
+      const body = vi.fn<StepProcessor<N>>(async (_job, ctx) => {
+        seen.push({ queue, destination: ctx.destination });
+        return result;
+      });
+      const processor = wrapStep(queue, body, {
+        accounts: { default: { sfmc: fakeSfmc(), pauseAccount: async () => {} } },
+        runs: registry.runs,
+        runCache,
+        logger: silentLogger,
+        now: () => T0,
+        settings: DEFAULT_STEP_SETTINGS,
+        throttlePauseMs: 1,
+        callClass: 'progress',
+        maxThrottledVisits: 1,
+      });
+      return { run: () => processor(fakeJob(queue).job, 'token'), body };
+    };
+    return { ...registry, runCache, seen, step };
+  }
+
+  it("reads a run's entry once for the steps that need only the request, and only the cancel mark where it matters", async () => {
+    const p = pool({ destination });
+    await p.step('create-import', { customerKey: 'ck', reused: false }).run();
+    await p.step('start-import', { customerKey: 'ck', taskId: 't1' }).run();
+    await p.step('poll-import', polled).run();
+    await p.step('send', { sendId: 's', emailId: '123', listId: '42', import: polled, recovered: false }).run();
+    // One full read; start and poll read the cancel mark alone; send claims atomically, so reads nothing.
+    expect(p.get).toHaveBeenCalledTimes(1);
+    expect(p.cancelState).toHaveBeenCalledTimes(2);
+    expect(p.seen.map((s) => s.destination)).toEqual(Array(4).fill({ kind: 'list', id: '42' }));
+  });
+
+  it('stops a cancelled run before a step that changes SFMC, though its request is cached', async () => {
+    const p = pool({ destination });
+    await p.step('create-import', { customerKey: 'ck', reused: false }).run();
+    p.stored.cancelledAt = new Date(T0).toISOString();
+    const start = p.step('start-import', { customerKey: 'ck', taskId: 't1' });
+    await expect(start.run()).rejects.toThrow('cancelled: the run was cancelled before this step');
+    expect(start.body).not.toHaveBeenCalled();
+  });
+
+  it('stops with run-missing when the entry is gone, though its request is cached', async () => {
+    const p = pool({ destination });
+    await p.step('create-import', { customerKey: 'ck', reused: false }).run();
+    p.stored.deleted = true;
+    await expect(p.step('start-import', { customerKey: 'ck', taskId: 't1' }).run()).rejects.toThrow(/^run-missing: /);
+  });
+
+  it("never keeps the destination resolve-list's own read saw: a retried resolve-list may record another", async () => {
+    // An earlier attempt of resolve-list recorded List 7, then failed; the completing attempt records 42.
+    const p = pool({ destination: JSON.stringify({ kind: 'list', id: '7' }) });
+    await p.step('resolve-list', { listId: '42' }).run();
+    p.stored.destination = destination;
+    await p.step('create-import', { customerKey: 'ck', reused: false }).run();
+    expect(p.seen.at(-1)?.destination).toEqual({ kind: 'list', id: '42' });
+    expect(p.get).toHaveBeenCalledTimes(2);
+  });
+
+  it("forgets a run when its last step ends", async () => {
+    const p = pool({ destination }, unitRequest({ track: false }));
+    await p.step('create-import', { customerKey: 'ck', reused: false }).run();
+    expect(p.runCache.size).toBe(1);
+    await p.step('send', { sendId: 's', emailId: '123', listId: '42', import: polled, recovered: false }).run();
+    expect(p.runCache.size).toBe(0);
+  });
+
+  it('holds at most its limit of runs, dropping the least recently used', () => {
+    const cache = new RunCache(2);
+    const run = { request: unitRequest() };
+    cache.set('a', run);
+    cache.set('b', run);
+    expect(cache.get('a')).toBe(run);
+    cache.set('c', run);
+    expect([cache.get('a'), cache.get('b'), cache.get('c')]).toEqual([run, undefined, run]);
+    expect(cache.size).toBe(2);
   });
 });
 
