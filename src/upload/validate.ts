@@ -3,7 +3,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { parse, type CsvError, type Parser } from 'csv-parse';
 import type { ListSendRequest } from '../request.js';
 import { CsvScanner, scannableDelimiter, type CsvRecord } from './csv-scanner.js';
-import { asciiEmailVerdict, hashLowerAscii, NOT_SIMPLE } from './email-bytes.js';
+import { hashPlainEmail } from './email-bytes.js';
 import { HashSet64 } from './hash-set.js';
 
 /**
@@ -357,8 +357,9 @@ export class CsvValidator {
     if (record.length < this.required.columns) {
       problems.push(['too-few-columns', `${record.length} column${record.length === 1 ? '' : 's'}, the field maps need ${this.required.columns}`]);
     }
-    const verdict = this.emailColumn !== undefined && record instanceof CsvScanner && this.emailColumn < record.length ? this.simpleEmail(record, this.emailColumn) : NOT_SIMPLE;
-    if (verdict === 1) {
+    const column = this.emailColumn;
+    if (column !== undefined && record instanceof CsvScanner && column < record.length && !record.hasDoubledQuotes(column) && hashPlainEmail(record.bytes, record.startOf(column), record.endOf(column), this.hash)) {
+      // The common case, checked and hashed on the bytes (email-bytes.ts); anything else as text.
       this.countRepeat(this.emails.add(this.hash[0] as number, this.hash[1] as number), problems);
     } else if (this.emailColumn !== undefined) {
       const email = record.field(this.emailColumn).trim();
@@ -380,16 +381,6 @@ export class CsvValidator {
     this.report.duplicateEmails += 1;
     // The address itself stays out: reports end up in logs and in Redis for 30 days.
     if (this.rules.failOnDuplicateEmails) problems.push(['duplicate-email', 'duplicate email (an earlier row has the same address)']);
-  }
-
-  /** The common case on bytes (email-bytes.ts): 1 with the hash in `this.hash`, or NOT_SIMPLE / 0 to check the text. */
-  private simpleEmail(record: CsvScanner, column: number): number {
-    const buf = record.bytes;
-    const start = record.startOf(column);
-    const end = record.endOf(column);
-    const verdict = asciiEmailVerdict(buf, start, end);
-    if (verdict === 1) hashLowerAscii(buf, start, end, this.hash);
-    return verdict;
   }
 
   private stopIfDoomed(line: number): void {
