@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { SftpConfig } from '../src/config.js';
+import { DEFAULT_MAX_DISTINCT_EMAILS, type SftpConfig } from '../src/config.js';
 import { ListSendClient } from '../src/client.js';
 import { sampleRow, writeSampleFile } from '../src/dev/sample-file.js';
 import { createSandbox, type Sandbox } from '../src/sandbox/index.js';
-import { DEFAULT_MAX_DISTINCT_EMAILS, slotsForBytes, ValidatingStream, type CsvRules } from '../src/upload/validate.js';
+import { slotsForBytes, ValidatingStream, type CsvRules } from '../src/upload/validate.js';
 import {
   benchRequest,
   fixed,
@@ -288,7 +288,7 @@ function report(ctx: BenchContext, f: Figures): ItemResult {
         'What issue #14 changed in src/upload/:',
         `1. The transport: \`WindowedSftpWriter\` (window-writer.ts) keeps 64 WRITE requests of 32 KiB in flight, as fastPut does; ssh2-sftp-client's write stream sent them one at a time (${fixed(rate(f.before))} MB/s here).`,
         `2. The check: \`CsvScanner\` (csv-scanner.ts) reads records straight from the Buffers and decodes only the fields the check reads; csv-parse built an info object per record (6.2 MB/s measured before). csv-parse stays the reference: test/upload/csv-scanner-agrees.test.ts requires the same rows and problems on 700 random files. UTF-8 is checked with \`buffer.isUtf8\` instead of decoding each chunk.`,
-        `3. Memory: the duplicate check's table is sized once from the file's size and capped at ${DEFAULT_MAX_DISTINCT_EMAILS} distinct emails (3/4 of 2^22 slots): ${fixed(mb(table))} MB for this file, no doubling.`,
+        `3. Memory: the duplicate check's table is sized once from the file's size and capped at ${DEFAULT_MAX_DISTINCT_EMAILS} distinct emails (3/4 of 2^20 slots, UPLOAD_MAX_DISTINCT_EMAILS): ${fixed(mb(table))} MB for this file, no doubling.`,
       ].join('\n'),
     ],
   };

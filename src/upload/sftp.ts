@@ -326,7 +326,8 @@ export class SftpUploader {
     const capped = byteCap(this.limits.maxBytes);
     let sent = 0;
     let lastProgress = 0;
-    const validating = new ValidatingStream({ ...o.rules, expectedBytes: totalBytes }, {
+    const maxDistinctEmails = o.rules.maxDistinctEmails ?? this.limits.maxDistinctEmails;
+    const validating = new ValidatingStream({ ...o.rules, expectedBytes: totalBytes, ...(maxDistinctEmails ? { maxDistinctEmails } : {}) }, {
       stopWhenDoomed: true,
       onChunk: (n) => {
         sent += n;

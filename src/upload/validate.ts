@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 import { parse, type CsvError, type Parser } from 'csv-parse';
+import { DEFAULT_MAX_DISTINCT_EMAILS } from '../config.js';
 import type { ListSendRequest } from '../request.js';
 import { CsvScanner, scannableDelimiter, type CsvRecord } from './csv-scanner.js';
 import { hashPlainEmail } from './email-bytes.js';
@@ -48,7 +49,7 @@ export interface CsvRules {
   allowEmpty: boolean;
   /** How many problems the report lists (all are counted). Default 20. */
   maxReported?: number;
-  /** Distinct emails remembered for the duplicate check. Default DEFAULT_MAX_DISTINCT_EMAILS (a 32 MiB table). */
+  /** Distinct emails remembered for the duplicate check. Default DEFAULT_MAX_DISTINCT_EMAILS (config.ts: an 8 MiB table). */
   maxDistinctEmails?: number;
   /** A longer record is a file problem (an unclosed quote would otherwise swallow the file). Default 1 MiB. */
   maxRecordBytes?: number;
@@ -452,13 +453,6 @@ export class CsvValidator {
   }
 }
 
-/**
- * Distinct emails the duplicate check remembers by default: 3/4 of a 2^22-slot table, 32 MiB
- * (issue #14: the worker stays under 150 MB during a 1 GB upload). Later repeats go unnoticed
- * (`duplicateCheckComplete: false`); SFMC counts repeats itself anyway.
- */
-export const DEFAULT_MAX_DISTINCT_EMAILS = 3_145_728;
-
 /** Bytes per row assumed when sizing the duplicate check: bench/upload.ts measured about 60-70 for realistic rows. */
 export const BYTES_PER_ROW_ESTIMATE = 64;
 
@@ -469,7 +463,7 @@ export const BYTES_PER_ROW_ESTIMATE = 64;
  */
 export function slotsForBytes(bytes: number, limit: number): number {
   const emails = Math.min(limit, Math.ceil(bytes / BYTES_PER_ROW_ESTIMATE));
-  // Exactly 3/4 full does not grow the set (it grows past 3/4), so DEFAULT_MAX_DISTINCT_EMAILS fits 2^22 slots.
+  // Exactly 3/4 full does not grow the set (it grows past 3/4), so DEFAULT_MAX_DISTINCT_EMAILS fits 2^20 slots.
   return Math.ceil((emails * 4) / 3);
 }
 
