@@ -271,6 +271,15 @@ export class CsvValidator {
   }
 
   /**
+   * `write`, then, with `stopWhenDoomed`, throws ValidationStopped (with the report) as soon as the
+   * run is bound to fail: the caller sends nothing of this chunk and reads no more.
+   */
+  writeOrStop(chunk: Buffer): void {
+    this.write(chunk);
+    if (this.options.stopWhenDoomed && this.doomed) throw new ValidationStopped(this.abandon());
+  }
+
+  /**
    * Throws when the chunk is not UTF-8 (given the bytes before it), as a streaming fatal
    * TextDecoder would, but without building a string of the chunk: buffer.isUtf8 (simdutf) over
    * whole characters, and the few bytes of a character cut by the chunk's end held over.
@@ -528,7 +537,7 @@ export class ValidatingStream extends Transform {
 
   constructor(
     rules: CsvRules,
-    private readonly options: { stopWhenDoomed?: boolean; onChunk?: (bytes: number) => void } = {},
+    options: { stopWhenDoomed?: boolean } = {},
   ) {
     super({ highWaterMark: 256 * 1024 });
     this.validator = new CsvValidator(rules, { stopWhenDoomed: options.stopWhenDoomed === true });
@@ -540,11 +549,11 @@ export class ValidatingStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    this.validator.write(chunk);
-    this.options.onChunk?.(chunk.length);
-    if (this.options.stopWhenDoomed && this.validator.doomed) {
-      this.reportValue = this.validator.abandon();
-      callback(new ValidationStopped(this.reportValue));
+    try {
+      this.validator.writeOrStop(chunk);
+    } catch (err) {
+      if (err instanceof ValidationStopped) this.reportValue = err.report;
+      callback(err as Error);
       return;
     }
     callback(null, chunk);
