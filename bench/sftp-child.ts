@@ -1,15 +1,17 @@
 import { createReadStream, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import ssh2 from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
+import { pumpFile } from '../src/upload/file-pump.js';
 import { WindowedSftpWriter } from '../src/upload/window-writer.js';
 import { childOptions, serveParent } from './ipc.js';
 
 /**
  * Item 5's reference clients, in a process of their own: ssh2's `fastPut` (the floor), the
- * upload step's transport alone (src/upload/window-writer.ts fed 256 KiB reads, as
- * src/upload/sftp.ts does, without the CSV validator), and the write stream it replaced
+ * upload step's transport alone (src/upload/window-writer.ts fed by src/upload/file-pump.ts, as
+ * src/upload/sftp.ts feeds it, without the CSV validator), and the write stream it replaced
  * (ssh2-sftp-client's `createWriteStream`), optionally with the reads cut into `sliceBytes` pieces.
  */
 
@@ -83,9 +85,19 @@ async function streamed(remotePath: string, limitBytes: number, sliceBytes: numb
   const client = new SftpClient('bench');
   await client.connect({ host: o.host, port: o.port, username: o.username, password: o.password, readyTimeout: 20_000 });
   try {
+    const sftp = (client as unknown as { sftp: ssh2.SFTPWrapper }).sftp;
+    if (writer === 'windowed' && !sliceBytes) {
+      return await timed(async () => {
+        const handle = await open(o.localPath, 'r');
+        try {
+          return await pumpFile(handle, limitBytes, new WindowedSftpWriter(sftp, remotePath));
+        } finally {
+          await handle.close();
+        }
+      });
+    }
     return await timed(async () => {
       const source = createReadStream(o.localPath, { highWaterMark: 256 * 1024, end: limitBytes - 1 });
-      const sftp = (client as unknown as { sftp: ssh2.SFTPWrapper }).sftp;
       const remote = writer === 'windowed' ? new WindowedSftpWriter(sftp, remotePath) : client.createWriteStream(remotePath, { flags: 'w', highWaterMark: 1024 * 1024 });
       const closed = new Promise<void>((resolve, reject) => {
         remote.once('close', () => resolve());

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { SftpConfig } from '../src/config.js';
+import { DEFAULT_MAX_DISTINCT_EMAILS, type SftpConfig } from '../src/config.js';
 import { ListSendClient } from '../src/client.js';
 import { sampleRow, writeSampleFile } from '../src/dev/sample-file.js';
 import { createSandbox, type Sandbox } from '../src/sandbox/index.js';
-import { DEFAULT_MAX_DISTINCT_EMAILS, slotsForBytes, ValidatingStream, type CsvRules } from '../src/upload/validate.js';
+import { slotsForBytes, ValidatingStream, type CsvRules } from '../src/upload/validate.js';
 import {
   benchRequest,
   fixed,
@@ -229,8 +229,8 @@ function report(ctx: BenchContext, f: Figures): ItemResult {
       `A generated sample CSV (src/dev/sample-file.ts): ${fixed(mb(f.bytes))} MB, ${f.rows} data rows of realistic subscribers, on local disk (freshly written, so in the page cache).`,
       "Server: the sandbox's SFTP server (ssh2 server mode, in the bench process) on loopback, writing into its data folder; every client uses it the same way (one connection, password login).",
       "Raw: ssh2's `sftp.fastPut` (64 × 32 KiB requests in flight) in a child process, timed from the open SFTP session to the callback.",
-      'Pipeline: a run with `file` in a worker child process (`startWorkers` with `SftpUploader`), timed by the step wrapper from start to end: connect, clear stale parts, stream through the CSV check (src/upload/csv-scanner.ts) into `.<fileSpec>.part-1` with the windowed writer (src/upload/window-writer.ts, 64 × 32 KiB WRITE requests in flight), check its size, rename, check again. RSS sampled every 50 ms from just before the enqueue to the end of the step.',
-      `Probes: the step's transport alone (\`WindowedSftpWriter\` fed 256 KiB reads as src/upload/sftp.ts does, no check) over the whole file; the write stream it replaced (ssh2-sftp-client \`createWriteStream\`, 1 MiB highWaterMark) over the first ${fixed(mb(f.probeBytes))} MB; the CSV check alone (\`ValidatingStream\` into a discarding sink, no network, in the bench process) over the first ${fixed(mb(f.validateBytes))} MB, by wall clock and by the process's CPU time (the machine is shared: CPU time is what one core gives).`,
+      'Pipeline: a run with `file` in a worker child process (`startWorkers` with `SftpUploader`), timed by the step wrapper from start to end: connect, clear stale parts, read the file into two reused buffers (src/upload/file-pump.ts), check each chunk (src/upload/csv-scanner.ts) and send it to `.<fileSpec>.part-1` with the windowed writer (src/upload/window-writer.ts, 64 WRITE requests of up to 31,952 bytes in flight), check its size, rename, check again. RSS sampled every 50 ms from just before the enqueue to the end of the step.',
+      `Probes: the step's transport alone (\`WindowedSftpWriter\` fed by src/upload/file-pump.ts, two reused 256 KiB read buffers, as src/upload/sftp.ts does, no check) over the whole file; the write stream it replaced (ssh2-sftp-client \`createWriteStream\`, 1 MiB highWaterMark) over the first ${fixed(mb(f.probeBytes))} MB; the CSV check alone (\`ValidatingStream\` into a discarding sink, no network, in the bench process) over the first ${fixed(mb(f.validateBytes))} MB, by wall clock and by the process's CPU time (the machine is shared: CPU time is what one core gives).`,
       `Clients run ${ctx.quick ? 'through tsx (quick run: about 35 MB more RSS)' : 'as tsc output (bench/build.ts), as `list-send worker` runs dist/'}.`,
     ],
     tables: [
@@ -286,9 +286,9 @@ function report(ctx: BenchContext, f: Figures): ItemResult {
       `The run went on to its Send: the sandbox's import counted ${f.importedRows ?? '?'} rows in the uploaded file (${f.importedRows === f.rows ? 'all of them' : `expected ${f.rows}`}).`,
       [
         'What issue #14 changed in src/upload/:',
-        `1. The transport: \`WindowedSftpWriter\` (window-writer.ts) keeps 64 WRITE requests of 32 KiB in flight, as fastPut does; ssh2-sftp-client's write stream sent them one at a time (${fixed(rate(f.before))} MB/s here).`,
-        `2. The check: \`CsvScanner\` (csv-scanner.ts) reads records straight from the Buffers and decodes only the fields the check reads; csv-parse built an info object per record (6.2 MB/s measured before). csv-parse stays the reference: test/upload/csv-scanner-agrees.test.ts requires the same rows and problems on 700 random files. UTF-8 is checked with \`buffer.isUtf8\` instead of decoding each chunk.`,
-        `3. Memory: the duplicate check's table is sized once from the file's size and capped at ${DEFAULT_MAX_DISTINCT_EMAILS} distinct emails (3/4 of 2^22 slots): ${fixed(mb(table))} MB for this file, no doubling.`,
+        `1. The transport: \`WindowedSftpWriter\` (window-writer.ts) keeps 64 WRITE requests in flight, as fastPut does, each at most one ssh2 packet (31,952 bytes: a longer one is sent in two, the second after the first is answered); ssh2-sftp-client's write stream sent them one at a time (${fixed(rate(f.before))} MB/s here). The file is read into two reused 256 KiB buffers (file-pump.ts), not a new buffer per read.`,
+        `2. The check: \`CsvScanner\` (csv-scanner.ts) reads whole records of plain or simply quoted fields where they lie in the chunk (field offsets only, nothing copied or decoded) and everything else byte by byte; the email is checked and hashed in one pass over its bytes (email-bytes.ts); csv-parse built an info object per record (6.2 MB/s measured before). csv-parse stays the reference: test/upload/csv-scanner-agrees.test.ts and csv-scanner-in-place.test.ts require the same rows and problems on 1,100 random files. UTF-8 is checked with \`buffer.isUtf8\` instead of decoding each chunk.`,
+        `3. Memory: the duplicate check's table is sized once from the file's size and capped at ${DEFAULT_MAX_DISTINCT_EMAILS} distinct emails (3/4 of 2^20 slots, UPLOAD_MAX_DISTINCT_EMAILS): ${fixed(mb(table))} MB for this file, no doubling.`,
       ].join('\n'),
     ],
   };
@@ -298,7 +298,7 @@ function report(ctx: BenchContext, f: Figures): ItemResult {
 function whyCheck(f: Figures): string {
   return (
     `the check ran at ${fixed(rate(f.validation))} MB/s by the clock and ${fixed(cpuRate(f.validation))} MB/s of CPU time (the profile above says where). ` +
-    'Per row it decodes the email field, trims it, tests it against the email pattern, lowercases and hashes it; the scan itself is the smaller part. A worker thread beside the transfer is the next step (not built).'
+    'Per row it finds the fields in place (csv-scanner.ts), checks and hashes the email on its bytes in one pass (email-bytes.ts) and looks the hash up in the repeated-email table, whose random accesses miss the CPU cache. A worker thread beside the transfer is the next step (not built).'
   );
 }
 

@@ -60,6 +60,13 @@ const portNumber = z.coerce
   .min(0, 'must be a port number (0-65535)')
   .max(65_535, 'must be a port number (0-65535)');
 
+/**
+ * Distinct emails an upload's duplicate check remembers by default: 3/4 of a 2^20-slot table of
+ * 8-byte hashes, 8 MiB (issue #14: the whole worker stays under 150 MB during a 1 GB upload, and a
+ * table this size mostly stays in the CPU's cache). UPLOAD_MAX_DISTINCT_EMAILS changes it.
+ */
+export const DEFAULT_MAX_DISTINCT_EMAILS = 786_432;
+
 const positiveInt = (fallback: number) =>
   z.coerce.number({ message: 'must be a number' }).int('must be a whole number').positive('must be positive').default(fallback);
 
@@ -246,6 +253,12 @@ export const envSchema = z.object({
   /** The upload step's deadline (default 2 h); at most 24 h, as an upload holds an SFTP connection throughout. */
   UPLOAD_TIMEOUT_MS: positiveInt(2 * 3_600_000).pipe(z.number().max(86_400_000, 'must be at most 86400000 (24 h)')),
   /**
+   * Distinct emails an upload's duplicate check remembers (8 bytes each, in a table of up to 4/3 as
+   * many slots, rounded up to a power of two): the default 786,432 is an 8 MiB table. Past it, later
+   * repeats go unnoticed and the report says so; SFMC counts repeats itself. At most 50,331,648 (512 MiB).
+   */
+  UPLOAD_MAX_DISTINCT_EMAILS: positiveInt(DEFAULT_MAX_DISTINCT_EMAILS).pipe(z.number().max(50_331_648, 'must be at most 50331648 (a 512 MiB table)')),
+  /**
    * `list-send worker`: resolve-list Retrieves the request's Email before anything changes (`true`,
    * the default). `false` skips the check, for an account whose SOAP Retrieve of Email does not see
    * its emails (the docs say SOAP covers Classic emails; Content Builder emails are UNVERIFIED).
@@ -363,6 +376,8 @@ export interface UploadLimits {
   dir?: string;
   maxBytes: number;
   timeoutMs: number;
+  /** UPLOAD_MAX_DISTINCT_EMAILS; undefined means the validator's default (DEFAULT_MAX_DISTINCT_EMAILS). */
+  maxDistinctEmails?: number;
 }
 
 /** Shortest bearer token accepted: a guessable token is no better than none. */
@@ -566,7 +581,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: Loa
     logLevel: env.LOG_LEVEL,
     api,
     ...(env.METRICS_PORT !== undefined ? { metricsPort: env.METRICS_PORT } : {}),
-    upload: { ...(env.UPLOAD_DIR ? { dir: env.UPLOAD_DIR } : {}), maxBytes: env.UPLOAD_MAX_BYTES, timeoutMs: env.UPLOAD_TIMEOUT_MS },
+    upload: {
+      ...(env.UPLOAD_DIR ? { dir: env.UPLOAD_DIR } : {}),
+      maxBytes: env.UPLOAD_MAX_BYTES,
+      timeoutMs: env.UPLOAD_TIMEOUT_MS,
+      maxDistinctEmails: env.UPLOAD_MAX_DISTINCT_EMAILS,
+    },
     checkEmail: env.SFMC_CHECK_EMAIL === 'true',
   };
 }

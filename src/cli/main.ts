@@ -4,7 +4,6 @@ import { ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { enqueueCommand, statusCommand, workerCommand } from './commands.js';
 import { automationStatus, registerAutomationCommands } from './automation.js';
-import { demoCommand } from './demo.js';
 import { EXIT } from './io.js';
 import { runsCommand } from './runs.js';
 import { watchCommand } from './watch.js';
@@ -149,6 +148,9 @@ program
   .command('demo')
   .description('one whole list send against the built-in sandbox, in one process')
   .action(async () => {
+    // Loaded on demand, like serve and sandbox: the demo brings the whole sandbox (an SSH server, an
+    // HTTP server), which `list-send worker` must not carry in its memory.
+    const { demoCommand } = await import('./demo.js');
     process.exitCode = await demoCommand();
   });
 

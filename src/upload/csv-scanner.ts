@@ -18,6 +18,13 @@
  *   as content and the record is dropped at its end;
  * - a record longer than `max_record_size` (earlier fields in UTF-16 units, the current one in
  *   bytes) is an error that ends the scan (csv-parse returns out of the chunk there).
+ *
+ * Two paths give the same results. The common case, whole records of plain or simply quoted fields
+ * ending in the file's record delimiter (scanWholeRecords), is read where it lies in the chunk:
+ * one pass over the bytes that notes where fields start and end, with nothing copied or decoded.
+ * Everything else (a line break or an unclosed quote inside a field, a stray quote, a record cut by
+ * the chunk's end, the first record before the delimiter is known, an over-long record) goes
+ * byte by byte through `scan`, which copies the fields' bytes into a buffer of its own.
  */
 
 export interface CsvRecord {
@@ -39,7 +46,7 @@ const CR = 13;
 const LF = 10;
 const QUOTE = 34;
 
-/** Byte kinds for the run of content bytes (scan's common case). */
+/** Byte kinds for the run of content bytes (the byte-by-byte path's common case). */
 const PLAIN_BYTE = 0;
 const STOP_BYTE = 1;
 const CONTINUATION_BYTE = 2;
@@ -80,15 +87,22 @@ export class CsvScanner implements CsvRecord {
   private bomChecked = false;
   private recordDelimiter = RecordDelimiter.Unknown;
   private lines = 1;
+  /** Bytes that end an unquoted field on the whole-record path: the delimiter, a quote, CR and LF. */
+  private readonly fieldEnds: Uint8Array;
   private wasRowDelimiter = false;
   private quoting = false;
   private wasQuoting = false;
   private escaping = false;
   private recordHasError = false;
-  /** The current record's field bytes, one after the other; `ends[i]` is where field i ends. */
+  /** The byte-by-byte path's record: its fields' bytes one after the other, quotes undone. */
   private acc = Buffer.allocUnsafe(4096);
   private accLength = 0;
+  /** The record being emitted: field i is recordBytes[starts[i], ends[i]) (the chunk itself, or acc). */
+  private recordBytes: Buffer = this.acc;
+  private starts = new Int32Array(64);
   private ends = new Int32Array(64);
+  /** 1 where field i is a quoted field read in place that still holds its doubled quotes. */
+  private doubledQuotes = new Uint8Array(64);
   private fields = 0;
   private fieldStart = 0;
   /** csv-parse's record_length: the earlier fields' lengths in UTF-16 units. */
@@ -107,6 +121,8 @@ export class CsvScanner implements CsvRecord {
     this.delimiter = Buffer.from(delimiter, 'utf8')[0] as number;
     this.maxRecordSize = options.maxRecordSize ?? 0;
     this.unquotedKinds = byteKinds([this.delimiter, QUOTE, CR, LF]);
+    this.fieldEnds = new Uint8Array(256);
+    for (const c of [this.delimiter, QUOTE, CR, LF]) this.fieldEnds[c] = 1;
   }
 
   write(chunk: Buffer): void {
@@ -143,32 +159,44 @@ export class CsvScanner implements CsvRecord {
 
   field(index: number): string {
     if (index < 0 || index >= this.fields) return '';
-    const start = index === 0 ? 0 : (this.ends[index - 1] as number);
-    return this.acc.toString('utf8', start, this.ends[index] as number);
+    const text = this.recordBytes.toString('utf8', this.starts[index], this.ends[index]);
+    return this.doubledQuotes[index] === 1 ? text.replaceAll('""', '"') : text;
   }
 
   /** The bytes of the record's fields, for startOf/endOf: valid only while the record is emitted. */
   get bytes(): Buffer {
-    return this.acc;
+    return this.recordBytes;
   }
 
   startOf(index: number): number {
-    return index === 0 ? 0 : (this.ends[index - 1] as number);
+    return this.starts[index] as number;
   }
 
   endOf(index: number): number {
     return this.ends[index] as number;
   }
 
+  /** True when bytes[startOf(i), endOf(i)) still holds doubled quotes (`""` for `"`): read field(i) instead. */
+  hasDoubledQuotes(index: number): boolean {
+    return this.doubledQuotes[index] === 1;
+  }
+
   isBlank(): boolean {
-    const acc = this.acc;
-    const n = this.accLength;
-    for (let i = 0; i < n; i++) {
-      const c = acc[i] as number;
-      if (c === 32 || (c >= 9 && c <= 13)) continue;
-      // Unicode spaces (NBSP, U+2000..., BOM) are blank to trim() too: ask it.
-      return c >= 0x80 ? acc.toString('utf8', 0, n).trim() === '' : false;
+    const buf = this.recordBytes;
+    for (let f = 0; f < this.fields; f++) {
+      const end = this.ends[f] as number;
+      for (let i = this.starts[f] as number; i < end; i++) {
+        const c = buf[i] as number;
+        if (c === 32 || (c >= 9 && c <= 13)) continue;
+        // Unicode spaces (NBSP, U+2000..., BOM) are blank to trim() too: ask it.
+        return c >= 0x80 ? this.everyFieldTrimsToNothing() : false;
+      }
     }
+    return true;
+  }
+
+  private everyFieldTrimsToNothing(): boolean {
+    for (let f = 0; f < this.fields; f++) if (this.field(f).trim() !== '') return false;
     return true;
   }
 
@@ -193,7 +221,15 @@ export class CsvScanner implements CsvRecord {
     const limit = len - keep - 1;
     for (; pos < len; pos++) {
       if (len - pos - 1 < keep) break;
-      // The common case, a run of content bytes: copied in one go, with the same size check.
+      // The common case: whole records, read in place.
+      if (this.fields === 0 && this.accLength === 0 && this.recordDelimiter !== RecordDelimiter.Unknown && !this.quoting && !this.wasQuoting && !this.escaping && !this.recordHasError) {
+        const next = this.scanWholeRecords(buf, pos);
+        if (next !== pos) {
+          pos = next - 1;
+          continue;
+        }
+      }
+      // Else, a run of content bytes: copied in one go, with the same size check.
       if (!this.wasRowDelimiter && !this.escaping && this.recordDelimiter !== RecordDelimiter.Unknown && pos < limit) {
         const kinds = this.quoting ? this.quotedKinds : this.unquotedKinds;
         this.reserve(limit - pos);
@@ -281,6 +317,93 @@ export class CsvScanner implements CsvRecord {
     return pos;
   }
 
+  /**
+   * Emits the whole records that begin at `from` and need nothing of the byte-by-byte path (see
+   * the top of the file); returns where the first record that does begins (`from` when it is the first).
+   * Called at a record's start only, with the record delimiter known and no error pending.
+   */
+  private scanWholeRecords(buf: Buffer, from: number): number {
+    const len = buf.length;
+    const delimiter = this.delimiter;
+    const fieldEnds = this.fieldEnds;
+    const crlf = this.recordDelimiter === RecordDelimiter.CrLf;
+    const recordEnd = this.recordDelimiter === RecordDelimiter.Cr ? CR : LF;
+    const max = this.maxRecordSize;
+    let pos = from;
+    while (pos < len) {
+      let p = pos;
+      let fields = 0;
+      for (;;) {
+        if (fields === this.starts.length) this.growFields();
+        let start = p;
+        let end: number;
+        let doubled = 0;
+        if (buf[p] === QUOTE) {
+          start = ++p;
+          for (;; p++) {
+            if (p >= len) return pos;
+            const c = buf[p] as number;
+            if (c === QUOTE) {
+              if (buf[p + 1] !== QUOTE) break;
+              doubled = 1;
+              p += 1;
+            } else if (c === CR || c === LF) {
+              return pos;
+            }
+          }
+          end = p++;
+        } else {
+          while (p < len && fieldEnds[buf[p] as number] === 0) p++;
+          end = p;
+        }
+        // What ends the field: a delimiter or a record delimiter; anything else (a quote inside an
+        // unquoted field, a closing quote followed by content or NUL, the chunk's end, a line
+        // break that is content) is left to the byte-by-byte path.
+        const c = buf[p];
+        if (c !== delimiter && c !== CR && c !== LF) return pos;
+        this.starts[fields] = start;
+        this.ends[fields] = end;
+        this.doubledQuotes[fields] = doubled;
+        fields += 1;
+        if (c === delimiter) {
+          p += 1;
+          continue;
+        }
+        if (crlf) {
+          if (c !== CR || buf[p + 1] !== LF) return pos;
+          p += 2;
+        } else {
+          if (c !== recordEnd) return pos;
+          p += 1;
+        }
+        break;
+      }
+      // A record of no more bytes than the limit cannot exceed it; a longer one is measured byte by byte.
+      if (max !== 0 && p - pos > max) return pos;
+      if (this.wasRowDelimiter) this.lines += 1;
+      this.wasRowDelimiter = true;
+      this.fields = fields;
+      this.recordBytes = buf;
+      this.events.record(this, this.lines);
+      this.fields = 0;
+      pos = p;
+    }
+    return pos;
+  }
+
+  private growFields(): void {
+    const n = this.starts.length * 2;
+    const starts = new Int32Array(n);
+    starts.set(this.starts);
+    this.starts = starts;
+    const ends = new Int32Array(n);
+    ends.set(this.ends);
+    this.ends = ends;
+    const doubled = new Uint8Array(n);
+    doubled.set(this.doubledQuotes);
+    this.doubledQuotes = doubled;
+  }
+
   /** Room for `n` more bytes of the record. */
   private reserve(n: number): void {
     if (this.accLength + n <= this.acc.length) return;
@@ -326,11 +449,9 @@ export class CsvScanner implements CsvRecord {
   }
 
   private endField(): void {
-    if (this.fields === this.ends.length) {
-      const bigger = new Int32Array(this.ends.length * 2);
-      bigger.set(this.ends);
-      this.ends = bigger;
-    }
+    if (this.fields === this.starts.length) this.growFields();
+    this.starts[this.fields] = this.fieldStart;
+    this.doubledQuotes[this.fields] = 0;
     this.ends[this.fields++] = this.accLength;
     this.recordUnits += this.accLength - this.fieldStart + this.fieldUnitAdjust;
     this.fieldStart = this.accLength;
@@ -342,6 +463,7 @@ export class CsvScanner implements CsvRecord {
     if (this.recordHasError) {
       this.recordHasError = false;
     } else {
+      this.recordBytes = this.acc;
       this.events.record(this, this.lines);
     }
     this.fields = 0;

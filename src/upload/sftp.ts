@@ -1,7 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
@@ -11,7 +9,8 @@ import { hostKeyFingerprint } from './fingerprint.js';
 import { classifySftpFailure, SftpError, type SftpFailure } from './errors.js';
 import { openUploadFile, type OpenedUploadFile } from './local-file.js';
 import { WindowedSftpWriter } from './window-writer.js';
-import { failsRun, summarizeReport, ValidatingStream, ValidationStopped, type CsvRules, type ValidationReport } from './validate.js';
+import { pumpFile } from './file-pump.js';
+import { CsvValidator, failsRun, summarizeReport, ValidationStopped, type CsvRules, type ValidationReport } from './validate.js';
 
 /**
  * Uploads subscriber files to SFMC's Enhanced FTP over SFTP (ssh2-sftp-client), one connection
@@ -21,8 +20,9 @@ import { failsRun, summarizeReport, ValidatingStream, ValidationStopped, type Cs
  * Each upload streams the local file through the CSV validator into a temporary name in the
  * folder, `.<fileSpec>.part-<attempt>`, checks the size on the server, then renames it to the
  * final name: SFMC (which imports by exact FileSpec) never sees half a file. A retry first deletes
- * the temporary files earlier attempts left. Memory stays flat: the stream holds a few buffers
- * (256 KiB reads, 1 MiB of writes in flight) and the validator 8 bytes per distinct email.
+ * the temporary files earlier attempts left. Memory stays flat: two 256 KiB read buffers used over
+ * and over, 2 MiB of writes in flight, and the validator's table of 8 bytes per distinct email
+ * (at most UPLOAD_MAX_DISTINCT_EMAILS).
  *
  * The local file must be a regular file inside UPLOAD_DIR (see local-file.ts); exactly the bytes
  * fstat reported when it was opened are read, never more than UPLOAD_MAX_BYTES. Checking stops,
@@ -315,57 +315,45 @@ export class SftpUploader {
     return outcome;
   }
 
-  /** Local file -> validator -> remote temporary file, with backpressure all the way. */
+  /**
+   * Local file -> validator -> remote temporary file (file-pump.ts): two reused read buffers, each
+   * chunk checked before it is sent, and the next read only once the window has room.
+   */
   private async stream(session: Session, o: UploadFileOptions, partPath: string, file: OpenedUploadFile): Promise<ValidationReport> {
-    let localError: unknown;
+    // Exactly the bytes fstat saw (at most UPLOAD_MAX_BYTES, checked at the open): a file that grows while it is read is cut there, never read on.
     const totalBytes = file.size;
-    // Exactly the bytes fstat saw: a file that grows while it is read is cut there, never read on.
-    const source: Readable =
-      totalBytes === 0 ? Readable.from([]) : file.handle.createReadStream({ start: 0, end: totalBytes - 1, highWaterMark: 256 * 1024, autoClose: false });
-    source.once('error', (err) => (localError = err));
-    const capped = byteCap(this.limits.maxBytes);
     let sent = 0;
     let lastProgress = 0;
-    const validating = new ValidatingStream({ ...o.rules, expectedBytes: totalBytes }, {
-      stopWhenDoomed: true,
-      onChunk: (n) => {
-        sent += n;
-        const now = Date.now();
-        if (o.onProgress && now - lastProgress >= PROGRESS_EVERY_MS) {
-          lastProgress = now;
-          o.onProgress({ bytes: sent, totalBytes, rows: validating.validator.rowsSoFar });
-        }
-      },
-    });
+    const maxDistinctEmails = o.rules.maxDistinctEmails ?? this.limits.maxDistinctEmails;
+    const validator = new CsvValidator({ ...o.rules, expectedBytes: totalBytes, ...(maxDistinctEmails ? { maxDistinctEmails } : {}) }, { stopWhenDoomed: true });
+    const check = (chunk: Buffer): void => {
+      validator.writeOrStop(chunk);
+      sent += chunk.length;
+      const now = Date.now();
+      if (o.onProgress && now - lastProgress >= PROGRESS_EVERY_MS) {
+        lastProgress = now;
+        o.onProgress({ bytes: sent, totalBytes, rows: validator.rowsSoFar });
+      }
+    };
     const sftp = (session.client as unknown as { sftp?: SFTPWrapper }).sftp;
-    if (!sftp) {
-      source.destroy();
-      throw session.failure('transfer', new Error('the SFTP session is not open'));
-    }
+    if (!sftp) throw session.failure('transfer', new Error('the SFTP session is not open'));
     // A window of WRITE requests in flight, as fastPut keeps (issue #14); opened in its _construct.
     const remote = new WindowedSftpWriter(sftp, partPath);
-    // 'close' follows 'finish', which comes once the server has answered every write and the close.
-    const closed = new Promise<void>((resolve, reject) => {
-      remote.once('close', () => (remote.writableFinished ? resolve() : reject(remote.errored ?? new Error('the SFTP write stream closed early'))));
-      remote.once('error', reject);
-    });
-    closed.catch(() => undefined);
-    // A connection that ends between two writes fails the pipeline at once instead of leaving it waiting.
+    // A connection that ends between two writes fails the transfer at once instead of leaving it waiting.
     void session.lost.catch((err: unknown) => remote.destroy(err instanceof Error ? err : new Error(String(err))));
     try {
-      await Promise.all([pipeline(source, capped, validating, remote, ...(o.signal ? [{ signal: o.signal }] : [])), closed]);
+      await pumpFile(file.handle, totalBytes, remote, { check, readFailed: (err) => unreadable(o.localPath, err), ...(o.signal ? { signal: o.signal } : {}) });
     } catch (err) {
-      source.destroy();
       remote.destroy();
       // The run is bound to fail: nothing more is read or sent; the caller deletes the part file.
       if (err instanceof ValidationStopped) return err.report;
       if (o.signal?.aborted && o.signal.reason instanceof Error) throw o.signal.reason;
       if (err instanceof RunError) throw err;
-      if (localError) throw unreadable(o.localPath, localError);
       throw session.failure('transfer', err);
     }
-    o.onProgress?.({ bytes: sent, totalBytes, rows: validating.validator.rowsSoFar });
-    return validating.report();
+    const report = await validator.end();
+    o.onProgress?.({ bytes: sent, totalBytes, rows: validator.rowsSoFar });
+    return report;
   }
 }
 
@@ -399,18 +387,6 @@ function abortedBy(signal: AbortSignal | undefined): Promise<never> {
 
 function unreadable(path: string, err: unknown): RunError {
   return new RunError('file-unreadable', `cannot read ${path} on the worker (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { path });
-}
-
-/** Passes bytes through until more than `max` went by, then fails: UPLOAD_MAX_BYTES while reading. */
-function byteCap(max: number): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, callback) {
-      seen += chunk.length;
-      if (seen > max) callback(new RunError('file-too-large', `the file grew past UPLOAD_MAX_BYTES (${max}) while it was read`));
-      else callback(null, chunk);
-    },
-  });
 }
 
 /** The message a person sees; names the account and the setting to check, never a secret. */

@@ -1,9 +1,10 @@
 import { isUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 import { parse, type CsvError, type Parser } from 'csv-parse';
+import { DEFAULT_MAX_DISTINCT_EMAILS } from '../config.js';
 import type { ListSendRequest } from '../request.js';
 import { CsvScanner, scannableDelimiter, type CsvRecord } from './csv-scanner.js';
-import { asciiEmailVerdict, hashLowerAscii, NOT_SIMPLE } from './email-bytes.js';
+import { hashPlainEmail } from './email-bytes.js';
 import { HashSet64 } from './hash-set.js';
 
 /**
@@ -48,7 +49,7 @@ export interface CsvRules {
   allowEmpty: boolean;
   /** How many problems the report lists (all are counted). Default 20. */
   maxReported?: number;
-  /** Distinct emails remembered for the duplicate check. Default DEFAULT_MAX_DISTINCT_EMAILS (a 32 MiB table). */
+  /** Distinct emails remembered for the duplicate check. Default DEFAULT_MAX_DISTINCT_EMAILS (config.ts: an 8 MiB table). */
   maxDistinctEmails?: number;
   /** A longer record is a file problem (an unclosed quote would otherwise swallow the file). Default 1 MiB. */
   maxRecordBytes?: number;
@@ -270,6 +271,15 @@ export class CsvValidator {
   }
 
   /**
+   * `write`, then, with `stopWhenDoomed`, throws ValidationStopped (with the report) as soon as the
+   * run is bound to fail: the caller sends nothing of this chunk and reads no more.
+   */
+  writeOrStop(chunk: Buffer): void {
+    this.write(chunk);
+    if (this.options.stopWhenDoomed && this.doomed) throw new ValidationStopped(this.abandon());
+  }
+
+  /**
    * Throws when the chunk is not UTF-8 (given the bytes before it), as a streaming fatal
    * TextDecoder would, but without building a string of the chunk: buffer.isUtf8 (simdutf) over
    * whole characters, and the few bytes of a character cut by the chunk's end held over.
@@ -357,8 +367,9 @@ export class CsvValidator {
     if (record.length < this.required.columns) {
       problems.push(['too-few-columns', `${record.length} column${record.length === 1 ? '' : 's'}, the field maps need ${this.required.columns}`]);
     }
-    const verdict = this.emailColumn !== undefined && record instanceof CsvScanner && this.emailColumn < record.length ? this.simpleEmail(record, this.emailColumn) : NOT_SIMPLE;
-    if (verdict === 1) {
+    const column = this.emailColumn;
+    if (column !== undefined && record instanceof CsvScanner && column < record.length && !record.hasDoubledQuotes(column) && hashPlainEmail(record.bytes, record.startOf(column), record.endOf(column), this.hash)) {
+      // The common case, checked and hashed on the bytes (email-bytes.ts); anything else as text.
       this.countRepeat(this.emails.add(this.hash[0] as number, this.hash[1] as number), problems);
     } else if (this.emailColumn !== undefined) {
       const email = record.field(this.emailColumn).trim();
@@ -380,16 +391,6 @@ export class CsvValidator {
     this.report.duplicateEmails += 1;
     // The address itself stays out: reports end up in logs and in Redis for 30 days.
     if (this.rules.failOnDuplicateEmails) problems.push(['duplicate-email', 'duplicate email (an earlier row has the same address)']);
-  }
-
-  /** The common case on bytes (email-bytes.ts): 1 with the hash in `this.hash`, or NOT_SIMPLE / 0 to check the text. */
-  private simpleEmail(record: CsvScanner, column: number): number {
-    const buf = record.bytes;
-    const start = record.startOf(column);
-    const end = record.endOf(column);
-    const verdict = asciiEmailVerdict(buf, start, end);
-    if (verdict === 1) hashLowerAscii(buf, start, end, this.hash);
-    return verdict;
   }
 
   private stopIfDoomed(line: number): void {
@@ -461,13 +462,6 @@ export class CsvValidator {
   }
 }
 
-/**
- * Distinct emails the duplicate check remembers by default: 3/4 of a 2^22-slot table, 32 MiB
- * (issue #14: the worker stays under 150 MB during a 1 GB upload). Later repeats go unnoticed
- * (`duplicateCheckComplete: false`); SFMC counts repeats itself anyway.
- */
-export const DEFAULT_MAX_DISTINCT_EMAILS = 3_145_728;
-
 /** Bytes per row assumed when sizing the duplicate check: bench/upload.ts measured about 60-70 for realistic rows. */
 export const BYTES_PER_ROW_ESTIMATE = 64;
 
@@ -478,7 +472,7 @@ export const BYTES_PER_ROW_ESTIMATE = 64;
  */
 export function slotsForBytes(bytes: number, limit: number): number {
   const emails = Math.min(limit, Math.ceil(bytes / BYTES_PER_ROW_ESTIMATE));
-  // Exactly 3/4 full does not grow the set (it grows past 3/4), so DEFAULT_MAX_DISTINCT_EMAILS fits 2^22 slots.
+  // Exactly 3/4 full does not grow the set (it grows past 3/4), so DEFAULT_MAX_DISTINCT_EMAILS fits 2^20 slots.
   return Math.ceil((emails * 4) / 3);
 }
 
@@ -543,7 +537,7 @@ export class ValidatingStream extends Transform {
 
   constructor(
     rules: CsvRules,
-    private readonly options: { stopWhenDoomed?: boolean; onChunk?: (bytes: number) => void } = {},
+    options: { stopWhenDoomed?: boolean } = {},
   ) {
     super({ highWaterMark: 256 * 1024 });
     this.validator = new CsvValidator(rules, { stopWhenDoomed: options.stopWhenDoomed === true });
@@ -555,11 +549,11 @@ export class ValidatingStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    this.validator.write(chunk);
-    this.options.onChunk?.(chunk.length);
-    if (this.options.stopWhenDoomed && this.validator.doomed) {
-      this.reportValue = this.validator.abandon();
-      callback(new ValidationStopped(this.reportValue));
+    try {
+      this.validator.writeOrStop(chunk);
+    } catch (err) {
+      if (err instanceof ValidationStopped) this.reportValue = err.report;
+      callback(err as Error);
       return;
     }
     callback(null, chunk);

@@ -9,15 +9,30 @@ import type { SFTPWrapper } from 'ssh2';
  * at 18 MB/s on loopback (issue #14).
  *
  * Backpressure: `_write` calls back at once while fewer than `window` requests are open, and
- * otherwise when one is answered, so at most `window` x `requestBytes` plus one chunk is held.
+ * otherwise when one is answered, so at most `window` x `requestBytes` plus one chunk is held. When
+ * `_write` calls back, ssh2 has copied every byte of the chunk: the caller may reuse its buffer
+ * (file-pump.ts does).
  * `_final` waits for every answer and closes the handle: 'finish' means the server has confirmed
  * every byte and the close. The first failed request destroys the stream with its error.
  */
 export interface WindowedWriterOptions {
   /** Requests in flight at most. Default 64 (fastPut's). */
   window?: number;
-  /** Bytes per WRITE request. Default 32 KiB (fastPut's; below ssh2's ~34,000-byte packet limit). */
+  /** Bytes per WRITE request, at most: default 32 KiB (fastPut's), and never more than ssh2 sends in one packet (see writeLimit). */
   requestBytes?: number;
+}
+
+/**
+ * The most data ssh2 puts in one WRITE packet: 34,000 - 2,048 = 31,952 bytes unless the server is
+ * OpenSSH or announces larger limits (ssh2 lib/protocol/SFTP.js: `_maxWriteLen`, PKT_RW_OVERHEAD,
+ * limits@openssh.com). ssh2 sends a longer write as one packet of that size and the rest only once the
+ * first is answered, still reading the caller's buffer then: a 32 KiB request cost two round trips,
+ * and its chunk could not be reused when `_write` called back. Read from ssh2's own field, which it
+ * sets at the handshake; the default when it is missing.
+ */
+function writeLimit(sftp: SFTPWrapper): number {
+  const limit = (sftp as unknown as { _maxWriteLen?: unknown })._maxWriteLen;
+  return typeof limit === 'number' && limit > 0 ? limit : 34_000 - 2 * 1024;
 }
 
 export class WindowedSftpWriter extends Writable {
@@ -37,7 +52,7 @@ export class WindowedSftpWriter extends Writable {
   ) {
     super({ highWaterMark: 256 * 1024 });
     this.window = options.window ?? 64;
-    this.requestBytes = options.requestBytes ?? 32 * 1024;
+    this.requestBytes = Math.min(options.requestBytes ?? 32 * 1024, writeLimit(sftp));
   }
 
   /** The most WRITE requests that were in flight at once (the tests read it). */
@@ -116,7 +131,7 @@ export class WindowedSftpWriter extends Writable {
       else if (this.failed && !this.destroyed) this.destroy(this.failed);
     };
     try {
-      // ssh2 copies the bytes into its packet at once, so the chunk is free as soon as this returns.
+      // One packet (requestBytes <= writeLimit): ssh2 copies the bytes into it at once, so the chunk is free as soon as this returns.
       this.sftp.write(handle, chunk, offset, len, position, answered);
     } catch (err) {
       // ssh2 throws when the channel has closed underneath; answered later, never inside _write's loop.

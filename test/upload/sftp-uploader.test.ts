@@ -52,6 +52,14 @@ describe('uploading over SFTP', () => {
     expect(readFileSync(join(sb.sftp.importDir, 'run-1-subscribers.csv')).equals(readFileSync(source))).toBe(true);
   });
 
+  it('remembers at most UPLOAD_MAX_DISTINCT_EMAILS emails for the repeat check, and says when it stopped remembering', async () => {
+    await start();
+    const capped = await upload(new SftpUploader(sandboxSftpConfig(sb), log, { ...LIMITS, maxDistinctEmails: 1_000 }));
+    expect(capped.report).toMatchObject({ rows: 3_000, problemCount: 0, duplicateCheckComplete: false });
+    const whole = await upload(new SftpUploader(sandboxSftpConfig(sb), log, LIMITS));
+    expect(whole.report).toMatchObject({ rows: 3_000, problemCount: 0, duplicateCheckComplete: true });
+  });
+
   it('deletes the temporary files earlier attempts left before starting again', async () => {
     await start();
     writeFileSync(join(sb.sftp.importDir, '.run-1-subscribers.csv.part-1'), 'half a fi');
