@@ -94,6 +94,11 @@ async function streamed(remotePath: string, limitBytes: number, sliceBytes: numb
         } finally {
           await handle.close();
         }
+      }).then(async (t) => {
+        // A speed is only worth reporting if every byte arrived: the server's size must match.
+        const stats = await new Promise<ssh2.Stats>((resolve, reject) => sftp.stat(remotePath, (err, s) => (err ? reject(err) : resolve(s))));
+        if (stats.size !== limitBytes) throw new Error(`the windowed writer left ${stats.size} bytes on the server, not ${limitBytes}`);
+        return t;
       });
     }
     return await timed(async () => {

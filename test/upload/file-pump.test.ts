@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { pumpFile } from '../../src/upload/file-pump.js';
 import { WindowedSftpWriter } from '../../src/upload/window-writer.js';
+import { connectSandboxSftp } from './helpers.js';
 
 /** The upload's read side (issue #14): two reused buffers into the windowed writer, against the sandbox's SFTP server. */
 
@@ -19,12 +20,7 @@ describe('pumping a file through two reused buffers into the windowed writer', (
 
   beforeAll(async () => {
     sb = await createSandbox({ schemaCheck: false });
-    conn = new ssh2.Client();
-    await new Promise<void>((resolve, reject) => {
-      conn.once('ready', resolve).once('error', reject);
-      conn.connect({ host: sb.sftp.host, port: sb.sftp.port, username: sb.credentials.username, password: sb.credentials.password });
-    });
-    sftp = await new Promise((resolve, reject) => conn.sftp((err, s) => (err ? reject(err) : resolve(s))));
+    ({ conn, sftp } = await connectSandboxSftp(sb));
   });
   afterAll(async () => {
     conn?.end();

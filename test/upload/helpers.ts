@@ -1,3 +1,4 @@
+import ssh2 from 'ssh2';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,4 +77,15 @@ export function sandboxSftpConfig(sb: Sandbox, overrides: Partial<SftpConfig> = 
     maxConnections: 3,
     ...overrides,
   };
+}
+
+/** A raw ssh2 SFTP session on the sandbox's server (password login), for tests of the transport alone. */
+export async function connectSandboxSftp(sb: Sandbox): Promise<{ conn: ssh2.Client; sftp: ssh2.SFTPWrapper }> {
+  const conn = new ssh2.Client();
+  await new Promise<void>((resolve, reject) => {
+    conn.once('ready', resolve).once('error', reject);
+    conn.connect({ host: sb.sftp.host, port: sb.sftp.port, username: sb.credentials.username, password: sb.credentials.password });
+  });
+  const sftp = await new Promise<ssh2.SFTPWrapper>((resolve, reject) => conn.sftp((err, s) => (err ? reject(err) : resolve(s))));
+  return { conn, sftp };
 }

@@ -7,6 +7,7 @@ import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { WindowedSftpWriter } from '../../src/upload/window-writer.js';
+import { connectSandboxSftp } from './helpers.js';
 
 /** The upload's transport (issue #14) against the sandbox's SFTP server: a window of writes in flight, every byte in place. */
 
@@ -17,12 +18,7 @@ describe('writing a file with a window of SFTP requests in flight', () => {
 
   beforeAll(async () => {
     sb = await createSandbox({ schemaCheck: false });
-    conn = new ssh2.Client();
-    await new Promise<void>((resolve, reject) => {
-      conn.once('ready', resolve).once('error', reject);
-      conn.connect({ host: sb.sftp.host, port: sb.sftp.port, username: sb.credentials.username, password: sb.credentials.password });
-    });
-    sftp = await new Promise((resolve, reject) => conn.sftp((err, s) => (err ? reject(err) : resolve(s))));
+    ({ conn, sftp } = await connectSandboxSftp(sb));
   });
   afterAll(async () => {
     conn?.end();
