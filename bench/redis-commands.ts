@@ -25,7 +25,7 @@ function bullmqScriptNames(): Map<string, string> {
   return bySha;
 }
 
-/** The project's own scripts are sent with EVAL: named by their first Redis call (and key suffix). */
+/** The project's own scripts (src/redis.ts runScript) go with EVAL only after a NOSCRIPT: named by their first Redis call (and key suffix). */
 function evalName(args: string[]): string {
   const body = args[1] ?? '';
   const first = /redis\.call\('([A-Z]+)'/.exec(body)?.[1] ?? '?';
@@ -50,7 +50,7 @@ export async function countCommands(variant: Variant, runs: number): Promise<{ s
     }
     const args = [...line.slice(head[0].length).matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1] as string);
     const name = args[0]?.toLowerCase() ?? '?';
-    const label = name === 'evalsha' ? (scripts.get(args[1] ?? '') ?? `evalsha ${args[1]?.slice(0, 8)}`) : name === 'eval' ? evalName(args) : name;
+    const label = name === 'evalsha' ? (scripts.get(args[1] ?? '') ?? `own script ${args[1]?.slice(0, 8)} (EVALSHA)`) : name === 'eval' ? evalName(args) : name;
     current = sources.get(label) ?? { calls: 0, commands: 0 };
     sources.set(label, current);
     current.calls++;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisNode } from './config.js';
 
@@ -53,4 +54,27 @@ export function createRedisConnection(target: RedisTarget, role: ConnectionRole)
 /** The Redis a configuration names: REDIS_CLUSTER_NODES when set, else REDIS_URL. */
 export function redisTargetOf(config: { redisUrl: string; redisClusterNodes?: RedisNode[] }): RedisTarget {
   return { url: config.redisUrl, ...(config.redisClusterNodes ? { clusterNodes: config.redisClusterNodes } : {}) };
+}
+
+const scriptShas = new Map<string, string>();
+
+/**
+ * Runs one of the project's Lua scripts by its SHA1 (EVALSHA), sending the whole text (EVAL) only
+ * when Redis answers NOSCRIPT: the first call on a server, or after a restart or SCRIPT FLUSH. EVAL
+ * of the text on every call wrote the script over the socket each time (the engine profile's
+ * writeUtf8String, issue #14), as BullMQ's own scripts do not. A NOSCRIPT answer means the script did
+ * not run, so running it again with EVAL cannot apply it twice. https://redis.io/docs/latest/commands/evalsha/
+ */
+export async function runScript(redis: RedisLike, script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown> {
+  let sha = scriptShas.get(script);
+  if (!sha) {
+    sha = createHash('sha1').update(script).digest('hex');
+    scriptShas.set(script, sha);
+  }
+  try {
+    return await redis.evalsha(sha, numKeys, ...args);
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    return redis.eval(script, numKeys, ...args);
+  }
 }

@@ -1,5 +1,5 @@
 import { RETENTION_SECONDS } from '../queues/options.js';
-import type { RedisLike } from './redis.js';
+import { runScript, type RedisLike } from './redis.js';
 
 /**
  * The run registry, beside the queues under the same hash-tagged prefix (one Cluster slot): with
@@ -135,7 +135,7 @@ export class RunRegistry {
    */
   async claim(runId: string, fingerprint: string, request: string, now = new Date()): Promise<ClaimOutcome> {
     const keys = [this.key(runId), this.fingerprintsKey, this.indexKey];
-    const [created, known, pending] = (await this.redis.eval(CLAIM, keys.length, ...keys, runId, fingerprint, now.toISOString(), request, now.getTime())) as [number, string, number];
+    const [created, known, pending] = (await runScript(this.redis, CLAIM, keys.length, ...keys, runId, fingerprint, now.toISOString(), request, now.getTime())) as [number, string, number];
     return created === 1 ? { created: true, flowPending: true } : { created: false, fingerprint: known, flowPending: pending === 1 };
   }
 
@@ -144,7 +144,7 @@ export class RunRegistry {
    * the fingerprint stays. Repeatable. False when the hash was already gone.
    */
   async markFinished(runId: string, now = new Date(), ttlSeconds = RETENTION_SECONDS): Promise<boolean> {
-    return ((await this.redis.eval(MARK_FINISHED, 1, this.key(runId), now.toISOString(), ttlSeconds)) as number) === 1;
+    return ((await runScript(this.redis, MARK_FINISHED, 1, this.key(runId), now.toISOString(), ttlSeconds)) as number) === 1;
   }
 
   async get(runId: string): Promise<RunRecord | undefined> {
@@ -158,7 +158,7 @@ export class RunRegistry {
    * False when the run's hash is gone (nothing is written then).
    */
   async setDestination(runId: string, destination: Destination): Promise<boolean> {
-    return ((await this.redis.eval(SET_DESTINATION, 1, this.key(runId), JSON.stringify(destination))) as number) === 1;
+    return ((await runScript(this.redis, SET_DESTINATION, 1, this.key(runId), JSON.stringify(destination))) as number) === 1;
   }
 
   async markFlowAdded(runId: string): Promise<void> {
@@ -166,7 +166,7 @@ export class RunRegistry {
   }
 
   async cancel(runId: string): Promise<CancelOutcome> {
-    const result = (await this.redis.eval(CANCEL, 1, this.key(runId), new Date().toISOString())) as number;
+    const result = (await runScript(this.redis, CANCEL, 1, this.key(runId), new Date().toISOString())) as number;
     return result === 1 ? 'cancelled' : result === 0 ? 'too-late' : 'not-found';
   }
 
@@ -188,7 +188,7 @@ export class RunRegistry {
    * entry is gone. Repeatable by the same run.
    */
   async claimSend(runId: string): Promise<'claimed' | 'cancelled' | 'missing'> {
-    const result = (await this.redis.eval(CLAIM_SEND, 1, this.key(runId), new Date().toISOString())) as number;
+    const result = (await runScript(this.redis, CLAIM_SEND, 1, this.key(runId), new Date().toISOString())) as number;
     return result === 1 ? 'claimed' : result === 0 ? 'cancelled' : 'missing';
   }
 

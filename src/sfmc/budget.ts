@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomUUID } from 'node:crypto';
 import type { SfmcConfig } from '../config.js';
-import type { RedisLike } from '../redis.js';
+import { runScript, type RedisLike } from '../redis.js';
 import { SfmcError } from './errors.js';
 
 /**
@@ -192,7 +192,7 @@ export class RedisCallBudget implements CallBudget {
 
   private async takeUnits(caps: number[]): Promise<BudgetDecision[]> {
     const members = caps.map(() => randomUUID());
-    const flat = (await this.redis.eval(TAKE, 2, this.windowKey, this.pauseKey, this.windowMs, caps.length, ...caps, ...members)) as number[];
+    const flat = (await runScript(this.redis, TAKE, 2, this.windowKey, this.pauseKey, this.windowMs, caps.length, ...caps, ...members)) as number[];
     return caps.map((_, i) => {
       const [granted, waitMs, used, paused] = flat.slice(i * 4, i * 4 + 4) as [number, number, number, number];
       return granted === 1 ? { granted: true, used } : { granted: false, waitMs, paused: paused === 1 };
@@ -200,7 +200,7 @@ export class RedisCallBudget implements CallBudget {
   }
 
   async pause(ms: number): Promise<void> {
-    await this.redis.eval(PAUSE, 1, this.pauseKey, Math.max(1, Math.round(ms)));
+    await runScript(this.redis, PAUSE, 1, this.pauseKey, Math.max(1, Math.round(ms)));
   }
 }
 

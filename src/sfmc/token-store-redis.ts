@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
 import type { SfmcAuthConfig } from '../config.js';
-import type { RedisLike } from '../redis.js';
+import { runScript, type RedisLike } from '../redis.js';
 import type { TokenRecord, TokenStore } from './auth.js';
 
 /**
@@ -103,7 +103,7 @@ export class RedisTokenStore implements TokenStore {
     const taken = await this.redis.set(lockKey, owner, 'PX', Math.max(1, Math.floor(ttlMs)), 'NX');
     if (taken !== 'OK') return undefined;
     return async () => {
-      await this.redis.eval(RELEASE, 1, lockKey, owner);
+      await runScript(this.redis, RELEASE, 1, lockKey, owner);
     };
   }
 }

@@ -110,7 +110,7 @@ describe('the account call budget', () => {
 
   it('sends takes asked for while one is in flight together, in one script call, granting in order of asking', async () => {
     const b = budget(10, 1_000, 0.5);
-    const evals = vi.spyOn(redis, 'eval');
+    const evals = vi.spyOn(redis, 'evalsha');
     try {
       // The first goes out at once; the other eleven wait for it and go in one call.
       const classes = ['progress', ...Array<'poll'>(6).fill('poll'), ...Array<'progress'>(5).fill('progress')] as const;
