@@ -143,7 +143,7 @@ async function profileRemote(ctx: BenchContext, n: number) {
       const { areas, functions } = summarise(profile);
       areas.caption = `CPU profile of the bench process over ${n} runs of "${LABELS.remote}" (self time by area; sampled every 0.2 ms)`;
       const entries = inclusive(profile, [
-        { label: '`src/sfmc/client.ts: send` (one SOAP exchange: build, HTTP, read, parse)', file: /src\/sfmc\/client\./, fn: 'send' },
+        { label: '`src/sfmc/soap-calls.ts: exchange` (one SOAP exchange: build, HTTP, read, parse)', file: /src\/sfmc\/soap-calls\./, fn: 'exchange' },
         { label: '`src/sfmc/envelope.ts: buildEnvelope`', file: /src\/sfmc\/envelope\./, fn: 'buildEnvelope' },
         { label: '`src/sfmc/envelope.ts: parseEnvelope`', file: /src\/sfmc\/envelope\./, fn: 'parseEnvelope' },
         { label: '`fast-xml-parser validator.js: validate` (the separate well-formedness pass; replies skip it since issue #14)', file: /fast-xml-parser/, fn: 'validate' },
