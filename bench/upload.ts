@@ -3,13 +3,11 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { DEFAULT_MAX_DISTINCT_EMAILS, type SftpConfig } from '../src/config.js';
 import { ListSendClient } from '../src/client.js';
 import { sampleRow, writeSampleFile } from '../src/dev/sample-file.js';
 import { createSandbox, type Sandbox } from '../src/sandbox/index.js';
-import { slotsForBytes, ValidatingStream, type CsvRules } from '../src/upload/validate.js';
+import { CsvValidator, slotsForBytes, type CsvRules } from '../src/upload/validate.js';
 import {
   benchRequest,
   fixed,
@@ -82,11 +80,10 @@ async function validateOnly(localPath: string, limitBytes: number): Promise<Time
   const rssBefore = process.memoryUsage.rss();
   const started = performance.now();
   const cpu = process.cpuUsage();
-  await pipeline(
-    createReadStream(localPath, { highWaterMark: 256 * 1024, end: limitBytes - 1 }),
-    new ValidatingStream({ ...rules, expectedBytes: limitBytes }),
-    new Writable({ write: (_chunk, _enc, done) => done() }),
-  );
+  // As src/upload/sftp.ts checks: each chunk through CsvValidator.writeOrStop, then end().
+  const validator = new CsvValidator({ ...rules, expectedBytes: limitBytes }, { stopWhenDoomed: true });
+  for await (const chunk of createReadStream(localPath, { highWaterMark: 256 * 1024, end: limitBytes - 1 })) validator.writeOrStop(chunk as Buffer);
+  await validator.end();
   const used = process.cpuUsage(cpu);
   return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000, bytes: limitBytes, rssBefore, peakRss: process.memoryUsage.rss() };
 }
@@ -230,7 +227,7 @@ function report(ctx: BenchContext, f: Figures): ItemResult {
       "Server: the sandbox's SFTP server (ssh2 server mode, in the bench process) on loopback, writing into its data folder; every client uses it the same way (one connection, password login).",
       "Raw: ssh2's `sftp.fastPut` (64 × 32 KiB requests in flight) in a child process, timed from the open SFTP session to the callback.",
       'Pipeline: a run with `file` in a worker child process (`startWorkers` with `SftpUploader`), timed by the step wrapper from start to end: connect, clear stale parts, read the file into two reused buffers (src/upload/file-pump.ts), check each chunk (src/upload/csv-scanner.ts) and send it to `.<fileSpec>.part-1` with the windowed writer (src/upload/window-writer.ts, 64 WRITE requests of up to 31,952 bytes in flight), check its size, rename, check again. RSS sampled every 50 ms from just before the enqueue to the end of the step.',
-      `Probes: the step's transport alone (\`WindowedSftpWriter\` fed by src/upload/file-pump.ts, two reused 256 KiB read buffers, as src/upload/sftp.ts does, no check) over the whole file; the write stream it replaced (ssh2-sftp-client \`createWriteStream\`, 1 MiB highWaterMark) over the first ${fixed(mb(f.probeBytes))} MB; the CSV check alone (\`ValidatingStream\` into a discarding sink, no network, in the bench process) over the first ${fixed(mb(f.validateBytes))} MB, by wall clock and by the process's CPU time (the machine is shared: CPU time is what one core gives).`,
+      `Probes: the step's transport alone (\`WindowedSftpWriter\` fed by src/upload/file-pump.ts, two reused 256 KiB read buffers, as src/upload/sftp.ts does, no check) over the whole file; the write stream it replaced (ssh2-sftp-client \`createWriteStream\`, 1 MiB highWaterMark) over the first ${fixed(mb(f.probeBytes))} MB; the CSV check alone (\`CsvValidator.writeOrStop\` per 256 KiB read, as the step checks, no network, in the bench process) over the first ${fixed(mb(f.validateBytes))} MB, by wall clock and by the process's CPU time (the machine is shared: CPU time is what one core gives).`,
       `Clients run ${ctx.quick ? 'through tsx (quick run: about 35 MB more RSS)' : 'as tsc output (bench/build.ts), as `list-send worker` runs dist/'}.`,
     ],
     tables: [

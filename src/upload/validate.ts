@@ -1,5 +1,4 @@
 import { isUtf8 } from 'node:buffer';
-import { Transform, type TransformCallback } from 'node:stream';
 import { parse, type CsvError, type Parser } from 'csv-parse';
 import { DEFAULT_MAX_DISTINCT_EMAILS } from '../config.js';
 import type { ListSendRequest } from '../request.js';
@@ -518,58 +517,13 @@ export function firstInvalidUtf8Offset(buf: Buffer): number {
   return buf.length;
 }
 
-/** The error a `stopWhenDoomed` ValidatingStream fails its pipeline with; `report` says why. */
+/** What `CsvValidator.writeOrStop` throws (with `stopWhenDoomed`) once the run is bound to fail; `report` says why. */
 export class ValidationStopped extends Error {
   override name = 'ValidationStopped';
   constructor(readonly report: ValidationReport) {
     super(`checking stopped at line ${report.stoppedAtLine ?? 0}: the run is bound to fail`);
   }
 }
-
-/**
- * A pass-through stream that validates what flows through it. With `stopWhenDoomed` the stream
- * fails its pipeline with ValidationStopped at the first problem that will fail the run, before
- * passing that chunk on: the source stops being read and the destination is aborted at once.
- */
-export class ValidatingStream extends Transform {
-  readonly validator: CsvValidator;
-  private reportValue: ValidationReport | undefined;
-
-  constructor(
-    rules: CsvRules,
-    options: { stopWhenDoomed?: boolean } = {},
-  ) {
-    super({ highWaterMark: 256 * 1024 });
-    this.validator = new CsvValidator(rules, { stopWhenDoomed: options.stopWhenDoomed === true });
-  }
-
-  report(): ValidationReport {
-    if (!this.reportValue) throw new Error('the stream has not finished');
-    return this.reportValue;
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    try {
-      this.validator.writeOrStop(chunk);
-    } catch (err) {
-      if (err instanceof ValidationStopped) this.reportValue = err.report;
-      callback(err as Error);
-      return;
-    }
-    callback(null, chunk);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    this.validator.end().then(
-      (report) => {
-        this.reportValue = report;
-        callback();
-      },
-      (err: Error) => callback(err),
-    );
-  }
-}
-
 
 export type CsvEngine = 'scanner' | 'csv-parse';
 
