@@ -65,19 +65,11 @@ function shardTag(tag: string, index: number, count: number): string {
 const prefixCache = new Map<string, string[]>();
 
 /**
- * Shard `index`'s queue prefix: QUEUE_PREFIX with its hash tag made the shard's own (shardTag:
- * `{list-send}` -> `{list-send:0.22}`), so each shard has a slot of its own, in its band. With one
- * shard it is QUEUE_PREFIX unchanged, so a deployment that never set QUEUE_SHARDS keeps its keys.
+ * Every shard's queue prefix, shard 0 first (computed once per QUEUE_PREFIX and count): QUEUE_PREFIX
+ * with its hash tag made the shard's own (shardTag: `{list-send}` -> `{list-send:0.3}`), so each shard
+ * has a slot of its own, in its band. With one shard it is QUEUE_PREFIX unchanged, so a deployment
+ * that never set QUEUE_SHARDS keeps its keys.
  */
-export function shardPrefix(base: string, index: number, count: number): string {
-  if (count <= 1) return base;
-  const all = shardPrefixes(base, count);
-  const prefix = all[index];
-  if (prefix === undefined) throw new Error(`shard ${index} is outside 0..${count - 1}`);
-  return prefix;
-}
-
-/** Every shard's prefix, shard 0 first (computed once per QUEUE_PREFIX and count). */
 export function shardPrefixes(base: string, count: number): string[] {
   if (count <= 1) return [base];
   const key = `${count}\n${base}`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import clusterKeySlot from 'cluster-key-slot';
-import { hasHashTag, shardOf, shardPrefix, shardPrefixes } from '../src/shards.js';
+import { hasHashTag, shardOf, shardPrefixes } from '../src/shards.js';
 
 describe("a run's shard", () => {
   it('is the first four bytes of the SHA-256 of its runId modulo the count, and never changes between releases', () => {
@@ -24,7 +24,7 @@ describe("a shard's queue prefix", () => {
   it('makes the hash tag the shard\'s own, with its slot in the shard\'s band of the 16,384 slots', () => {
     // Frozen values: a shard's keys live under these names, so they must hold between releases.
     expect(shardPrefixes('{list-send}', 3)).toEqual(['{list-send:0.3}', '{list-send:1.2}', '{list-send:2}']);
-    expect(shardPrefix('app{ls}x', 5, 12)).toMatch(/^app\{ls:5(\.\d+)?\}x$/);
+    expect(shardPrefixes('app{ls}x', 12)[5]).toMatch(/^app\{ls:5(\.\d+)?\}x$/);
     for (const count of [2, 3, 5, 12, 256]) {
       shardPrefixes('{list-send}', count).forEach((prefix, i) => {
         const slot = clusterKeySlot(prefix);
@@ -45,15 +45,15 @@ describe("a shard's queue prefix", () => {
 
   it('is QUEUE_PREFIX itself with one shard, so existing keys stay where they are', () => {
     expect(shardPrefixes('{list-send}', 1)).toEqual(['{list-send}']);
-    expect(shardPrefix('no-tag', 0, 1)).toBe('no-tag');
+    expect(shardPrefixes('no-tag', 1)).toEqual(['no-tag']);
   });
 
   it('follows Redis: the tag is between the first { and the first } after it, and an empty one is none', () => {
     expect(hasHashTag('{a}')).toBe(true);
     expect(hasHashTag('a}{b}')).toBe(true);
-    expect(shardPrefix('a}{b}', 1, 2)).toMatch(/^a\}\{b:1(\.\d+)?\}$/);
+    expect(shardPrefixes('a}{b}', 2)[1]).toMatch(/^a\}\{b:1(\.\d+)?\}$/);
     expect(hasHashTag('{}x')).toBe(false);
     expect(hasHashTag('plain')).toBe(false);
-    expect(() => shardPrefix('plain', 0, 2)).toThrow(/no \{hash tag\}/);
+    expect(() => shardPrefixes('plain', 2)).toThrow(/no \{hash tag\}/);
   });
 });
