@@ -118,20 +118,8 @@ describe('the step wrapper', () => {
   });
 
   it('stops a cancelled run before its step runs', async () => {
-    const request = unitRequest();
-    const { runs } = fakeRuns(request, { cancelledAt: new Date(T0).toISOString() });
     const step = vi.fn(async () => ({ listId: '42' }));
-    const processor = wrapStep('resolve-list', step, {
-      accounts: { default: { sfmc: fakeSfmc(), pauseAccount: async () => {} } },
-      runs,
-      logger: silentLogger,
-      now: () => T0,
-      settings: DEFAULT_STEP_SETTINGS,
-      throttlePauseMs: 1,
-      callClass: 'progress',
-      maxThrottledVisits: 1,
-      runCache: new RunCache(),
-    });
+    const { processor } = wrapped('resolve-list', step, unitRequest(), { cancelledAt: new Date(T0).toISOString() });
     await expect(processor(fakeJob('resolve-list').job, 'token')).rejects.toThrow('cancelled: the run was cancelled before this step');
     expect(step).not.toHaveBeenCalled();
   });
