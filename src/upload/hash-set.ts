@@ -15,6 +15,8 @@ export class HashSet64 {
   private count = 0;
   /** True once a value was not remembered because the set was at its limit. */
   saturated = false;
+  /** What addAll's touch loop read, kept so the compiler cannot drop the loop. */
+  private touched = 0;
 
   constructor(
     readonly limit = 5_000_000,
@@ -41,10 +43,27 @@ export class HashSet64 {
     return this.add(hi, lo);
   }
 
+  /**
+   * `add` for each of the first `n` (hi, lo) pairs of `hashes`, in order; returns how many were
+   * repeats. Same result as n calls to `add`, but first it reads each value's home slot in a loop
+   * of independent loads, so the CPU fetches their cache lines side by side instead of one cache
+   * miss after another (the table is megabytes, the rows' own bytes keep evicting it; bench item 5).
+   */
+  addAll(hashes: Uint32Array, n: number): number {
+    const table = this.table;
+    const mask = this.mask;
+    let touched = 0;
+    for (let i = 0; i < n * 2; i += 2) touched ^= table[homeSlot(hashes[i] as number, hashes[i + 1] as number, mask) * 2] as number;
+    this.touched = touched;
+    let repeats = 0;
+    for (let i = 0; i < n * 2; i += 2) if (this.add(hashes[i] as number, hashes[i + 1] as number)) repeats += 1;
+    return repeats;
+  }
+
   add(hi: number, lo: number): boolean {
     // (0, 0) marks an empty slot; the one value hashing to it is stored as (0, 1).
     if (hi === 0 && lo === 0) lo = 1;
-    let slot = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
+    let slot = homeSlot(hi, lo, this.mask);
     for (;;) {
       const h = this.table[slot * 2] as number;
       const l = this.table[slot * 2 + 1] as number;
@@ -75,6 +94,11 @@ export class HashSet64 {
       if (h !== 0 || l !== 0) this.add(h, l);
     }
   }
+}
+
+/** Where the probe for a value starts. */
+function homeSlot(hi: number, lo: number, mask: number): number {
+  return (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
 }
 
 /**

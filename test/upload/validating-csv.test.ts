@@ -196,6 +196,40 @@ describe('validating a subscriber CSV', () => {
     expect(failsRun(fatal, { allowErrors: false })).toBe(true);
   });
 
+  it('counts repeats across many rows as one lookup per row would, text and byte paths alike, up to the limit', async () => {
+    // Repeats far apart and near, emails the byte path takes and ones only the text path takes
+    // (spaces to trim), quoted fields, more rows than one batch of lookups, and a limit that is reached.
+    const emails = Array.from({ length: 700 }, (_, i) => {
+      const n = (i * 7919) % 450;
+      return n % 5 === 0 ? ` User${n}@Example.com ` : n % 7 === 0 ? `"user${n}@example.com"` : `user${n}@example.com`;
+    });
+    const text = lines(HEADER, ...emails.map((e, i) => `${i},a,b,c,${e}`));
+    const limit = 300;
+    const expected = new HashSet64(limit);
+    let repeats = 0;
+    for (const e of emails) if (expected.addString(e.replaceAll('"', '').trim().toLowerCase())) repeats += 1;
+    for (const chunkSize of [7, 4096]) {
+      const report = await check(text, { maxDistinctEmails: limit }, chunkSize);
+      expect(report).toMatchObject({ rows: 700, problemCount: 0, duplicateEmails: repeats, duplicateCheckComplete: false });
+      const failing = await check(text, { maxDistinctEmails: limit, failOnDuplicateEmails: true, allowErrors: true }, chunkSize);
+      expect(failing).toMatchObject({ duplicateEmails: repeats, problemCount: repeats });
+    }
+    expect(repeats).toBeGreaterThan(100);
+  });
+
+  it('counts the repeats of the rows before the one that stops the check, and none after', () => {
+    const rows = Array.from({ length: 100 }, (_, i) => `${i},a,b,c,${i === 60 ? 'not-an-email' : `u${i % 20}@example.com`}`);
+    const v = new CsvValidator({ ...RULES }, { stopWhenDoomed: true });
+    let report: ValidationReport | undefined;
+    try {
+      v.writeOrStop(Buffer.from(lines(HEADER, ...rows)));
+    } catch (error) {
+      report = (error as ValidationStopped).report;
+    }
+    // Rows 0-59 hold 20 distinct emails: 40 repeats; row 60 stops the check.
+    expect(report).toMatchObject({ duplicateEmails: 40, stoppedAtLine: 62, abandoned: true });
+  });
+
   it('summarises a report for errors with counts and line numbers, never a value from the file', async () => {
     const r = await check(lines(HEADER, '1,a,b,c,SECRET=hunter2', '2,a,b,c,ok@example.com', '3,a,b,c,TOKEN=abc'));
     const summary = summarizeReport(r, 'subscribers.csv');
@@ -236,6 +270,26 @@ describe('remembering hashes of distinct values', () => {
     expect(set.size).toBe(50_000);
     // The limit caps the table whatever the file's size: at most 5M emails at 3/4 load.
     expect(slotsForBytes(1024 ** 4, 5_000_000)).toBeLessThanOrEqual(Math.ceil((5_000_000 * 4) / 3) + 1);
+  });
+
+  it('adds a batch as one add per value would, in order, repeats and limit included', () => {
+    const values = new Uint32Array(2 * 5_000);
+    for (let i = 0; i < 5_000; i++) {
+      // Every third value repeats an earlier one; (0, 0), the empty-slot mark, is among them.
+      const n = i % 3 === 2 ? Math.floor((i * 2654435761) % i) : i;
+      values[2 * i] = n === 7 ? 0 : Math.imul(n, 0x9e3779b1) >>> 0;
+      values[2 * i + 1] = n === 7 ? 0 : n;
+    }
+    const one = new HashSet64(2_500, 64);
+    const batched = new HashSet64(2_500, 64);
+    let oneRepeats = 0;
+    let batchRepeats = 0;
+    for (let i = 0; i < 5_000; i++) if (one.add(values[2 * i] as number, values[2 * i + 1] as number)) oneRepeats += 1;
+    for (let i = 0; i < 5_000; i += 32) batchRepeats += batched.addAll(values.subarray(2 * i), Math.min(32, 5_000 - i));
+    expect(batchRepeats).toBe(oneRepeats);
+    expect(batched.size).toBe(one.size);
+    expect(batched.saturated).toBe(one.saturated);
+    expect(one.saturated).toBe(true);
   });
 
   it('stops remembering new values at its limit and says so', () => {
