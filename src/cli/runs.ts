@@ -10,7 +10,8 @@ import { EXIT } from './io.js';
 const COLUMNS: [string, (r: RunView) => string][] = [
   ['RUN', (r) => r.runId],
   ['STATE', (r) => r.state],
-  ['STARTED', (r) => (r.startedAt ?? '').replace('T', ' ').replace(/\.\d+Z$/, 'Z')],
+  ['STARTED', (r) => timeOf(r.startedAt)],
+  ['ENDED', (r) => timeOf(r.endedAt)],
   ['LIST', (r) => r.list ?? ''],
   ['EMAIL', (r) => r.emailId ?? ''],
   ['FILE', (r) => r.file ?? ''],
@@ -19,6 +20,11 @@ const COLUMNS: [string, (r: RunView) => string][] = [
   ['DELIVERED', (r) => (r.delivery ? `${r.delivery.delivered}/${r.delivery.sent}` : '')],
   ['REASON', (r) => (r.failure ? `${r.failure.step}: ${r.failure.reason}` : '')],
 ];
+
+/** An ISO time as `2026-12-01 10:07:12Z`; empty while there is none (a run still going has no end). */
+function timeOf(iso: string | undefined): string {
+  return (iso ?? '').replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
 
 /** Control characters out (a List name or an error could move the cursor), columns padded to their widest cell. */
 export function formatRunsTable(runs: readonly RunView[]): string {

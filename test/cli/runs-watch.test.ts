@@ -26,8 +26,13 @@ describe('list-send runs and watch', () => {
     const result = await runCli(['runs'], env);
     expect(result.code).toBe(0);
     const [header, ...rows] = result.stdout.trimEnd().split('\n');
-    expect(header).toMatch(/^RUN +STATE +STARTED +LIST +EMAIL +FILE +IMPORTED +SEND +DELIVERED +REASON$/);
+    expect(header).toMatch(/^RUN +STATE +STARTED +ENDED +LIST +EMAIL +FILE +IMPORTED +SEND +DELIVERED +REASON$/);
     expect(rows.map((r) => r.split(/ +/)[0])).toEqual(['cli-runs-bad', 'cli-runs-good']);
+    // Both runs have ended: a start and an end time each, the end not before the start.
+    for (const row of rows) {
+      const [started, ended] = [...row.matchAll(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ/g)].map((m) => Date.parse(m[0].replace(' ', 'T')));
+      expect(ended).toBeGreaterThanOrEqual(started as number);
+    }
     expect(rows[1]).toMatch(new RegExp(`completed .*Sample_List +123 +SAP_List.csv +100/100 +${sendId}$`));
     expect(rows[0]).toMatch(/failed .*Nowhere .*resolve-list: list-not-found: list not found: no List named "Nowhere"/);
   });
