@@ -39,6 +39,8 @@ export interface Metrics {
   deliverySends: Counter<'status'>;
   /** Per run: NumberDelivered / NumberSent of a Send that sent anything. */
   deliveryRatio: Histogram<never>;
+  /** Schedule firings that started nothing: the schedule's previous run was still in flight (overlap skip). */
+  scheduleSkips: Counter<'schedule'>;
 }
 
 export interface MetricsOptions {
@@ -143,6 +145,12 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
       buckets: DELIVERY_RATIO_BUCKETS,
       registers: [registry],
     }),
+    scheduleSkips: new Counter({
+      name: 'list_send_schedule_skips_total',
+      help: "Schedule firings that started no run because the schedule's previous run was still in flight (overlap skip), by schedule name.",
+      labelNames: ['schedule'],
+      registers: [registry],
+    }),
     queueJobs: new Gauge({
       name: 'list_send_queue_jobs',
       help: 'Jobs in each queue by state, read from Redis when scraped (at most once every few seconds).',
@@ -205,6 +213,11 @@ export function recordDelivery(metrics: Metrics, delivery: SendDelivery): void {
 export function observeSoapCall(metrics: Metrics, account = 'default'): (e: CallEvent) => void {
   return (e) =>
     metrics.soapCallDuration.observe({ account, operation: e.operation, object_type: e.objectType ?? '', outcome: e.outcome }, e.durationMs / 1000);
+}
+
+/** The schedules worker's `onSkip` hook: a firing skipped while the schedule's previous run was in flight. */
+export function observeScheduleSkips(metrics: Metrics): (schedule: string) => void {
+  return (schedule) => metrics.scheduleSkips.inc({ schedule });
 }
 
 /** The worker pool's `onStepEnd` hook: step durations, and runs failed by a fatal error. */

@@ -109,7 +109,13 @@ export async function startAutomationWorkers(options: AutomationWorkersOptions):
  * SFTP uploader (so trigger listings count against the same connection cap). Runs are enqueued
  * with the producer's own checks (UPLOAD_DIR, the request schema).
  */
-export async function startConfiguredAutomation(config: Config, connection: RedisLike, uploaders: Record<string, SftpUploader | undefined>, logger: Logger): Promise<AutomationWorkers & { client: ListSendClient }> {
+export async function startConfiguredAutomation(
+  config: Config,
+  connection: RedisLike,
+  uploaders: Record<string, SftpUploader | undefined>,
+  logger: Logger,
+  onSkip?: (schedule: string) => void,
+): Promise<AutomationWorkers & { client: ListSendClient }> {
   const client = new ListSendClient({
     redisUrl: config.redisUrl,
     ...(config.redisClusterNodes ? { clusterNodes: config.redisClusterNodes } : {}),
@@ -127,6 +133,7 @@ export async function startConfiguredAutomation(config: Config, connection: Redi
     uploaders,
     ...(config.upload.dir ? { uploadDir: config.upload.dir } : {}),
     logger,
+    ...(onSkip ? { onSkip } : {}),
   });
   return {
     ...workers,

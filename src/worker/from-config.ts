@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { QUEUE_NAMES } from '../../queues/catalog.js';
 import { concurrencyCapOf } from '../../queues/steps.js';
 import { DEFAULT_ACCOUNT, requireAccounts, requireSfmc, type Config, type SfmcConfig, type SftpConfig } from '../config.js';
-import { observeSoapCall, observeStepEnd, observeWorkers, type Metrics } from '../metrics.js';
+import { observeScheduleSkips, observeSoapCall, observeStepEnd, observeWorkers, type Metrics } from '../metrics.js';
 import { createRedisConnection, redisTargetOf, type RedisLike } from '../redis.js';
 import { budgetAccountOf, RedisCallBudget } from '../sfmc/budget.js';
 import { createSfmcClient, type SfmcClient } from '../sfmc/client.js';
@@ -95,7 +95,7 @@ export async function startConfiguredWorkers(
   if (metrics) observeWorkers(metrics, pool);
   // Schedules and file-drop triggers (issue #13): their own queues, not steps of a run.
   const uploaders = { [DEFAULT_ACCOUNT]: uploader, ...Object.fromEntries(Object.entries(accounts).map(([name, a]) => [name, a.uploader])) };
-  const automation = await startConfiguredAutomation(config, connection, uploaders, logger);
+  const automation = await startConfiguredAutomation(config, connection, uploaders, logger, metrics ? observeScheduleSkips(metrics) : undefined);
   if ((config.sftp || Object.values(config.accounts).some((a) => a.sftp)) && !config.upload.dir) {
     logger.warn('UPLOAD_DIR is not set: every run with a file fails (set it to the folder runs may upload from)');
   }

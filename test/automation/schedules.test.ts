@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from 'bullmq';
+import { Registry } from 'prom-client';
+import { createMetrics, observeScheduleSkips } from '../../src/metrics.js';
 import { seedRequest, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import { until } from '../reliability/support.js';
 import { automationHarness, type AutomationHarness } from './support.js';
@@ -61,8 +63,10 @@ describe('a schedule', () => {
   }, 40_000);
 
   it('skips firings while its previous run is in flight, counts them, and fires again once it finished', async () => {
-    const pool = await h.startPool();
-    const second = await h.startPool();
+    // Both pools count their skips in one /metrics registry, as `list-send worker` wires it (observeScheduleSkips).
+    const metrics = createMetrics(new Registry(), { processMetrics: false });
+    const pool = await h.startPool({ onSkip: observeScheduleSkips(metrics) });
+    const second = await h.startPool({ onSkip: observeScheduleSkips(metrics) });
     await h.admin.addSchedule({ name: 'busy', every: '1s', request: requestWithoutRunId() });
     const first = await until('the first run', async () => (await h.runsOf('busy'))[0]);
 
@@ -73,13 +77,18 @@ describe('a schedule', () => {
     });
     expect(skipped.state.lastRunId).toBe(first);
     expect(await h.runsOf('busy')).toEqual([first]);
+    const counted = (await metrics.scheduleSkips.get()).values.find((v) => v.labels.schedule === 'busy')?.value ?? 0;
+    expect(counted).toBeGreaterThanOrEqual(2);
 
     await p.producer.waitUntilFinished(first, { timeoutMs: 20_000 });
     const next = await until('a run after the first finished', async () => (await h.runsOf('busy')).find((id) => id !== first));
     expect(next > first).toBe(true);
+    // Once the pools are closed no firing is half done: every skip the state counted by then, /metrics counted.
+    const [view] = await h.admin.listSchedules();
     expect(await h.admin.removeSchedule('busy')).toBe(true);
     await pool.close();
     await second.close();
+    expect((await metrics.scheduleSkips.get()).values.find((v) => v.labels.schedule === 'busy')?.value).toBeGreaterThanOrEqual(view?.state.skipped ?? Infinity);
   }, 40_000);
 
   it('refuses a request with a runId, and a bad cron, naming the field', async () => {

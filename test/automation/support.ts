@@ -14,7 +14,7 @@ import { testRedisUrl } from '../helpers/redis.js';
  */
 export interface AutomationHarness {
   admin: AutomationClient;
-  startPool(options?: { uploadDir?: string }): Promise<AutomationWorkers>;
+  startPool(options?: { uploadDir?: string; onSkip?: (schedule: string) => void }): Promise<AutomationWorkers>;
   runsOf(name: string): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -40,7 +40,7 @@ export function automationHarness(p: Pipeline): AutomationHarness {
         maxConnections: 2,
       };
       const uploader = new SftpUploader(config, logger);
-      const workers = await startAutomationWorkers({ connection, prefix: p.prefix, client: p.producer, uploaders: { default: uploader }, logger, ...(options.uploadDir ? { uploadDir: options.uploadDir } : {}) });
+      const workers = await startAutomationWorkers({ connection, prefix: p.prefix, client: p.producer, uploaders: { default: uploader }, logger, ...(options.uploadDir ? { uploadDir: options.uploadDir } : {}), ...(options.onSkip ? { onSkip: options.onSkip } : {}) });
       const entry = { workers, connection };
       pools.push(entry);
       const close = workers.close;
