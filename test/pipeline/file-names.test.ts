@@ -5,6 +5,7 @@ import { stepJobId } from '../../queues/catalog.js';
 import type { RunStatus } from '../../src/client.js';
 import { writeSampleFile } from '../../src/dev/sample-file.js';
 import { createRedis } from '../../src/redis.js';
+import { shardOf, shardPrefixes } from '../../src/shards.js';
 import { FileNameLocks } from '../../src/upload/file-name-lock.js';
 import { startPipeline, type Pipeline, type PipelineOptions } from '../helpers/pipeline.js';
 import { testRedisUrl } from '../helpers/redis.js';
@@ -27,6 +28,7 @@ describe('runs that upload to the same remote file name', () => {
   const fileA = join(folder.dir, 'a.csv');
   const fileB = join(folder.dir, 'b.csv');
   let pipeline: Pipeline | undefined;
+  let shards = 1;
   const redis = createRedis(testRedisUrl(), 'producer');
 
   afterEach(async () => {
@@ -41,6 +43,7 @@ describe('runs that upload to the same remote file name', () => {
   async function start(label: string, options: Partial<PipelineOptions> = {}): Promise<Pipeline> {
     await writeSampleFile(fileA, { rows: 3 });
     await writeSampleFile(fileB, { rows: 5 });
+    shards = Number(options.env?.QUEUE_SHARDS ?? 1);
     pipeline = await startPipeline({ label, ...options, settings: { fileNameRecheckMs: 50, ...options.settings } });
     pipeline.sandbox.addList({ id: 456, name: 'List_B' });
     return pipeline;
@@ -60,7 +63,8 @@ describe('runs that upload to the same remote file name', () => {
    * activation, the one that took the name and uploaded (a waiting visit never completes).
    */
   async function uploadStart(p: Pipeline, runId: string): Promise<number> {
-    const queue = new Queue('upload-file', { connection: { url: testRedisUrl() }, prefix: p.prefix });
+    const prefix = shardPrefixes(p.prefix, shards)[shardOf(runId, shards)];
+    const queue = new Queue('upload-file', { connection: { url: testRedisUrl() }, prefix });
     try {
       const job = await Job.fromId(queue, stepJobId(runId, 'upload-file'));
       if (!job?.processedOn || !job.finishedOn) throw new Error(`the upload of ${runId} has not finished`);
@@ -103,6 +107,20 @@ describe('runs that upload to the same remote file name', () => {
     const [first, second] = ['shared-a', 'shared-b'].sort((x, y) => importEnd(p, x) - importEnd(p, y)) as [string, string];
     expect(await uploadStart(p, second)).toBeGreaterThanOrEqual(importEnd(p, first));
     expect(await locksOf(p).holder(keyOf(p))).toBeUndefined();
+  });
+
+  it('makes runs of different shards take turns too: the name is kept under QUEUE_PREFIX, not a shard', async () => {
+    const p = await start('names-shards', { env: { QUEUE_SHARDS: '3' }, sandbox: { import: { durationMs: 600 } } });
+    // Picked to land in different shards, so the test fails if each shard kept names of its own.
+    expect(shardOf('shard-a', 3)).not.toBe(shardOf('shard-b2', 3));
+    await Promise.all([enqueue(p, 'shard-a', fileA), enqueue(p, 'shard-b2', fileB)]);
+
+    const [a, b] = await Promise.all([p.producer.waitUntilFinished('shard-a', { timeoutMs: 30_000 }), p.producer.waitUntilFinished('shard-b2', { timeoutMs: 30_000 })]);
+
+    expect([a.state, b.state]).toEqual(['completed', 'completed']);
+    expect([importOf(a)?.totalRows, importOf(b)?.totalRows]).toEqual([3, 5]);
+    const [first, second] = ['shard-a', 'shard-b2'].sort((x, y) => importEnd(p, x) - importEnd(p, y)) as [string, string];
+    expect(await uploadStart(p, second)).toBeGreaterThanOrEqual(importEnd(p, first));
   });
 
   it("says which run holds the name while the second waits, and the waiter goes on when the owner's import fails", async () => {
