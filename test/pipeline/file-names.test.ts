@@ -1,11 +1,9 @@
 import { join } from 'node:path';
-import { Job, Queue } from 'bullmq';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { stepJobId } from '../../queues/catalog.js';
 import type { RunStatus } from '../../src/client.js';
 import { writeSampleFile } from '../../src/dev/sample-file.js';
 import { createRedis } from '../../src/redis.js';
-import { shardOf, shardPrefixes } from '../../src/shards.js';
+import { shardOf } from '../../src/shards.js';
 import { FileNameLocks } from '../../src/upload/file-name-lock.js';
 import { startPipeline, type Pipeline, type PipelineOptions } from '../helpers/pipeline.js';
 import { testRedisUrl } from '../helpers/redis.js';
@@ -28,7 +26,6 @@ describe('runs that upload to the same remote file name', () => {
   const fileA = join(folder.dir, 'a.csv');
   const fileB = join(folder.dir, 'b.csv');
   let pipeline: Pipeline | undefined;
-  let shards = 1;
   const redis = createRedis(testRedisUrl(), 'producer');
 
   afterEach(async () => {
@@ -43,7 +40,6 @@ describe('runs that upload to the same remote file name', () => {
   async function start(label: string, options: Partial<PipelineOptions> = {}): Promise<Pipeline> {
     await writeSampleFile(fileA, { rows: 3 });
     await writeSampleFile(fileB, { rows: 5 });
-    shards = Number(options.env?.QUEUE_SHARDS ?? 1);
     pipeline = await startPipeline({ label, ...options, settings: { fileNameRecheckMs: 50, ...options.settings } });
     pipeline.sandbox.addList({ id: 456, name: 'List_B' });
     return pipeline;
@@ -59,19 +55,16 @@ describe('runs that upload to the same remote file name', () => {
   const keyOf = (p: Pipeline, fileSpec = SHARED) => locksOf(p).key(sandboxSftpConfig(p.sandbox), fileSpec);
 
   /**
-   * When the run's upload began: BullMQ's processedOn of its upload-file job is its last
-   * activation, the one that took the name and uploaded (a waiting visit never completes).
+   * When each upload to `fileSpec` began writing, by the sandbox's SFTP server: the opens for writing
+   * of the name's temporary `.part-N` files, oldest first (the runs' own clocks are not used: BullMQ's
+   * processedOn may be stamped before the job is handed over).
    */
-  async function uploadStart(p: Pipeline, runId: string): Promise<number> {
-    const prefix = shardPrefixes(p.prefix, shards)[shardOf(runId, shards)];
-    const queue = new Queue('upload-file', { connection: { url: testRedisUrl() }, prefix });
-    try {
-      const job = await Job.fromId(queue, stepJobId(runId, 'upload-file'));
-      if (!job?.processedOn || !job.finishedOn) throw new Error(`the upload of ${runId} has not finished`);
-      return job.processedOn;
-    } finally {
-      await queue.close();
-    }
+  function writesTo(p: Pipeline, fileSpec = SHARED): number[] {
+    const part = `/Import/.${fileSpec}.part-`;
+    return p.sandbox.sftp
+      .log()
+      .filter((e) => e.op === 'open' && e.path?.startsWith(part) && e.detail?.startsWith('write'))
+      .map((e) => Date.parse(e.time));
   }
 
   /** When SFMC (the sandbox) finished reading the run's file: its import ended, Completed or Error. */
@@ -104,8 +97,10 @@ describe('runs that upload to the same remote file name', () => {
     expect(sendTo(p, '123').map((s) => s.subscribers)).toEqual([3]);
     expect(sendTo(p, '456').map((s) => s.subscribers)).toEqual([5]);
     // Whichever took the name first, the other's upload began after the first's import had ended.
-    const [first, second] = ['shared-a', 'shared-b'].sort((x, y) => importEnd(p, x) - importEnd(p, y)) as [string, string];
-    expect(await uploadStart(p, second)).toBeGreaterThanOrEqual(importEnd(p, first));
+    const [first] = ['shared-a', 'shared-b'].sort((x, y) => importEnd(p, x) - importEnd(p, y)) as [string, string];
+    const writes = writesTo(p);
+    expect(writes).toHaveLength(2);
+    expect(writes[1]).toBeGreaterThanOrEqual(importEnd(p, first));
     expect(await locksOf(p).holder(keyOf(p))).toBeUndefined();
   });
 
@@ -119,8 +114,10 @@ describe('runs that upload to the same remote file name', () => {
 
     expect([a.state, b.state]).toEqual(['completed', 'completed']);
     expect([importOf(a)?.totalRows, importOf(b)?.totalRows]).toEqual([3, 5]);
-    const [first, second] = ['shard-a', 'shard-b2'].sort((x, y) => importEnd(p, x) - importEnd(p, y)) as [string, string];
-    expect(await uploadStart(p, second)).toBeGreaterThanOrEqual(importEnd(p, first));
+    const [first] = ['shard-a', 'shard-b2'].sort((x, y) => importEnd(p, x) - importEnd(p, y)) as [string, string];
+    const writes = writesTo(p);
+    expect(writes).toHaveLength(2);
+    expect(writes[1]).toBeGreaterThanOrEqual(importEnd(p, first));
   });
 
   it("says which run holds the name while the second waits, and the waiter goes on when the owner's import fails", async () => {
@@ -136,7 +133,7 @@ describe('runs that upload to the same remote file name', () => {
     expect(a.error).toMatch(/^poll-import: import-error/);
     expect(b.state).toBe('completed');
     expect(importOf(b)?.totalRows).toBe(5);
-    expect(await uploadStart(p, 'failed-b')).toBeGreaterThanOrEqual(importEnd(p, 'failed-a'));
+    expect(writesTo(p)[1]).toBeGreaterThanOrEqual(importEnd(p, 'failed-a'));
   });
 
   it('lets the waiter go on when the owner is cancelled during its import', async () => {
@@ -169,7 +166,8 @@ describe('runs that upload to the same remote file name', () => {
 
     expect(b.state).toBe('completed');
     expect(importOf(b)?.totalRows).toBe(5);
-    expect(await uploadStart(p, 'after-crash')).toBeGreaterThanOrEqual(takenAt + leaseMs);
+    expect(writesTo(p)).toHaveLength(1);
+    expect(writesTo(p)[0]).toBeGreaterThanOrEqual(takenAt + leaseMs);
   });
 
   it('keeps the name for an owner whose import outlasts several leases, renewing it as it works', async () => {
@@ -182,7 +180,7 @@ describe('runs that upload to the same remote file name', () => {
 
     expect([a.state, b.state]).toEqual(['completed', 'completed']);
     expect([importOf(a)?.totalRows, importOf(b)?.totalRows]).toEqual([3, 5]);
-    expect(await uploadStart(p, 'long-b')).toBeGreaterThanOrEqual(importEnd(p, 'long-a'));
+    expect(writesTo(p)[1]).toBeGreaterThanOrEqual(importEnd(p, 'long-a'));
   });
 
   it('does not make runs with different names wait for each other', async () => {
