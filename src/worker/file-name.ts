@@ -113,7 +113,7 @@ export function keepFileName(name: RunFileName, deps: FileNameDeps): { stop(): {
   };
 }
 
-/** After a 'release' step completed: the import has read the file. False when the name was lost meanwhile. */
+/** After a 'release' step completed: the import has read the file. A name lost meanwhile fails the run (file-name-lost). */
 export async function releaseAfterStep(queue: QueueName, name: RunFileName, deps: FileNameDeps): Promise<void> {
   if (fileNameRoleOf(queue) !== 'release') return;
   if (!(await deps.locks.release(name.key, name.runId))) throw lost(name);
