@@ -27,6 +27,11 @@ export interface StepContext {
    */
   destination: Destination | undefined;
   log: Logger;
+  /**
+   * Set by the worker when this visit took the run's remote file name afresh (queues/steps.ts
+   * `fileName`): it was not this run's before, so a file under that name may be another run's.
+   */
+  fileNameFresh?: boolean;
   /** The job's lock token: needed to move the job to delayed without losing the lock check. */
   token: string | undefined;
   signal: AbortSignal | undefined;
@@ -44,6 +49,14 @@ export interface StepSettings {
   startConfirmGraceMs: number;
   /** resolve-list Retrieves the Email before anything changes (SFMC_CHECK_EMAIL). */
   checkEmail: boolean;
+  /**
+   * How long a run's hold on its remote file name lasts without renewal (src/worker/file-name.ts):
+   * how long the name of a crashed owner stays blocked. A polling step's renewal adds the request's
+   * poll.maxDelayMs, its longest wait between visits.
+   */
+  fileNameLeaseMs: number;
+  /** How often a run waiting for a remote file name another run owns checks it again. */
+  fileNameRecheckMs: number;
 }
 
 export const DEFAULT_STEP_SETTINGS: StepSettings = {
@@ -51,6 +64,10 @@ export const DEFAULT_STEP_SETTINGS: StepSettings = {
   // The same default as START_CONFIRM_GRACE_MS in src/config.ts, for pools started without a config.
   startConfirmGraceMs: 5 * 60_000,
   checkEmail: true,
+  // Longer than any gap between an owner's visits but a poll's wait (covered apart), and short
+  // enough that a crashed owner's name is free again within minutes.
+  fileNameLeaseMs: 10 * 60_000,
+  fileNameRecheckMs: 5_000,
 };
 
 export type StepProcessor<N extends QueueName> = (job: JobOf<N>, ctx: StepContext) => Promise<JobResults[N]>;

@@ -75,7 +75,9 @@ export const uploadFile: StepProcessor<'upload-file'> = async (job, ctx) => {
       fileSpec,
       attempt: job.attemptsMade + 1,
       rules: rulesFor(request),
-      ...(job.data.uploaded ? { previous: { bytes: job.data.uploaded.bytes } } : {}),
+      // An earlier attempt's file is reused only while the name stayed this run's: once the name was
+      // free, another run may have put a file of the same size there.
+      ...(job.data.uploaded && !ctx.fileNameFresh ? { previous: { bytes: job.data.uploaded.bytes } } : {}),
       beforePublish: async (o) => {
         await job.updateData({ ...job.data, uploaded: resultOf(fileSpec, o) });
       },

@@ -47,6 +47,16 @@ export interface StepSpec {
    * cancel whatever this says.
    */
   readonly cancelCheck: 'before' | 'own' | 'none';
+  /**
+   * The run's remote file name, for runs with a `file` (src/upload/file-name-lock.ts): one run at a
+   * time owns it, from before the upload's first byte until SFMC's import has read the file.
+   *   'take'    the worker takes the name before the step runs; while another run owns it, the job
+   *             waits delayed (no slot held, no attempt used);
+   *   'hold'    the step runs only while its run still owns the name, and renews it;
+   *   'release' as 'hold', and once the step completes the name is released.
+   * A final failure of any of these steps (a cancel among them) releases the name too.
+   */
+  readonly fileName?: 'take' | 'hold' | 'release';
 }
 
 /** What of the request decides which steps a run has. */
@@ -61,10 +71,12 @@ export const STEPS = {
     concurrencyCap: 'sftp-connections',
     endsRun: false,
     cancelCheck: 'before',
+    fileName: 'take',
   },
-  'create-import': { needs: ['resolve-list', 'upload-file'], polls: false, endsRun: false, cancelCheck: 'before' },
-  'start-import': { needs: ['create-import'], polls: false, endsRun: false, cancelCheck: 'before' },
-  'poll-import': { needs: ['start-import'], polls: true, endsRun: false, reportsImport: true, cancelCheck: 'before' },
+  'create-import': { needs: ['resolve-list', 'upload-file'], polls: false, endsRun: false, cancelCheck: 'before', fileName: 'hold' },
+  'start-import': { needs: ['create-import'], polls: false, endsRun: false, cancelCheck: 'before', fileName: 'hold' },
+  // Completed or Error: SFMC has finished reading the file, so the name is free for the next run.
+  'poll-import': { needs: ['start-import'], polls: true, endsRun: false, reportsImport: true, cancelCheck: 'before', fileName: 'release' },
   send: { needs: ['poll-import'], polls: false, endsRun: true, cancelCheck: 'own' },
   // Follows the Send until SFMC reports it over; `"track": false` ends the run at the Send.
   'track-send': { needs: ['send'], presentWhen: (request: RunShape) => request.track !== false, polls: true, endsRun: true, cancelCheck: 'none' },
@@ -96,6 +108,10 @@ export function concurrencyCapOf(step: QueueName): StepSpec['concurrencyCap'] {
 
 export function cancelCheckOf(step: QueueName): StepSpec['cancelCheck'] {
   return spec(step).cancelCheck;
+}
+
+export function fileNameRoleOf(step: QueueName): StepSpec['fileName'] {
+  return spec(step).fileName;
 }
 
 /** Whether `step` runs only after `earlier` has completed: `earlier` is among its needs, directly or through them. */

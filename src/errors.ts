@@ -69,6 +69,8 @@ export type RunErrorCode =
   | 'file-too-large'
   /** The upload took longer than UPLOAD_TIMEOUT_MS. */
   | 'upload-timeout'
+  /** The run's hold on its remote file name ran out before its import had read the file (src/worker/file-name.ts). */
+  | 'file-name-lost'
   /** Cancelled by a producer before the Send. */
   | 'cancelled'
   /** The run registry holds no request for the job's run (deleted, or expired after the run finished). */

@@ -7,6 +7,7 @@ import { RunRegistry } from '../runs.js';
 import { shardPrefixes } from '../shards.js';
 import type { CallBudget, CallClass } from '../sfmc/budget.js';
 import type { SfmcApi } from '../sfmc/types.js';
+import { FileNameLocks } from '../upload/file-name-lock.js';
 import type { SftpUploader } from '../upload/sftp.js';
 import { DEFAULT_STEP_SETTINGS, type StepSettings } from '../../processors/step.js';
 import { DEFAULT_ACCOUNT } from '../config.js';
@@ -97,6 +98,8 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
   // One per pool (runIds are unique across shards): a run's later steps, taken by this process,
   // reuse what its first step read.
   const runCache = new RunCache();
+  // Account-wide, so under QUEUE_PREFIX itself: runs of every shard meet on a name's one key.
+  const fileNames = new FileNameLocks(options.connection, options.prefix);
   // No BullMQ limiter: SFMC's limit is on SOAP calls per account, not on jobs per queue, so the
   // SOAP client's shared budget decides, and an idle queue carries no rate-limit key.
   const contextOf = ({ sfmc, uploader, budget }: WorkerAccount): AccountContext => ({
@@ -117,6 +120,7 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
       accounts,
       runs,
       runCache,
+      fileNames,
       logger: options.logger,
       now,
       settings,

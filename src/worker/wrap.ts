@@ -7,10 +7,12 @@ import { isBudgetExhausted, runWithCallClass, type CallClass } from '../sfmc/bud
 import type { ListSendRequest } from '../request.js';
 import { parseDestination, type Destination, type RunRegistry } from '../runs.js';
 import type { StepContext, StepProcessor } from '../../processors/step.js';
+import type { FileNameLocks } from '../upload/file-name-lock.js';
 import { accountFor, type AccountContext } from './accounts.js';
+import { enterFileNameStep, keepFileName, lost, releaseAfterStep, releaseQuietly, runFileName, type RunFileName } from './file-name.js';
 import type { RunCache } from './run-cache.js';
 
-export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal' | 'request' | 'destination' | 'sfmc' | 'uploader'> {
+export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal' | 'request' | 'destination' | 'sfmc' | 'uploader' | 'fileNameFresh'> {
   logger: Logger;
   /**
    * Every SFMC account this worker serves, `default` among them: a step gets the SOAP client and
@@ -25,6 +27,8 @@ export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal' |
   onStepEnd?: (e: StepEndEvent) => void;
   /** The pool's runs already read from the registry (run-cache.ts). */
   runCache: RunCache;
+  /** Who owns which remote file name, under QUEUE_PREFIX (file-name.ts). */
+  fileNames: FileNameLocks;
 }
 
 const CONTROL_FLOW = [DelayedError, RateLimitError, WaitingChildrenError];
@@ -55,15 +59,29 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
     const elapsed = () => deps.now() - started;
     log.debug('step started');
     let account: (AccountContext & { name: string }) | undefined;
+    let fileName: RunFileName | undefined;
+    const names = { locks: deps.fileNames, settings: deps.settings, now: deps.now, log };
     const stepEnd = (e: StepEndEvent) => deps.onStepEnd?.(account ? { ...e, account: account.name } : e);
     try {
       const { request, destination, cancelled } = await loadRun(deps, queue, job.data.runId);
       account = accountFor(deps.accounts, request.account);
+      const { sfmc, uploader } = account;
+      // Before the cancel check, so a cancelled run releases its name on the way out.
+      fileName = runFileName(queue, request, uploader, names);
       // After the account is known, so the cancelled run is counted under it.
       if (cancelled) throw new RunError('cancelled', 'the run was cancelled before this step');
-      const { sfmc, uploader } = account;
-      const ctx = { ...deps, sfmc, ...(uploader ? { uploader } : {}), request, destination, log, token, signal };
-      const result: JobResults[N] = await runWithCallClass(deps.callClass, () => step(job, ctx));
+      const taken = fileName ? await enterFileNameStep(queue, job, token, fileName, names) : undefined;
+      const ctx = { ...deps, sfmc, ...(uploader ? { uploader } : {}), request, destination, log, token, signal, ...(taken?.fresh ? { fileNameFresh: true } : {}) };
+      const keeping = fileName ? keepFileName(fileName, names) : undefined;
+      let result: JobResults[N];
+      let kept: { lost: boolean } | undefined;
+      try {
+        result = await runWithCallClass(deps.callClass, () => step(job, ctx));
+      } finally {
+        kept = keeping?.stop();
+      }
+      if (kept?.lost && fileName) throw lost(fileName);
+      if (fileName) await releaseAfterStep(queue, fileName, names);
       // The run's last step (queues/steps.ts): its registry entry may now expire. Before
       // returning, so a crash here leaves the job active, to be run again and marked then.
       const endsRun = queue === runEndStep(request);
@@ -101,6 +119,9 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
       if (final) {
         await markFinishedQuietly(deps.runs, job.data.runId, log);
         deps.runCache.delete(job.data.runId);
+        // Only a step that uses the name releases it: a run failing elsewhere (resolve-list) may
+        // still be uploading, and its name stays owned until the upload ends and the lease runs out.
+        if (fileName) await releaseQuietly(fileName, names);
       }
       const outcome = failure.fatal ? 'failed' : 'retry';
       log[failure.fatal ? 'error' : 'warn']({ code: failure.code, err, durationMs: elapsed() }, failure.fatal ? 'step failed' : 'step will be retried');

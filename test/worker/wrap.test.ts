@@ -5,6 +5,7 @@ import { DEFAULT_STEP_SETTINGS, type StepProcessor } from '../../processors/step
 import { describeFailure, RunError } from '../../src/errors.js';
 import { SfmcError } from '../../src/sfmc/errors.js';
 import { SftpError } from '../../src/upload/errors.js';
+import { FileNameLocks } from '../../src/upload/file-name-lock.js';
 import { RunCache } from '../../src/worker/run-cache.js';
 import { wrapStep } from '../../src/worker/wrap.js';
 import { fakeJob, fakeRuns, fakeSfmc, silentLogger, unitRequest } from '../helpers/fake-step.js';
@@ -12,6 +13,10 @@ import { fakeJob, fakeRuns, fakeSfmc, silentLogger, unitRequest } from '../helpe
 /** The one wrapper around every processor, with a fake job and registry: what BullMQ is told. */
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+// These accounts have no uploader, so no step here uses a remote file name: the locks are never
+// called (test/pipeline/file-names.test.ts covers them on real Redis).
+const fileNames = new FileNameLocks(null as never, '{unit}');
 
 function wrapped<N extends QueueName>(queue: N, step: StepProcessor<N>, request = unitRequest(), stored: Parameters<typeof fakeRuns>[1] = {}) {
   const { runs, markFinished } = fakeRuns(request, stored);
@@ -30,6 +35,7 @@ function wrapped<N extends QueueName>(queue: N, step: StepProcessor<N>, request 
     maxThrottledVisits: 50,
     onStepEnd: (e) => events.push(e),
     runCache: new RunCache(),
+    fileNames,
   });
   return { processor, markFinished, events, pauseAccount, emeaPause, emeaSfmc };
 }
@@ -143,6 +149,7 @@ describe("the worker's run cache", () => {
         accounts: { default: { sfmc: fakeSfmc(), pauseAccount: async () => {} } },
         runs: registry.runs,
         runCache,
+        fileNames,
         logger: silentLogger,
         now: () => T0,
         settings: DEFAULT_STEP_SETTINGS,
