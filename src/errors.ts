@@ -38,6 +38,30 @@ export interface FailureDescription {
   throttled: boolean;
 }
 
+/**
+ * The errors the step wrapper (src/worker/wrap.ts) threw for a step's final failure, having marked
+ * the run finished and counted it. Any other final failure a worker reports was made by BullMQ
+ * itself, without the wrapper: a job that stalled more than maxStalledCount times (BullMQ marks it
+ * while moving it back to wait, node_modules/bullmq/dist/cjs/commands/moveStalledJobsToWait-9.lua
+ * `defa`, and fails it with an UnrecoverableError of its own when a worker next takes it,
+ * worker.js getUnrecoverableErrorMessage), or a flow parent whose child failed ("child ... failed").
+ */
+const endedByWrapper = new WeakSet<Error>();
+
+export function markEndedByWrapper<E extends Error>(err: E): E {
+  endedByWrapper.add(err);
+  return err;
+}
+
+/**
+ * True for a job failed for good without the wrapper, and not as the flow parent of a failed child
+ * (that failure was the child's, already handled where it happened): a run that ended with no step
+ * marking it finished or counting it.
+ */
+export function failedWithoutWrapper(job: { finishedOn?: number } | undefined, err: Error): boolean {
+  return Boolean(job?.finishedOn) && !endedByWrapper.has(err) && !/^child .+ failed$/.test(err.message);
+}
+
 export function describeFailure(err: unknown): FailureDescription {
   if (isServiceError(err)) return { code: err.code, message: err.message, fatal: err.kind === 'fatal', throttled: err.kind === 'throttled' };
   if (err instanceof UnrecoverableError) return { code: 'fatal', message: err.message, fatal: true, throttled: false };

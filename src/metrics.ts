@@ -1,12 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { UnrecoverableError, type Queue, type Worker } from 'bullmq';
+import type { Queue, Worker } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
 import type { QueueName, StepEndEvent } from '../queues/catalog.js';
 import { DEFAULT_ACCOUNT } from './config.js';
-import { describeFailure } from './errors.js';
+import { describeFailure, failedWithoutWrapper } from './errors.js';
 import type { CallEvent } from './sfmc/client.js';
 import type { SendDelivery } from './sfmc/send-status.js';
 
@@ -234,8 +234,8 @@ export function observeStepEnd(metrics: Metrics): (e: StepEndEvent) => void {
 
 /**
  * What only BullMQ's worker events can tell: a tracked run's delivery (the root job's result), and
- * a job BullMQ itself failed for good without the wrapper (a stall past the limit: no cause set,
- * since the wrapper rethrows every failure with its cause). Every other end of a run is counted by
+ * a job BullMQ itself failed for good without the wrapper (a stall past the limit: reason
+ * `stalled`; src/errors.ts failedWithoutWrapper). Every other end of a run is counted by
  * `observeStepEnd`, which knows the run's account.
  */
 export function observeWorkers(metrics: Metrics, pool: { byShard: Record<QueueName, Worker>[] }): void {
@@ -248,8 +248,8 @@ export function observeWorkers(metrics: Metrics, pool: { byShard: Record<QueueNa
       if (delivery) recordDelivery(metrics, delivery);
     });
     worker.on('failed', (job, err) => {
-      if (!job?.finishedOn || err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || err.cause !== undefined) return;
-      metrics.runsFailed.inc({ step, reason: describeFailure(err).code, account: 'unknown' });
+      if (!failedWithoutWrapper(job, err)) return;
+      metrics.runsFailed.inc({ step, reason: /stalled/.test(err.message) ? 'stalled' : describeFailure(err).code, account: 'unknown' });
     });
   }
 }

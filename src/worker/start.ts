@@ -11,10 +11,11 @@ import { FileNameLocks } from '../upload/file-name-lock.js';
 import type { SftpUploader } from '../upload/sftp.js';
 import { DEFAULT_STEP_SETTINGS, type StepSettings } from '../../processors/step.js';
 import { DEFAULT_ACCOUNT } from '../config.js';
+import { failedWithoutWrapper } from '../errors.js';
 import type { AccountContext } from './accounts.js';
 import { PROCESSORS } from './registry.js';
 import { RunCache } from './run-cache.js';
-import { wrapStep, type WrapDeps } from './wrap.js';
+import { markRunEnded, wrapStep, type WrapDeps } from './wrap.js';
 
 export interface WorkerPoolOptions {
   /** A worker-role connection (maxRetriesPerRequest: null); BullMQ duplicates it for blocking reads. */
@@ -137,6 +138,14 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
       ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
     });
     worker.on('error', (err) => options.logger.error({ err, queue: name, prefix }, 'worker error'));
+    // A job BullMQ failed for good by itself (it stalled more than maxStalledCount times) never
+    // reached the wrapper: the run ended without being marked, and its registry entry would never expire.
+    worker.on('failed', (job, err) => {
+      if (!job || !failedWithoutWrapper(job, err)) return;
+      const log = options.logger.child({ queue: name, runId: job.data.runId, jobId: job.id });
+      log.error({ reason: err.message }, 'step failed by BullMQ itself; the run has ended');
+      void markRunEnded({ runs, runCache }, job.data.runId, log);
+    });
     return worker;
   };
   const byShard = shardPrefixes(options.prefix, options.shards ?? 1).map(shardWorkers);

@@ -2,10 +2,10 @@ import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError,
 import type { Logger } from 'pino';
 import type { JobOf, JobResults, QueueName, StepEndEvent } from '../../queues/catalog.js';
 import { cancelCheckOf, runEndStep, runsAfter } from '../../queues/steps.js';
-import { describeFailure, RunError } from '../errors.js';
+import { describeFailure, markEndedByWrapper, RunError } from '../errors.js';
 import { isBudgetExhausted, runWithCallClass, type CallClass } from '../sfmc/budget.js';
 import type { ListSendRequest } from '../request.js';
-import { parseDestination, type Destination, type RunRegistry } from '../runs.js';
+import { parseDestination, type Destination } from '../runs.js';
 import type { StepContext, StepProcessor } from '../../processors/step.js';
 import type { FileNameLocks } from '../upload/file-name-lock.js';
 import { accountFor, type AccountContext } from './accounts.js';
@@ -117,8 +117,7 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
       const final = failure.fatal || attempt >= (job.opts.attempts ?? 1);
       // A failed step fails the whole run (failParentOnFailure): its registry entry may expire.
       if (final) {
-        await markFinishedQuietly(deps.runs, job.data.runId, log);
-        deps.runCache.delete(job.data.runId);
+        await markRunEnded(deps, job.data.runId, log);
         // Only a step that uses the name releases it: a run failing elsewhere (resolve-list) may
         // still be uploading, and its name stays owned until the upload ends and the lease runs out.
         if (fileName) await releaseQuietly(fileName, names);
@@ -127,8 +126,9 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
       log[failure.fatal ? 'error' : 'warn']({ code: failure.code, err, durationMs: elapsed() }, failure.fatal ? 'step failed' : 'step will be retried');
       await job.log(`${failure.fatal ? 'failed' : `attempt ${attempt} failed`}: ${text}`);
       stepEnd({ queue, outcome, durationMs: elapsed(), code: failure.code, ...(final ? { runEnded: 'failed' as const } : {}) });
-      if (failure.fatal) throw new UnrecoverableError(text);
-      throw new Error(text, { cause: err });
+      const thrown = failure.fatal ? new UnrecoverableError(text) : new Error(text, { cause: err });
+      // The pool's 'failed' listener (start.ts) leaves alone what this wrapper ended.
+      throw final ? markEndedByWrapper(thrown) : thrown;
     }
   };
 }
@@ -174,7 +174,9 @@ function runMissing(runId: string): RunError {
  * On the way out of a failing step the step's own error is what matters: a Redis error here is
  * logged, not thrown. A lost mark leaves the entry without expiry (a few KB kept, nothing wrong).
  */
-async function markFinishedQuietly(runs: RunRegistry, runId: string, log: Logger): Promise<void> {
+/** The run has ended: its registry entry may expire (the first mark wins), and this worker forgets it. */
+export async function markRunEnded({ runs, runCache }: Pick<WrapDeps, 'runs' | 'runCache'>, runId: string, log: Logger): Promise<void> {
+  runCache.delete(runId);
   try {
     await runs.markFinished(runId);
   } catch (err) {
