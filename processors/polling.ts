@@ -29,16 +29,17 @@ export interface NextCheck<D> {
  * The state the next visit needs goes into the progress object with what is shown, so one
  * BullMQ script writes both, atomically, before the move: once moveToDelayed returns the lock is
  * gone, and a crash in between would otherwise lose the record. A crash before the move leaves a
- * stalled job whose progress already holds this check, as job.data did before.
+ * stalled job whose progress already holds this check, as job.data did before. Nothing is logged
+ * here: the wrapper logs the wait (with job.delay) at debug, and touching ctx.log would make the
+ * visit's child logger, which a poll at the default level never needs (src/worker/wrap.ts).
  */
 export async function waitForNextCheck<D extends object>(
   job: Job<D>,
-  ctx: Pick<StepContext, 'now' | 'token' | 'log'>,
+  ctx: Pick<StepContext, 'now' | 'token'>,
   next: NextCheck<D>,
 ): Promise<never> {
   if (next.data || next.progress) await job.updateProgress({ ...next.progress, ...next.data });
   if (next.log !== undefined) await job.log(`${next.log}; next check in ${next.delayMs} ms`);
-  ctx.log.debug({ delayMs: next.delayMs }, 'step waits for its next check');
   await job.moveToDelayed(ctx.now() + next.delayMs, ctx.token);
   throw new DelayedError();
 }

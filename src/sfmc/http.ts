@@ -22,6 +22,44 @@ export function createDispatcher(timeoutMs: number): Agent {
   });
 }
 
+/** One exchange's deadline, joined with the caller's signal: see `exchangeDeadline`. */
+export interface ExchangeDeadline {
+  /** Aborts when the deadline passes (reason: a `TimeoutError`) or the caller's signal aborts. */
+  signal: AbortSignal;
+  /** Whether the deadline, not the caller, ended the exchange. */
+  timedOut(): boolean;
+  /** Ends the deadline: call once the reply is read or the exchange failed. */
+  release(): void;
+}
+
+/**
+ * A deadline for one HTTP exchange that lets go of everything once `release()` is called. Not
+ * AbortSignal.timeout + AbortSignal.any: the timeout's timer stays for its whole delay
+ * (SFMC_TIMEOUT_MS) after the reply came, linked to the signals by WeakRefs that V8's
+ * young-generation GC keeps alive, so every call's signals, its undici request and what they
+ * reached were promoted to the old space to wait there for a full GC: a fifth of the bytes the
+ * worker promoted while polling in bench item 3 (a sampling heap profile), which grew its heap.
+ */
+export function exchangeDeadline(timeoutMs: number, callerSignal?: AbortSignal): ExchangeDeadline {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+  }, timeoutMs);
+  const onCallerAbort = () => controller.abort(callerSignal?.reason);
+  if (callerSignal?.aborted) onCallerAbort();
+  else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    release() {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+    },
+  };
+}
+
 export class ResponseTooLargeError extends Error {
   override name = 'ResponseTooLargeError';
   constructor(readonly limit: number) {

@@ -7,7 +7,15 @@ import { BudgetExhaustedError, currentCallClass, type CallBudget } from './budge
 import { badEnvelope, classifyTransportError } from './classify.js';
 import { buildEnvelope, parseEnvelope, type SoapBody } from './envelope.js';
 import { isSfmcError, type SfmcErrorCode } from './errors.js';
-import { createDispatcher, DEFAULT_MAX_RESPONSE_BYTES, discardBody, headerValue, readBodyCapped, ResponseTooLargeError } from './http.js';
+import {
+  createDispatcher,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  discardBody,
+  exchangeDeadline,
+  headerValue,
+  readBodyCapped,
+  ResponseTooLargeError,
+} from './http.js';
 import { createRequest, deleteRequest, objectTypeOf, performRequest, retrieveRequest, type RetrieveSpec } from './requests.js';
 import {
   expectResponseElement,
@@ -93,45 +101,48 @@ async function exchange(x: Exchange, action: SoapAction, body: XmlNode, authz: A
   const { dispatcher, logger, maxResponseBytes } = x;
   const envelope = buildEnvelope([authz.header], body);
   if (logger?.isLevelEnabled('trace')) logger.trace({ operation: action, envelope: x.clean(redactEnvelope(envelope)) }, 'sfmc request');
-  const deadline = AbortSignal.timeout(x.timeoutMs);
-  const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+  const deadline = exchangeDeadline(x.timeoutMs, signal);
   const transportContext = () => ({
     operation: action,
     phase: 'soap' as const,
-    timedOut: deadline.aborted,
+    timedOut: deadline.timedOut(),
     callerAborted: signal?.aborted === true,
   });
 
   let response;
-  try {
-    response = await httpRequest(authz.soapUrl, {
-      method: 'POST',
-      dispatcher,
-      signal: combined,
-      headers: {
-        'content-type': 'text/xml; charset=utf-8',
-        accept: 'text/xml',
-        // Bare operation name, unquoted: what SFMC's SDKs send and the service matches.
-        soapaction: action,
-      },
-      body: envelope,
-    });
-  } catch (err) {
-    throw classifyTransportError(err, { ...transportContext(), stage: 'request' });
-  }
-
   let text: string;
   try {
-    text = await readBodyCapped(response, maxResponseBytes);
-  } catch (err) {
-    await discardBody(response);
-    if (err instanceof ResponseTooLargeError) {
-      throw badEnvelope(`the reply is larger than ${maxResponseBytes} bytes and was not read`, {
-        operation: action,
-        httpStatus: response.statusCode,
+    try {
+      response = await httpRequest(authz.soapUrl, {
+        method: 'POST',
+        dispatcher,
+        signal: deadline.signal,
+        headers: {
+          'content-type': 'text/xml; charset=utf-8',
+          accept: 'text/xml',
+          // Bare operation name, unquoted: what SFMC's SDKs send and the service matches.
+          soapaction: action,
+        },
+        body: envelope,
       });
+    } catch (err) {
+      throw classifyTransportError(err, { ...transportContext(), stage: 'request' });
     }
-    throw classifyTransportError(err, { ...transportContext(), stage: 'body' });
+
+    try {
+      text = await readBodyCapped(response, maxResponseBytes);
+    } catch (err) {
+      await discardBody(response);
+      if (err instanceof ResponseTooLargeError) {
+        throw badEnvelope(`the reply is larger than ${maxResponseBytes} bytes and was not read`, {
+          operation: action,
+          httpStatus: response.statusCode,
+        });
+      }
+      throw classifyTransportError(err, { ...transportContext(), stage: 'body' });
+    }
+  } finally {
+    deadline.release();
   }
   if (logger?.isLevelEnabled('trace')) {
     logger.trace({ operation: action, httpStatus: response.statusCode, envelope: x.clean(redactEnvelope(text.slice(0, 20_000))) }, 'sfmc reply');

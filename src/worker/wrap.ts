@@ -54,13 +54,21 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
   return async (raw: Job, token?: string, signal?: AbortSignal) => {
     const job = raw as JobOf<N>;
     const attempt = job.attemptsMade + 1;
-    const log = deps.logger.child({ queue, jobId: job.id, runId: job.data.runId, attempt });
+    const stepLog = lazyChild(deps.logger, { queue, jobId: job.id, runId: job.data.runId, attempt });
+    const debug = deps.logger.isLevelEnabled('debug');
     const started = deps.now();
     const elapsed = () => deps.now() - started;
-    log.debug('step started');
+    if (debug) stepLog().debug('step started');
     let account: (AccountContext & { name: string }) | undefined;
     let fileName: RunFileName | undefined;
-    const names = { locks: deps.fileNames, settings: deps.settings, now: deps.now, log };
+    const names = {
+      locks: deps.fileNames,
+      settings: deps.settings,
+      now: deps.now,
+      get log() {
+        return stepLog();
+      },
+    };
     const stepEnd = (e: StepEndEvent) => deps.onStepEnd?.(account ? { ...e, account: account.name } : e);
     try {
       const { request, destination, cancelled } = await loadRun(deps, queue, job.data.runId);
@@ -71,7 +79,19 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
       // After the account is known, so the cancelled run is counted under it.
       if (cancelled) throw new RunError('cancelled', 'the run was cancelled before this step');
       const taken = fileName ? await enterFileNameStep(queue, job, token, fileName, names) : undefined;
-      const ctx = { ...deps, sfmc, ...(uploader ? { uploader } : {}), request, destination, log, token, signal, ...(taken?.fresh ? { fileNameFresh: true } : {}) };
+      const ctx = {
+        ...deps,
+        sfmc,
+        ...(uploader ? { uploader } : {}),
+        request,
+        destination,
+        get log() {
+          return stepLog();
+        },
+        token,
+        signal,
+        ...(taken?.fresh ? { fileNameFresh: true } : {}),
+      };
       const keeping = fileName ? keepFileName(fileName, names) : undefined;
       let result: JobResults[N];
       let kept: { lost: boolean } | undefined;
@@ -89,17 +109,19 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
         await deps.runs.markFinished(job.data.runId);
         deps.runCache.delete(job.data.runId);
       }
-      log.info({ durationMs: elapsed() }, 'step completed');
+      stepLog().info({ durationMs: elapsed() }, 'step completed');
       stepEnd({ queue, outcome: 'completed', durationMs: elapsed(), ...(endsRun ? { runEnded: 'completed' as const } : {}) });
       return result;
     } catch (err) {
       if (CONTROL_FLOW.some((E) => err instanceof E)) {
+        // job.delay is what the step's own moveToDelayed asked for (polling.ts waitForNextCheck).
+        if (debug) stepLog().debug({ waits: (err as Error).name, ...(err instanceof DelayedError ? { delayMs: job.delay } : {}) }, 'step waits');
         stepEnd({ queue, outcome: 'delayed', durationMs: elapsed() });
         throw err;
       }
       if (isBudgetExhausted(err)) {
         const delayMs = budgetDelayMs(err.retryAfterMs);
-        log.debug({ code: err.code, delayMs }, 'no SOAP call budget; step delayed');
+        if (debug) stepLog().debug({ code: err.code, delayMs }, 'no SOAP call budget; step delayed');
         await job.moveToDelayed(deps.now() + delayMs, token);
         stepEnd({ queue, outcome: 'delayed', durationMs: elapsed(), code: err.code });
         throw new DelayedError();
@@ -107,13 +129,14 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
       const failure = describeFailure(err);
       const text = `${failure.code}: ${failure.message}`;
       if (failure.throttled && account && job.attemptsStarted <= deps.maxThrottledVisits) {
-        log.warn({ code: failure.code, pauseMs: deps.throttlePauseMs }, 'SFMC is throttling; pausing the account');
+        stepLog().warn({ code: failure.code, pauseMs: deps.throttlePauseMs }, 'SFMC is throttling; pausing the account');
         await job.log(`throttled by SFMC; every call of the account paused for ${deps.throttlePauseMs} ms`);
         await account.pauseAccount(deps.throttlePauseMs);
         await job.moveToDelayed(deps.now() + deps.throttlePauseMs, token);
         stepEnd({ queue, outcome: 'throttled', durationMs: elapsed(), code: failure.code });
         throw new DelayedError();
       }
+      const log = stepLog();
       const final = failure.fatal || attempt >= (job.opts.attempts ?? 1);
       // A failed step fails the whole run (failParentOnFailure): its registry entry may expire.
       if (final) {
@@ -131,6 +154,17 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
       throw final ? markEndedByWrapper(thrown) : thrown;
     }
   };
+}
+
+/**
+ * The step's child logger, made on first use. pino runs every binding through logger.ts's
+ * redaction paths as it makes a child: about 80 KB of short-lived objects per child, which at
+ * hundreds of poll visits a second was a quarter of everything the worker allocated (bench item
+ * 3), and a visit that finds the import still running logs nothing at the default level.
+ */
+function lazyChild(logger: Logger, bindings: Record<string, unknown>): () => Logger {
+  let child: Logger | undefined;
+  return () => (child ??= logger.child(bindings));
 }
 
 /**

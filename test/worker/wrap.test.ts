@@ -1,4 +1,5 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
+import { pino, type Logger } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import type { QueueName, StepEndEvent } from '../../queues/catalog.js';
 import { DEFAULT_STEP_SETTINGS, type StepProcessor } from '../../processors/step.js';
@@ -18,7 +19,13 @@ const T0 = Date.parse('2026-01-01T00:00:00Z');
 // called (test/pipeline/file-names.test.ts covers them on real Redis).
 const fileNames = new FileNameLocks(null as never, '{unit}');
 
-function wrapped<N extends QueueName>(queue: N, step: StepProcessor<N>, request = unitRequest(), stored: Parameters<typeof fakeRuns>[1] = {}) {
+function wrapped<N extends QueueName>(
+  queue: N,
+  step: StepProcessor<N>,
+  request = unitRequest(),
+  stored: Parameters<typeof fakeRuns>[1] = {},
+  logger: Logger = silentLogger,
+) {
   const { runs, markFinished } = fakeRuns(request, stored);
   const events: StepEndEvent[] = [];
   const pauseAccount = vi.fn(async () => {});
@@ -27,7 +34,7 @@ function wrapped<N extends QueueName>(queue: N, step: StepProcessor<N>, request 
   const processor = wrapStep(queue, step, {
     accounts: { default: { sfmc: fakeSfmc(), pauseAccount }, emea: { sfmc: emeaSfmc, pauseAccount: emeaPause } },
     runs,
-    logger: silentLogger,
+    logger,
     now: () => T0,
     settings: DEFAULT_STEP_SETTINGS,
     throttlePauseMs: 30_000,
@@ -121,6 +128,29 @@ describe('the step wrapper', () => {
     expect((err as Error).message).toMatch(/^unknown-account: the run names account "apac", which this worker is not configured with \(SFMC_ACCOUNTS: default, emea\)/);
     expect(step).not.toHaveBeenCalled();
     expect(events).toMatchObject([{ outcome: 'failed', code: 'unknown-account' }]);
+  });
+
+  it("makes the visit's child logger only when something is logged: none for a visit that waits, one for a step that completes", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const child = vi.spyOn(logger, 'child');
+    const waits = wrapped('poll-import', async () => {
+      throw new DelayedError();
+    }, unitRequest(), {}, logger);
+    await expect(waits.processor(fakeJob('poll-import').job, 'token')).rejects.toBeInstanceOf(DelayedError);
+    expect(child).not.toHaveBeenCalled();
+
+    const completes = wrapped('resolve-list', async (_job, ctx) => {
+      ctx.log.info('step says something');
+      return { listId: '42' };
+    }, unitRequest(), {}, logger);
+    await completes.processor(fakeJob('resolve-list').job, 'token');
+    expect(child).toHaveBeenCalledTimes(1);
+    const bound = { queue: 'resolve-list', jobId: fakeJob('resolve-list').job.id, runId: 'unit-run', attempt: 1 };
+    expect(lines).toMatchObject([
+      { ...bound, msg: 'step says something' },
+      { ...bound, msg: 'step completed' },
+    ]);
   });
 
   it('stops a cancelled run before its step runs', async () => {
