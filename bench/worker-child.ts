@@ -1,20 +1,26 @@
 import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { SfmcConfig, SftpConfig } from '../src/config.js';
-import { MemoryTokenStore, type TokenStore } from '../src/sfmc/auth.js';
-import { budgetAccountOf, RedisCallBudget } from '../src/sfmc/budget.js';
-import { createSfmcClient } from '../src/sfmc/client.js';
-import { RedisTokenStore } from '../src/sfmc/token-store-redis.js';
-import { SftpUploader } from '../src/upload/sftp.js';
-import { startWorkers } from '../src/worker/start.js';
-import { benchLogger, workerRedis } from './common.js';
-import { childOptions, serveParent } from './ipc.js';
+import type { TokenStore } from '../src/sfmc/auth.js';
+import { applyWorkerV8Flags } from '../src/worker/v8-flags.js';
 
 /**
  * A worker process as `list-send worker` builds one (SOAP client, optional SFTP uploader, the
  * pool), so its memory is measured apart from the sandbox and the producer. It samples its own RSS
  * and counts its SOAP calls, token fetches and step durations for the parent.
  */
+
+// As bin/list-send.js does for `list-send worker`: the V8 settings first, then the modules (imported
+// below, not statically, so they load after the settings).
+applyWorkerV8Flags();
+const { MemoryTokenStore } = await import('../src/sfmc/auth.js');
+const { budgetAccountOf, RedisCallBudget } = await import('../src/sfmc/budget.js');
+const { createSfmcClient } = await import('../src/sfmc/client.js');
+const { RedisTokenStore } = await import('../src/sfmc/token-store-redis.js');
+const { SftpUploader } = await import('../src/upload/sftp.js');
+const { startWorkers } = await import('../src/worker/start.js');
+const { benchLogger, workerRedis } = await import('./common.js');
+const { childOptions, serveParent } = await import('./ipc.js');
 
 export interface WorkerChildOptions {
   redisUrl: string;
