@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import { badTokenResponse, classifyTokenResponse, classifyTransportError } from './classify.js';
 import { fueloauthHeader, wsseHeader } from './envelope.js';
 import { SfmcError } from './errors.js';
-import { readBodyCapped, ResponseTooLargeError } from './http.js';
+import { exchangeDeadline, readBodyCapped, ResponseTooLargeError } from './http.js';
 import type { XmlNode } from './xml.js';
 
 /**
@@ -166,14 +166,14 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
       client_secret: auth.clientSecret,
       ...(auth.accountId ? { account_id: auth.accountId } : {}),
     });
-    const deadline = AbortSignal.timeout(timeoutMs);
+    const deadline = exchangeDeadline(timeoutMs);
     let text: string;
     let status: number;
     try {
       const res = await request(tokenUrl, {
         method: 'POST',
         dispatcher,
-        signal: deadline,
+        signal: deadline.signal,
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body,
       });
@@ -181,7 +181,9 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
       text = await readBodyCapped(res, MAX_TOKEN_RESPONSE_BYTES);
     } catch (err) {
       if (err instanceof ResponseTooLargeError) throw badTokenResponse('the reply is too large');
-      throw classifyTransportError(err, { operation: 'token', phase: 'token', timedOut: deadline.aborted });
+      throw classifyTransportError(err, { operation: 'token', phase: 'token', timedOut: deadline.timedOut() });
+    } finally {
+      deadline.release();
     }
     if (status !== 200) throw classifyTokenResponse(status, text);
 
