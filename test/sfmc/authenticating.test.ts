@@ -224,6 +224,19 @@ describe('authenticating with WS-Security', () => {
 });
 
 describe('the token provider', () => {
+  it('gives up on a token endpoint that never answers after timeoutMs, as a retryable timeout', async () => {
+    stub = await startStub(() => ({ hang: true }));
+    const dispatcher = createDispatcher(10_000);
+    const auth = { mode: 'oauth2' as const, authUrl: stub.url, clientId: 'c', clientSecret: 's' };
+    const provider = createTokenProvider({ auth, dispatcher, timeoutMs: 300, store: new MemoryTokenStore() });
+    try {
+      await expect(provider.getToken()).rejects.toMatchObject({ code: 'timeout', kind: 'retryable' });
+      expect(stub.requests).toHaveLength(1);
+    } finally {
+      await dispatcher.destroy();
+    }
+  });
+
   it("keeps its own copy of a fresh token: the shared store is read once, and again once the copy nears expiry", async () => {
     stub = await startStub(() => ({ status: 200, contentType: 'application/json', body: JSON.stringify({ access_token: 'fetched', expires_in: 1079 }) }));
     const memory = new MemoryTokenStore();
