@@ -40,6 +40,9 @@ describe('what the runs pages make of a run', () => {
       'import Completed: 1,200 of 1,250 rows imported, 50 errors, 3 duplicates',
     );
     expect(describeOutcome({ step: 'poll-import', state: 'delayed', attemptsMade: 0, progress: { polls: 2, status: 'Processing' } })).toBe('SFMC says Processing; checking again');
+    expect(describeOutcome({ step: 'upload-file', state: 'delayed', attemptsMade: 0, progress: { waitingForFileName: 'daily.csv', heldByRun: 'run-7' } })).toBe(
+      'waiting for daily.csv: run run-7 owns that file name until its import has read its file',
+    );
     expect(describeOutcome({ step: 'send', state: 'failed', attemptsMade: 3, error: 'send-failed: x' })).toBe('send-failed: x');
     // A parent's BullMQ message names the Redis key; the page names the step.
     expect(describeOutcome({ step: 'create-import', state: 'failed', attemptsMade: 1, error: 'child {t-x-1a2b}:resolve-list:r-resolve-list failed' })).toBe(

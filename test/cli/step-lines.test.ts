@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StepView } from '../../src/api/runs-page/view.js';
+import { toRunView, type StepView } from '../../src/api/runs-page/view.js';
 import { progressBar, stepLine, StepLines } from '../../src/cli/step-lines.js';
 
 function sink(isTTY: boolean) {
@@ -23,6 +23,9 @@ describe('step lines', () => {
     expect(stepLine(poll(3))).toBe('  poll-import: polling, polls 3, SFMC says Processing; checking again');
     expect(stepLine({ step: 'send', state: 'completed', attempts: 1, outcome: 'Send 7 created' })).toBe('  send: done: Send 7 created');
     expect(stepLine({ step: 'resolve-list', state: 'failed', attempts: 1, outcome: 'list-not-found: no List' })).toBe('  resolve-list: failed after 1 attempt: list-not-found: no List');
+    // An upload waiting for its remote file name, as toRunView describes it.
+    const waiting = toRunView({ runId: 'b', state: 'running', steps: [{ step: 'upload-file', state: 'delayed', attemptsMade: 0, progress: { waitingForFileName: 'daily.csv', heldByRun: 'a' } }] }, undefined).steps[0] as StepView;
+    expect(stepLine(waiting)).toBe('  upload-file: delayed, waiting for daily.csv: run a owns that file name until its import has read its file');
   });
 
   it('redraws the block in place on a terminal: cursor up over the last block, clear, write', () => {

@@ -91,6 +91,11 @@ export function describeOutcome(s: StepStatus): string | undefined {
   const progress = s.progress as { status?: unknown } | undefined;
   // A polling step between checks: what SFMC said last (processors/polling.ts stores it).
   if (s.state !== 'completed' && typeof progress?.status === 'string') return `SFMC says ${progress.status}; checking again`;
+  // An upload waiting for its remote file name (src/worker/file-name.ts stores who owns it).
+  const wait = s.progress as Partial<Record<'waitingForFileName' | 'heldByRun', unknown>> | undefined;
+  if (s.state !== 'completed' && typeof wait?.waitingForFileName === 'string' && typeof wait.heldByRun === 'string') {
+    return `waiting for ${wait.waitingForFileName}: run ${wait.heldByRun} owns that file name until its import has read its file`;
+  }
   if (s.state !== 'completed' || !s.result || typeof s.result !== 'object') return undefined;
   const r = s.result as Record<string, unknown>;
   switch (s.step) {
