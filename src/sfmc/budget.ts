@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomUUID } from 'node:crypto';
 import type { SfmcConfig } from '../config.js';
 import { runScript, type RedisLike } from '../redis.js';
@@ -214,21 +213,6 @@ export function budgetAccountOf(config: SfmcConfig): string {
   const tenant =
     config.auth.mode === 'oauth2' ? `${config.auth.authUrl}\n${config.auth.accountId ?? ''}` : `${config.soapUrl ?? ''}\n${config.auth.username}`;
   return createHash('sha256').update(tenant).digest('hex').slice(0, 16);
-}
-
-/**
- * The class of the calls made inside `fn`. The worker runs each step in the class of its queue
- * (poll-import's calls are polls), so no processor has to remember to mark its calls; calls made
- * outside any scope are `progress`.
- */
-const scope = new AsyncLocalStorage<CallClass>();
-
-export function runWithCallClass<T>(callClass: CallClass, fn: () => T): T {
-  return scope.run(callClass, fn);
-}
-
-export function currentCallClass(): CallClass {
-  return scope.getStore() ?? 'progress';
 }
 
 /**

@@ -3,7 +3,7 @@ import { request as httpRequest, type Agent } from 'undici';
 import type { SfmcConfig } from '../config.js';
 import { redactEnvelope, type Logger } from '../logger.js';
 import { createAuth, type Authorization, type TokenStore } from './auth.js';
-import { BudgetExhaustedError, currentCallClass, type CallBudget } from './budget.js';
+import { BudgetExhaustedError, type CallBudget, type CallClass } from './budget.js';
 import { badEnvelope, classifyTransportError } from './classify.js';
 import { buildEnvelope, parseEnvelope, type SoapBody } from './envelope.js';
 import { isSfmcError, type SfmcErrorCode } from './errors.js';
@@ -179,9 +179,8 @@ export function createSoapCalls(options: SfmcClientOptions): SoapCalls {
    * the token is in hand, right before the HTTP exchange, so a unit is not spent on a call that
    * cannot go out. A refusal throws before anything is sent.
    */
-  async function spend(action: SoapAction): Promise<void> {
+  async function spend(action: SoapAction, callClass: CallClass): Promise<void> {
     if (!options.budget) return;
-    const callClass = currentCallClass();
     const decision = await options.budget.take(callClass);
     if (!decision.granted) throw new BudgetExhaustedError(action, callClass, decision.waitMs, decision.paused);
   }
@@ -204,7 +203,7 @@ export function createSoapCalls(options: SfmcClientOptions): SoapCalls {
     try {
       authz = await auth.authorize({ signal: opts.signal });
       scrubber.rememberToken(authz.accessToken);
-      await spend(action);
+      await spend(action, opts.callClass ?? 'progress');
       try {
         attempts++;
         return await send(action, body, authz, opts.signal);
@@ -214,7 +213,7 @@ export function createSoapCalls(options: SfmcClientOptions): SoapCalls {
         authz = await auth.authorize({ forceRefresh: true, rejectToken: authz.accessToken, signal: opts.signal });
         scrubber.rememberToken(authz.accessToken);
         tokenRefreshed = true;
-        await spend(action);
+        await spend(action, opts.callClass ?? 'progress');
         attempts++;
         return await send(action, body, authz, opts.signal);
       }

@@ -1,3 +1,5 @@
+import type { CallClass } from './budget.js';
+
 /**
  * The shapes the pipeline exchanges with the SOAP client. Ids SFMC returns stay strings (a list id
  * or task id is an opaque key to us); counts are numbers.
@@ -6,6 +8,11 @@
 export interface CallOptions {
   /** Aborts the HTTP call (BullMQ passes one to processors on cancellation). */
   signal?: AbortSignal;
+  /**
+   * The budget class the call is charged to (budget.ts); `progress` when absent. Processors do not
+   * set it: the worker hands each step a client bound to its queue's class (client.ts inCallClass).
+   */
+  callClass?: CallClass;
 }
 
 export interface SfmcList {

@@ -6,6 +6,7 @@ import type { RedisLike } from '../redis.js';
 import { RunRegistry } from '../runs.js';
 import { shardPrefixes } from '../shards.js';
 import type { CallBudget, CallClass } from '../sfmc/budget.js';
+import { sfmcInCallClass } from '../sfmc/client.js';
 import type { SfmcApi } from '../sfmc/types.js';
 import { FileNameLocks } from '../upload/file-name-lock.js';
 import type { SftpUploader } from '../upload/sftp.js';
@@ -103,14 +104,20 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
   const fileNames = new FileNameLocks(options.connection, options.prefix);
   // No BullMQ limiter: SFMC's limit is on SOAP calls per account, not on jobs per queue, so the
   // SOAP client's shared budget decides, and an idle queue carries no rate-limit key.
-  const contextOf = ({ sfmc, uploader, budget }: WorkerAccount): AccountContext => ({
-    sfmc,
+  // Each account's client as the steps of one budget class see it: every SOAP call they make is
+  // charged to their queue's class (polls yield to progress), without the processors marking calls.
+  const contextOf = ({ sfmc, uploader, budget }: WorkerAccount, callClass: CallClass): AccountContext => ({
+    sfmc: sfmcInCallClass(sfmc, callClass),
     ...(uploader ? { uploader } : {}),
     pauseAccount: budget ? (ms: number) => budget.pause(ms) : async () => {},
   });
   const defaultAccount = { sfmc: options.sfmc, ...(options.uploader ? { uploader: options.uploader } : {}), ...(options.budget ? { budget: options.budget } : {}) };
-  const accounts: Record<string, AccountContext> = { [DEFAULT_ACCOUNT]: contextOf(defaultAccount) };
-  for (const [name, account] of Object.entries(options.accounts ?? {})) accounts[name] = contextOf(account);
+  const accountsIn = (callClass: CallClass): Record<string, AccountContext> => {
+    const accounts: Record<string, AccountContext> = { [DEFAULT_ACCOUNT]: contextOf(defaultAccount, callClass) };
+    for (const [name, account] of Object.entries(options.accounts ?? {})) accounts[name] = contextOf(account, callClass);
+    return accounts;
+  };
+  const accountsByClass: Record<CallClass, Record<string, AccountContext>> = { progress: accountsIn('progress'), poll: accountsIn('poll') };
   // A shard's workers read and write its own run registry: a run's jobs and registry hash share its slot.
   const shardWorkers = (prefix: string): Record<QueueName, Worker> => {
     const runs = new RunRegistry(options.connection, prefix);
@@ -118,7 +125,7 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
   };
   const stepWorker = (name: QueueName, prefix: string, runs: RunRegistry): Worker => {
     const processor = wrapStep(name, PROCESSORS[name] as never, {
-      accounts,
+      accounts: accountsByClass[callClassOf(name)],
       runs,
       runCache,
       fileNames,
@@ -126,7 +133,6 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
       now,
       settings,
       throttlePauseMs: options.throttlePauseMs ?? DEFAULT_THROTTLE_PAUSE_MS,
-      callClass: callClassOf(name),
       maxThrottledVisits: 50,
       ...(options.onStepEnd ? { onStepEnd: options.onStepEnd } : {}),
     });

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { JobOf, JobResults, QueueName, StepEndEvent } from '../../queues/catalog.js';
 import { cancelCheckOf, runEndStep, runsAfter } from '../../queues/steps.js';
 import { describeFailure, markEndedByWrapper, RunError } from '../errors.js';
-import { isBudgetExhausted, runWithCallClass, type CallClass } from '../sfmc/budget.js';
+import { isBudgetExhausted } from '../sfmc/budget.js';
 import type { ListSendRequest } from '../request.js';
 import { parseDestination, type Destination } from '../runs.js';
 import type { StepContext, StepProcessor } from '../../processors/step.js';
@@ -20,8 +20,6 @@ export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal' |
    */
   accounts: Readonly<Record<string, AccountContext>>;
   throttlePauseMs: number;
-  /** The budget class of the SOAP calls this queue's steps make (budget.ts): polls yield to progress. */
-  callClass: CallClass;
   /** After this many throttled visits a job counts the next one as an ordinary failure. */
   maxThrottledVisits: number;
   onStepEnd?: (e: StepEndEvent) => void;
@@ -96,7 +94,7 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
       let result: JobResults[N];
       let kept: { lost: boolean } | undefined;
       try {
-        result = await runWithCallClass(deps.callClass, () => step(job, ctx));
+        result = await step(job, ctx);
       } finally {
         kept = keeping?.stop();
       }

@@ -83,6 +83,30 @@ describe('the account call budget across every queue', () => {
     );
   }, 150_000);
 
+  it('charges every SOAP call poll-import makes (its checks and its clean-up) as a poll and every other step’s as progress', async () => {
+    const pipeline = await startPipeline({ label: 'budget-class', budget: { calls: 1_000, windowMs: 60_000 } });
+    p = pipeline;
+    const budget = pipeline.budget;
+    if (!budget) throw new Error('the pipeline has no budget');
+    // One run's steps run one after another, so its takes pair with its SOAP calls in order.
+    const take = budget.take.bind(budget);
+    const classes: string[] = [];
+    budget.take = (callClass) => (classes.push(callClass), take(callClass));
+    await pipeline.producer.enqueue(seedRequest({ runId: 'budget-class', poll: { initialDelayMs: 1_000, maxDelayMs: 1_000, timeoutMs: 60_000 } }));
+    const status = await pipeline.producer.waitUntilFinished('budget-class', { timeoutMs: 60_000 });
+    expect(status.state).toBe('completed');
+    const charged = soapCalls(pipeline).map((c, i) => `${c.operation} ${c.objectType ?? ''}: ${classes[i] ?? 'none'}`);
+    expect(charged).toEqual([
+      'Retrieve List: progress',
+      'Retrieve Email: progress',
+      'Create ImportDefinition: progress',
+      'Perform ImportDefinition: progress',
+      'Retrieve ImportResultsSummary: poll',
+      'Delete ImportDefinition: poll',
+      'Create Send: progress',
+    ]);
+  });
+
   it('pauses every call of the account, not one queue, when SFMC throttles, and the runs still send once', async () => {
     const pauseMs = 1_500;
     const pipeline = await startPipeline({ label: 'budget-throttle', throttlePauseMs: pauseMs, budget: { calls: 1_000, windowMs: WINDOW_MS } });

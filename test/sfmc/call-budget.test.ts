@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { budgetAccountOf, currentCallClass, RedisCallBudget, runWithCallClass } from '../../src/sfmc/budget.js';
+import { budgetAccountOf, RedisCallBudget } from '../../src/sfmc/budget.js';
+import { sfmcInCallClass } from '../../src/sfmc/client.js';
+import type { SfmcApi } from '../../src/sfmc/types.js';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
 /** The Lua budget against the real Redis: the window, the poll share, the pause, several processes. */
@@ -171,13 +173,12 @@ describe('the account call budget', () => {
 });
 
 describe('the class of a call', () => {
-  it('is progress outside any scope and the scope’s class inside, across awaits', async () => {
-    expect(currentCallClass()).toBe('progress');
-    const seen = await runWithCallClass('poll', async () => {
-      await new Promise((r) => setTimeout(r, 1));
-      return currentCallClass();
-    });
-    expect(seen).toBe('poll');
-    expect(currentCallClass()).toBe('progress');
+  it('is bound by the client’s own view; an SfmcApi that is not a client (no budget) is used as it is', () => {
+    const standIn = {} as SfmcApi;
+    expect(sfmcInCallClass(standIn, 'poll')).toBe(standIn);
+    const views: string[] = [];
+    const client = { inCallClass: (c: string) => (views.push(c), standIn) } as unknown as SfmcApi;
+    expect(sfmcInCallClass(client, 'poll')).toBe(standIn);
+    expect(views).toEqual(['poll']);
   });
 });

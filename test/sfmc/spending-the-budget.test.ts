@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { BudgetExhaustedError, RedisCallBudget, runWithCallClass } from '../../src/sfmc/budget.js';
+import { BudgetExhaustedError, RedisCallBudget } from '../../src/sfmc/budget.js';
 import { createSfmcClient, type CallEvent, type SfmcClient } from '../../src/sfmc/client.js';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { rejection, retrieveReply, startStub, type Stub } from './support.js';
@@ -59,17 +59,20 @@ describe('spending the call budget', () => {
     expect(await redis.zcard(b.windowKey)).toBe(3);
   });
 
-  it('marks calls made in a poll scope as polls: refused at the poll share while progress calls still go', async () => {
+  it('charges the poll view’s calls as polls: refused at the poll share while progress calls still go', async () => {
     stub = await startStub(() => retrieveReply(''));
     client = createSfmcClient({
       config: { auth: { mode: 'wsse', username: 'u', password: 'p-secret' }, soapUrl: `${stub.url}/Service.asmx`, timeoutMs: 5_000 },
       budget: budget(2, 0.5),
     });
-    const sfmc = client;
-    await runWithCallClass('poll', () => sfmc.retrieveImportResults('t1'));
-    const refused = await rejection(runWithCallClass('poll', () => sfmc.retrieveImportResults('t1')));
+    const polls = client.inCallClass('poll');
+    await polls.retrieveImportResults('t1');
+    const refused = await rejection(polls.retrieveImportResults('t1'));
     expect(refused.message).toMatch(/poll calls/);
-    await sfmc.retrieveListById('1');
+    // The client itself and its progress view charge progress: both still go.
+    await client.retrieveListById('1');
+    const progressRefused = await rejection(client.inCallClass('progress').retrieveListById('1'));
+    expect(progressRefused.message).toMatch(/progress calls/);
     expect(stub.requests).toHaveLength(2);
   });
 

@@ -38,7 +38,6 @@ function wrapped<N extends QueueName>(
     now: () => T0,
     settings: DEFAULT_STEP_SETTINGS,
     throttlePauseMs: 30_000,
-    callClass: 'progress',
     maxThrottledVisits: 50,
     onStepEnd: (e) => events.push(e),
     runCache: new RunCache(),
@@ -184,7 +183,6 @@ describe("the worker's run cache", () => {
         now: () => T0,
         settings: DEFAULT_STEP_SETTINGS,
         throttlePauseMs: 1,
-        callClass: 'progress',
         maxThrottledVisits: 1,
       });
       return { run: () => processor(fakeJob(queue).job, 'token'), body };
