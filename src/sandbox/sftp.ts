@@ -148,7 +148,7 @@ export async function startSftpServer(options: SftpServerOptions): Promise<Sandb
     // session). Node's sockets keep Nagle's algorithm on by default (net.createServer's `noDelay`:
     // false), and on loopback it held small STATUS replies back until the client's delayed ACK, about
     // 40 ms each time: a 1 GB upload spent 0.5 to 9 s in such waits, more or fewer from run to run for
-    // the same client (bench item 5 swung 3x). Whether SFMC's own server sets it is unknown.
+    // the same client (bench item 5 swung several-fold). Whether SFMC's own server sets it is unknown.
     socket.setNoDelay(true);
     ssh.injectSocket(socket);
   });
