@@ -143,6 +143,13 @@ export async function startSftpServer(options: SftpServerOptions): Promise<Sandb
       if (port !== undefined && sockets.get(port) === socket) sockets.delete(port);
     });
     socket.on('error', () => undefined);
+    // Replies go out at once, as OpenSSH's sshd sends them: it sets TCP_NODELAY on every session's
+    // socket, SFTP included (packet.c ssh_packet_set_interactive, called from session.c for every
+    // session). Node's sockets keep Nagle's algorithm on by default (net.createServer's `noDelay`:
+    // false), and on loopback it held small STATUS replies back until the client's delayed ACK, about
+    // 40 ms each time: a 1 GB upload spent 0.5 to 9 s in such waits, more or fewer from run to run for
+    // the same client (bench item 5 swung several-fold). Whether SFMC's own server sets it is unknown.
+    socket.setNoDelay(true);
     ssh.injectSocket(socket);
   });
   await new Promise<void>((resolve, reject) => {
