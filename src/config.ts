@@ -197,8 +197,9 @@ export const envSchema = z.object({
     .default('{list-send}'),
   /**
    * Sets of queues runs are spread over, each under its own hash tag (src/shards.ts): on a Redis
-   * Cluster, N > 1 spreads the runs over the masters. 1 keeps today's keys. Changing it strands the
-   * runs in flight (a runId's shard is recomputed from the count): drain the queues first.
+   * Cluster, N > 1 spreads the runs over the masters. 1 keeps today's keys. Workers record it in
+   * Redis and a producer or worker with another count is refused while runs of the recorded one
+   * are unfinished (src/queue-layout.ts): a runId's shard is recomputed from the count.
    */
   QUEUE_SHARDS: z.coerce
     .number({ message: 'must be a number' })

@@ -1,5 +1,6 @@
 /** The library: enqueue and watch list sends from your own service, or run the workers in it. */
 export { ListSendClient, RunConflictError, RedisUnavailableError } from './client.js';
+export { QueueLayoutError } from './queue-layout.js';
 export type { EnqueueResult, ListSendClientOptions, RunStatus, StepStatus, RunState } from './client.js';
 export { loadConfig, ConfigError } from './config.js';
 export type { Config, SfmcConfig, SftpConfig } from './config.js';

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Cluster, Redis } from 'ioredis';
 import type { z } from 'zod';
 import { RedisUnavailableError, RunConflictError } from '../client.js';
+import { QueueLayoutError } from '../queue-layout.js';
 import { RequestValidationError } from '../request.js';
 import { RateLimitedError } from './limits.js';
 import { apiError, type ApiErrorBody, type ApiErrorCode } from './schemas.js';
@@ -36,6 +37,8 @@ export function apiErrorHandler(redis: Redis | Cluster) {
       return reply.code(400).send(apiError('invalid-request', err.message, err.problems));
     }
     if (err instanceof RunConflictError) return reply.code(409).send(apiError('run-conflict', err.message));
+    // This process's QUEUE_SHARDS is not the workers' (src/queue-layout.ts): nothing was enqueued; an operator must fix the setting.
+    if (err instanceof QueueLayoutError) return reply.code(503).send(apiError('queue-layout-mismatch', err.message));
     if (err instanceof HttpError) return reply.code(err.statusCode).send(err.body);
     // @fastify/rate-limit has set Retry-After and the X-RateLimit-* headers already.
     if (err instanceof RateLimitedError) return reply.code(429).send(apiError('too-many-requests', err.message));

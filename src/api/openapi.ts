@@ -68,7 +68,7 @@ export function buildOpenApi(options: { version?: string } = {}): JsonSchema {
             '409': problem('this runId is taken by a run with different content'),
             '413': problem('the body is over 64 KB'),
             '429': limited,
-            '503': unavailable,
+            '503': problem('Redis is not reachable (redis-unavailable), or this server\'s QUEUE_SHARDS is not the one the workers recorded (queue-layout-mismatch); nothing was enqueued'),
           },
         },
         get: {

@@ -125,6 +125,7 @@ export const API_ERROR_CODES = [
   'too-late',
   'too-many-requests',
   'redis-unavailable',
+  'queue-layout-mismatch',
   'unsupported-media-type',
   'payload-too-large',
   'bad-request',

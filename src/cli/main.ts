@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { RunState } from '../client.js';
 import { ConfigError, loadConfig } from '../config.js';
+import { QueueLayoutError } from '../queue-layout.js';
 import { createLogger } from '../logger.js';
 import { enqueueCommand, statusCommand, workerCommand } from './commands.js';
 import { automationStatus, registerAutomationCommands } from './automation.js';
@@ -157,7 +158,8 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof QueueLayoutError) {
+    // QueueLayoutError: `list-send worker` with a QUEUE_SHARDS whose change would strand runs (src/queue-layout.ts).
     console.error(err.message);
     process.exitCode = EXIT.badInput;
   } else {

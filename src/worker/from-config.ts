@@ -76,6 +76,10 @@ export async function startConfiguredWorkers(
   const accounts = Object.fromEntries(
     Object.entries(named).map(([name, account]) => [name, accountClients(name, account, config, connection, logger, metrics)]),
   );
+  const closeClients = async () => {
+    await Promise.all([sfmc, ...Object.values(accounts).map((a) => a.sfmc)].map((client) => client.close()));
+    connection.disconnect();
+  };
   const pool = await startWorkers({
     connection,
     prefix: config.queuePrefix,
@@ -91,6 +95,11 @@ export async function startConfiguredWorkers(
     accounts,
     throttlePauseMs: config.budget.throttlePauseMs,
     settings: { startConfirmGraceMs: config.startConfirmGraceMs, ...(config.checkEmail === false ? { checkEmail: false } : {}) },
+  }).catch(async (err: unknown) => {
+    // Refused (another QUEUE_SHARDS has unfinished runs: src/queue-layout.ts) or Redis failed: nothing
+    // may keep the process alive, so `list-send worker` exits with the error.
+    await closeClients();
+    throw err;
   });
   if (metrics) observeWorkers(metrics, pool);
   // Schedules and file-drop triggers (issue #13): their own queues, not steps of a run.
@@ -110,8 +119,7 @@ export async function startConfiguredWorkers(
       }
       await automation.close(force);
       await pool.close(force);
-      await Promise.all([sfmc, ...Object.values(accounts).map((a) => a.sfmc)].map((client) => client.close()));
-      connection.disconnect();
+      await closeClients();
     },
   };
 }

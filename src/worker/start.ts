@@ -2,6 +2,7 @@ import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { QUEUE_NAMES, type QueueName } from '../../queues/catalog.js';
 import { concurrencyCapOf, stepPolls } from '../../queues/steps.js';
+import { claimQueueLayout } from '../queue-layout.js';
 import type { RedisLike } from '../redis.js';
 import { RunRegistry } from '../runs.js';
 import { shardPrefixes } from '../shards.js';
@@ -27,6 +28,8 @@ export interface WorkerPoolOptions {
    * QUEUE_SHARDS (default 1): one Worker per queue per shard. Each Worker holds its own blocking
    * connection (BullMQ duplicates `connection` for its BZPOPMIN; against a cluster the duplicate
    * connects to every master), so a process holds 7 x shards of them besides the shared one.
+   * Recorded in Redis at start (src/queue-layout.ts): the pool refuses to start while jobs of
+   * another recorded count are unfinished.
    */
   shards?: number;
   sfmc: SfmcApi;
@@ -95,6 +98,8 @@ function concurrencyOf(step: QueueName, options: WorkerPoolOptions): number {
 export const DEFAULT_THROTTLE_PAUSE_MS = 30_000;
 
 export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPool> {
+  // Before any Worker consumes: refused (QueueLayoutError) while runs of another QUEUE_SHARDS are unfinished.
+  await claimQueueLayout(options.connection, options.prefix, options.shards ?? 1, options.logger);
   const now = options.now ?? Date.now;
   const settings = { ...DEFAULT_STEP_SETTINGS, ...options.settings };
   // One per pool (runIds are unique across shards): a run's later steps, taken by this process,

@@ -9,8 +9,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `list-send <args>` from the TypeScript sources, as a separate process. */
-export function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<CliResult> {
+/**
+ * Runs `list-send <args>` from the TypeScript sources, as a separate process. With `timeoutMs`, a
+ * process still running then is killed (its code is null): for commands that run until stopped.
+ */
+export function runCli(args: string[], env: Record<string, string>, stdin?: string, timeoutMs?: number): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
       env: { PATH: process.env.PATH ?? '', ...env },
@@ -20,8 +23,12 @@ export function runCli(args: string[], env: Record<string, string>, stdin?: stri
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.end(stdin ?? '');
   });
 }

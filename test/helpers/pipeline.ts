@@ -144,7 +144,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       await sfmc.close();
       connection.disconnect();
       await sandbox.close();
-      if (!config.redisClusterNodes) for (const p of shardPrefixes(prefix, config.queueShards)) await deletePrefix(p);
+      if (!config.redisClusterNodes) for (const p of new Set([prefix, ...shardPrefixes(prefix, config.queueShards)])) await deletePrefix(p);
     },
   };
 }
