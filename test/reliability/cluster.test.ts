@@ -65,7 +65,7 @@ describe('a list send on a three-master Redis Cluster with two worker processes'
     expect(callsTo(sandbox, 'token')).toHaveLength(1);
   });
 
-  it('keeps every key of the prefix, queues, run registry, token and call budget alike, in the one slot of its hash tag', async () => {
+  it('keeps every key of the prefix, queues, run registry, token, call budget and queue layout alike, in the one slot of its hash tag', async () => {
     const keysByNode = await Promise.all(
       nodes.map(async (n) => {
         const redis = new Redis(n.url);
@@ -90,7 +90,7 @@ describe('a list send on a three-master Redis Cluster with two worker processes'
     expect(new Set(only.slots)).toEqual(new Set([only.tagSlot]));
     const kinds = only.keys.map((k) => k.slice(prefix.length + 1).split(':')[0]);
     // The schedules and triggers queues' worker keys too: every worker process runs them (issue #13).
-    expect([...new Set(kinds)].sort()).toEqual([...QUEUE_NAMES, ...AUTOMATION_QUEUES, 'run', 'run-fingerprints', 'runs', 'sfmc-budget', 'sfmc-token'].sort());
+    expect([...new Set(kinds)].sort()).toEqual([...QUEUE_NAMES, ...AUTOMATION_QUEUES, 'queue-shards', 'run', 'run-fingerprints', 'runs', 'sfmc-budget', 'sfmc-token'].sort());
 
     // A cluster client reads the run registry like a single Redis.
     const cluster = new Cluster(nodes.map((n) => ({ host: '127.0.0.1', port: n.port })));
