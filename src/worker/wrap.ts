@@ -155,10 +155,10 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
 }
 
 /**
- * The step's child logger, made on first use. pino runs every binding through logger.ts's
- * redaction paths as it makes a child: about 80 KB of short-lived objects per child, which at
- * hundreds of poll visits a second was a quarter of everything the worker allocated (bench item
- * 3), and a visit that finds the import still running logs nothing at the default level.
+ * The step's child logger, made on first use: a visit that finds the import still running logs
+ * nothing at the default level, and at hundreds of poll visits a second the children made for
+ * nothing were a large share of what the worker allocated (bench item 3; then about 80 KB each,
+ * when pino's wildcard redaction paths ran over every binding; logger.ts now walks them once).
  */
 function lazyChild(logger: Logger, bindings: Record<string, unknown>): () => Logger {
   let child: Logger | undefined;
