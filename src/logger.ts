@@ -59,14 +59,19 @@ export function redactSecrets<T>(value: T, depth = 0): T {
     }
     return (copy ?? value) as T;
   }
-  const record = value as Record<string, unknown>;
+  return redactFields(value as Record<string, unknown>, depth) as T;
+}
+
+/** redactSecrets over an object's own fields, leaving those named in `skip` as they are. */
+function redactFields(record: Record<string, unknown>, depth: number, skip?: ReadonlySet<string>): Record<string, unknown> {
   let copy: Record<string, unknown> | undefined;
   for (const key of Object.keys(record)) {
+    if (skip?.has(key)) continue;
     const v = record[key];
     const r = SECRET.has(key) && v !== undefined ? CENSOR : redactSecrets(v, depth + 1);
     if (r !== v) (copy ??= { ...record })[key] = r;
   }
-  return (copy ?? value) as T;
+  return copy ?? record;
 }
 
 /**
@@ -115,14 +120,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 const SERIALIZED = new Set(['err', 'req', 'res']);
 
 function redactLogObject(object: Record<string, unknown>): Record<string, unknown> {
-  let copy: Record<string, unknown> | undefined;
-  for (const key of Object.keys(object)) {
-    if (SERIALIZED.has(key)) continue;
-    const v = object[key];
-    const r = SECRET.has(key) && v !== undefined ? CENSOR : redactSecrets(v, 1);
-    if (r !== v) (copy ??= { ...object })[key] = r;
-  }
-  return copy ?? object;
+  return redactFields(object, 0, SERIALIZED);
 }
 
 /** Replaces the token and WS-Security header values in a SOAP envelope before it is logged. */
