@@ -192,6 +192,7 @@ export function createSoapCalls(options: SfmcClientOptions): SoapCalls {
     let attempts = 0;
     let tokenRefreshed = false;
     let authz: Authorization | undefined;
+    const callClass = opts.callClass ?? 'progress';
     const report = () => {
       const durationMs = Math.round(performance.now() - started);
       logger?.debug(
@@ -203,7 +204,7 @@ export function createSoapCalls(options: SfmcClientOptions): SoapCalls {
     try {
       authz = await auth.authorize({ signal: opts.signal });
       scrubber.rememberToken(authz.accessToken);
-      await spend(action, opts.callClass ?? 'progress');
+      await spend(action, callClass);
       try {
         attempts++;
         return await send(action, body, authz, opts.signal);
@@ -213,7 +214,7 @@ export function createSoapCalls(options: SfmcClientOptions): SoapCalls {
         authz = await auth.authorize({ forceRefresh: true, rejectToken: authz.accessToken, signal: opts.signal });
         scrubber.rememberToken(authz.accessToken);
         tokenRefreshed = true;
-        await spend(action, opts.callClass ?? 'progress');
+        await spend(action, callClass);
         attempts++;
         return await send(action, body, authz, opts.signal);
       }
