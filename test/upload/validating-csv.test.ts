@@ -292,6 +292,28 @@ describe('remembering hashes of distinct values', () => {
     expect(one.saturated).toBe(true);
   });
 
+  it('answers as a plain set would when many values share home slots, runs wrap round the table, and it grows', () => {
+    // A 16-slot start, values crowded onto few home slots (lo picks the slot, hi tells them apart),
+    // so runs of full slots are long, wrap past the table's end and are reordered by every insert.
+    const set = new HashSet64(1_000_000, 16);
+    const reference = new Set<string>();
+    let seed = 12345;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    for (let i = 0; i < 20_000; i++) {
+      const hi = next() % 700;
+      const lo = (next() % 5) * 997 + 15;
+      const key = `${hi}:${lo}`;
+      const repeat = set.add(hi, lo);
+      expect(repeat, key).toBe(reference.has(key));
+      reference.add(key);
+    }
+    expect(set.size).toBe(reference.size);
+    for (const key of reference) {
+      const [hi, lo] = key.split(':').map(Number) as [number, number];
+      expect(set.add(hi, lo), key).toBe(true);
+    }
+  });
+
   it('stops remembering new values at its limit and says so', () => {
     const set = new HashSet64(100);
     for (let i = 0; i < 150; i++) set.addString(String(i));
