@@ -56,6 +56,22 @@ describe('checking an email on its bytes', () => {
     }
   });
 
+  it('gives 300,000 emails that differ in a character or two 300,000 different hashes, and each half alone spreads them', () => {
+    const out = new Uint32Array(2);
+    const whole = new Set<string>();
+    const lowBuckets = new Uint32Array(1024);
+    for (let i = 0; i < 300_000; i++) {
+      const bytes = Buffer.from(`user.${i}@example${i % 7}.com`);
+      expect(hashPlainEmail(bytes, 0, bytes.length, out)).toBe(true);
+      whole.add(`${out[0]}:${out[1]}`);
+      lowBuckets[(out[1] as number) & 1023]! += 1;
+    }
+    expect(whole.size).toBe(300_000);
+    // About 293 per bucket; a half that ignored some characters would pile values into few buckets.
+    expect(Math.max(...lowBuckets)).toBeLessThan(400);
+    expect(Math.min(...lowBuckets)).toBeGreaterThan(200);
+  });
+
   it('hands back what it may not judge: empty, too long, non-ASCII, spaces to trim', () => {
     const out = new Uint32Array(2);
     for (const text of ['', ' ann@example.com', 'ann@example.com\t', 'zoë@example.com', `${'x'.repeat(250)}@ex.com`, 'a@b', 'a@-b.com', 'a@b-.com', 'a@b..com', 'a@@b.com']) {
