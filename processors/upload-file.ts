@@ -18,8 +18,20 @@ function resultOf(fileSpec: string, o: UploadOutcome): UploadFileResult {
   };
 }
 
-/** How often a running upload asks whether its run was cancelled, whether or not bytes flow. */
+/** How often a running upload asks whether its run was cancelled or has failed, whether or not bytes flow. */
 export const CANCEL_CHECK_EVERY_MS = 1_000;
+
+/**
+ * Why the upload stops for its run's registry state, or undefined while the run goes on. `ended`
+ * before this step has completed can only mean another step failed for good (resolve-list beside
+ * the upload): nothing will import this file, and its name is wanted by the next run.
+ */
+function stopFor(state: 'missing' | 'cancelled' | 'ended' | 'live', runId: string): RunError | undefined {
+  if (state === 'cancelled') return new RunError('cancelled', 'the run was cancelled during the upload');
+  if (state === 'ended') return new RunError('run-ended', 'the run failed at another step during the upload; its file is not published');
+  if (state === 'missing') return new RunError('run-missing', `the run registry has no entry for run ${runId}; its file is not published`, { runId });
+  return undefined;
+}
 
 /**
  * Step 0 (runs beside resolve-list, before create-import): stream the request's file through the
@@ -27,8 +39,12 @@ export const CANCEL_CHECK_EVERY_MS = 1_000;
  * the run's FileSpec. A file with problems fails the run here, so create-import, start-import and
  * send never run: no SOAP call that changes anything is made for a bad file.
  *
- * The upload stops when the run is cancelled (checked on a timer, so also when no byte moves), at
- * UPLOAD_TIMEOUT_MS, and when the worker shuts down (the job's signal; the job is then retried).
+ * The upload stops when the run is cancelled or has failed at another step (checked on a timer, so
+ * also when no byte moves, and once more just before the rename: a run that ended before that check
+ * never gets its file published under the FileSpec), at UPLOAD_TIMEOUT_MS, and when the worker
+ * shuts down (the job's signal; the job is then retried). A run that ends after the last check may
+ * still see its file renamed: the wrapper keeps the file name owned until this step has returned
+ * (src/worker/file-name.ts, endUpload), so the rename never lands on another run's file.
  * The problem list, which quotes offending values (at most 60 characters each) from a file inside
  * UPLOAD_DIR, goes to the job log only; errors carry counts, kinds and line numbers.
  */
@@ -57,9 +73,10 @@ export const uploadFile: StepProcessor<'upload-file'> = async (job, ctx) => {
     if (checking) return;
     checking = true;
     ctx.runs
-      .isCancelled(job.data.runId)
-      .then((cancelled) => {
-        if (cancelled) stop.abort(new RunError('cancelled', 'the run was cancelled during the upload'));
+      .cancelState(job.data.runId)
+      .then((state) => {
+        const reason = stopFor(state, job.data.runId);
+        if (reason) stop.abort(reason);
       })
       .catch(() => undefined)
       .finally(() => (checking = false));
@@ -79,6 +96,9 @@ export const uploadFile: StepProcessor<'upload-file'> = async (job, ctx) => {
       // free, another run may have put a file of the same size there.
       ...(job.data.uploaded && !ctx.fileNameFresh ? { previous: { bytes: job.data.uploaded.bytes } } : {}),
       beforePublish: async (o) => {
+        // The last check before the rename: the timer above may not have run since the run ended.
+        const reason = stopFor(await ctx.runs.cancelState(job.data.runId), job.data.runId);
+        if (reason) throw reason;
         await job.updateData({ ...job.data, uploaded: resultOf(fileSpec, o) });
       },
       onRejected: async (report) => {

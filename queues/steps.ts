@@ -54,7 +54,9 @@ export interface StepSpec {
    *             waits delayed (no slot held, no attempt used);
    *   'hold'    the step runs only while its run still owns the name, and renews it;
    *   'release' as 'hold', and once the step completes the name is released.
-   * A final failure of any of these steps (a cancel among them) releases the name too.
+   * A final failure of any of these steps (a cancel among them) releases the name too; a final
+   * failure of any other step releases it once no upload of the run can still write the file
+   * (src/worker/file-name.ts).
    */
   readonly fileName?: 'take' | 'hold' | 'release';
 }

@@ -97,6 +97,11 @@ export type RunErrorCode =
   | 'file-name-lost'
   /** Cancelled by a producer before the Send. */
   | 'cancelled'
+  /**
+   * The run had already failed at another step (resolve-list beside a running upload): a step
+   * still running for it stops without changing anything, and an upload does not publish its file.
+   */
+  | 'run-ended'
   /** The run registry holds no request for the job's run (deleted, or expired after the run finished). */
   | 'run-missing'
   /** A step that needs the run's destination found none in the registry (resolve-list records it). */

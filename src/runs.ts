@@ -7,8 +7,9 @@ import { runScript, type RedisLike } from './redis.js';
  * keys live in its shard's.
  *
  * - `<prefix>:run:<runId>`, a hash: the validated request (the one copy of it: step jobs carry
- *   only the runId), when it was created, and where cancelling and sending meet atomically. Once
- *   the run has finished it expires with the step jobs' retention (markFinished).
+ *   only the runId), when it was created, where cancelling and sending meet atomically, and where
+ *   a run's end and its upload meet (`uploadingBy`, beginUpload). Once the run has finished it
+ *   expires with the step jobs' retention (markFinished).
  * - `<prefix>:run-fingerprints`, a hash runId -> request fingerprint, the tombstone: written with
  *   the run and never expiring (about 100 bytes a run), so a runId can never start a second run,
  *   and a repeat of the same content still answers "same run" after the run's hash is gone.
@@ -42,11 +43,31 @@ return {0, known, pending}`;
 // The first mark wins the finishedAt; every mark (re)sets the expiry, so a mark repeated by a
 // retried job only moves the expiry a little later. A missing hash stays missing.
 // EXPIRE answers 0 for a missing key, so it is the existence check too (issue #14: one command
-// fewer); HSETNX keeps the expiry just set.
+// fewer); HSETNX keeps the expiry just set. Returns {exists, first mark, an upload visit running}:
+// the mark and the look at `uploadingBy` are one step, so an upload either began before it (and
+// sees the mark when it ends, END_UPLOAD) or sees the mark when it begins (BEGIN_UPLOAD).
 const MARK_FINISHED = `
-if redis.call('EXPIRE', KEYS[1], ARGV[2]) == 0 then return 0 end
-redis.call('HSETNX', KEYS[1], 'finishedAt', ARGV[1])
+if redis.call('EXPIRE', KEYS[1], ARGV[2]) == 0 then return {0, 0, 0} end
+local first = redis.call('HSETNX', KEYS[1], 'finishedAt', ARGV[1])
+return {1, first, redis.call('HEXISTS', KEYS[1], 'uploadingBy')}`;
+
+// An upload visit may write the run's remote file only while the run has neither ended nor been
+// cancelled; it says so in the same step (`uploadingBy`: its BullMQ lock token, so a visit that
+// ends never clears a later visit's mark). -1 missing, 0 ended or cancelled, 1 begun.
+const BEGIN_UPLOAD = `
+local state = redis.call('HMGET', KEYS[1], 'fingerprint', 'cancelledAt', 'finishedAt')
+if not state[1] then return -1 end
+if state[2] or state[3] then return 0 end
+redis.call('HSET', KEYS[1], 'uploadingBy', ARGV[1])
 return 1`;
+
+// The visit will write nothing more: its mark goes, and the reply says whether the run has ended,
+// been cancelled or lost its hash meanwhile (1), so the visit frees the run's file name itself.
+const END_UPLOAD = `
+if redis.call('HGET', KEYS[1], 'uploadingBy') == ARGV[1] then redis.call('HDEL', KEYS[1], 'uploadingBy') end
+local state = redis.call('HMGET', KEYS[1], 'fingerprint', 'cancelledAt', 'finishedAt')
+if not state[1] or state[2] or state[3] then return 1 end
+return 0`;
 
 // Cancel wins only if the Send has not been claimed; the Send claims only if not cancelled.
 // Each is one script, so the two can never both succeed.
@@ -92,12 +113,22 @@ export function parseDestination(stored: string | undefined): Destination | unde
 
 export type CancelOutcome = 'cancelled' | 'too-late' | 'not-found';
 
+/** What markFinished found; undefined when the run's hash was already gone. */
+export interface RunEnding {
+  /** This mark set finishedAt: the run's end is counted once, however many of its steps fail. */
+  first: boolean;
+  /** An upload visit of the run was running (`uploadingBy`): it frees the run's file name when it stops. */
+  uploading: boolean;
+}
+
 export interface RunRecord {
   fingerprint: string;
   createdAt?: string;
   flowAddedAt?: string;
   cancelledAt?: string;
   sendClaimedAt?: string;
+  /** The BullMQ lock token of the upload visit running now, if any (beginUpload, endUpload). */
+  uploadingBy?: string;
   /** Set when the run finished (completed, failed or cancelled); the hash then expires. */
   finishedAt?: string;
   request?: string;
@@ -141,10 +172,26 @@ export class RunRegistry {
 
   /**
    * The run has finished: its hash (request included) expires with the step jobs' retention, and
-   * the fingerprint stays. Repeatable. False when the hash was already gone.
+   * the fingerprint stays. Repeatable. Undefined when the hash was already gone.
    */
-  async markFinished(runId: string, now = new Date(), ttlSeconds = RETENTION_SECONDS): Promise<boolean> {
-    return ((await runScript(this.redis, MARK_FINISHED, 1, this.key(runId), now.toISOString(), ttlSeconds)) as number) === 1;
+  async markFinished(runId: string, now = new Date(), ttlSeconds = RETENTION_SECONDS): Promise<RunEnding | undefined> {
+    const [exists, first, uploading] = (await runScript(this.redis, MARK_FINISHED, 1, this.key(runId), now.toISOString(), ttlSeconds)) as [number, number, number];
+    return exists === 1 ? { first: first === 1, uploading: uploading === 1 } : undefined;
+  }
+
+  /**
+   * An upload visit (identified by its BullMQ lock `token`) asks to write the run's remote file:
+   * `begun`, unless the run has ended, been cancelled, or lost its hash. Every `begun` is followed
+   * by endUpload with the same token, whatever the visit's outcome.
+   */
+  async beginUpload(runId: string, token: string): Promise<'begun' | 'ended' | 'missing'> {
+    const result = (await runScript(this.redis, BEGIN_UPLOAD, 1, this.key(runId), token)) as number;
+    return result === 1 ? 'begun' : result === 0 ? 'ended' : 'missing';
+  }
+
+  /** The upload visit `token` writes nothing more. True when the run has ended, been cancelled or lost its hash. */
+  async endUpload(runId: string, token: string): Promise<boolean> {
+    return ((await runScript(this.redis, END_UPLOAD, 1, this.key(runId), token)) as number) === 1;
   }
 
   async get(runId: string): Promise<RunRecord | undefined> {
@@ -170,17 +217,15 @@ export class RunRegistry {
     return result === 1 ? 'cancelled' : result === 0 ? 'too-late' : 'not-found';
   }
 
-  async isCancelled(runId: string): Promise<boolean> {
-    return (await this.redis.hexists(this.key(runId), 'cancelledAt')) === 1;
-  }
-
   /**
    * The cancel check of a worker that already holds the run's request: whether the run still has
-   * its registry entry and whether it was cancelled, in one small read (not the request again).
+   * its registry entry, whether it was cancelled, and whether it has ended (`ended`: finishedAt is
+   * set, which before the run's last step means a step failed for good), in one small read (not
+   * the request again).
    */
-  async cancelState(runId: string): Promise<'missing' | 'cancelled' | 'live'> {
-    const [fingerprint, cancelledAt] = await this.redis.hmget(this.key(runId), 'fingerprint', 'cancelledAt');
-    return !fingerprint ? 'missing' : cancelledAt ? 'cancelled' : 'live';
+  async cancelState(runId: string): Promise<'missing' | 'cancelled' | 'ended' | 'live'> {
+    const [fingerprint, cancelledAt, finishedAt] = await this.redis.hmget(this.key(runId), 'fingerprint', 'cancelledAt', 'finishedAt');
+    return !fingerprint ? 'missing' : cancelledAt ? 'cancelled' : finishedAt ? 'ended' : 'live';
   }
 
   /**

@@ -29,7 +29,9 @@ import type { ActiveFaultRule, FaultKind, FaultOperation, FaultRule, FaultsApi }
  * For the `token` operation: server-fault (500 JSON), html-502, delay, reset, throttle,
  * drop-after-commit.
  * For the `sftp` operation (each file opened for writing on the SFTP server counts as one call):
- * reset, which cuts the connection once `afterBytes` bytes of that file were written.
+ * reset, which cuts the connection once `afterBytes` bytes of that file were written; hold, which
+ * leaves that file's writes unanswered until the rule is removed (or the rules cleared), then
+ * serves them in order: an upload a test keeps in progress for as long as it needs, no clock involved.
  */
 
 const KINDS = [
@@ -43,6 +45,7 @@ const KINDS = [
   'drop-after-commit',
   'db-timeout',
   'db-deadlock',
+  'hold',
 ] as const satisfies readonly FaultKind[];
 
 const TOKEN_KINDS: readonly FaultKind[] = ['server-fault', 'html-502', 'delay', 'reset', 'throttle', 'drop-after-commit'];
@@ -67,10 +70,11 @@ export const faultRuleSchema = z
     message: `the token endpoint supports only ${TOKEN_KINDS.join(', ')}`,
   })
   .refine((r) => r.operation !== 'token' || r.objectType === undefined, { message: 'token rules have no objectType' })
-  .refine((r) => r.operation !== 'sftp' || (r.kind === 'reset' && r.objectType === undefined), {
-    message: 'sftp rules support only kind reset (with afterBytes), and no objectType',
+  .refine((r) => r.operation !== 'sftp' || ((r.kind === 'reset' || r.kind === 'hold') && r.objectType === undefined), {
+    message: 'sftp rules support only kinds reset (with afterBytes) and hold, and no objectType',
   })
-  .refine((r) => r.afterBytes === undefined || r.operation === 'sftp', { message: 'afterBytes is for sftp rules' })
+  .refine((r) => r.kind !== 'hold' || r.operation === 'sftp', { message: 'hold is for sftp rules' })
+  .refine((r) => r.afterBytes === undefined || (r.operation === 'sftp' && r.kind === 'reset'), { message: 'afterBytes is for sftp reset rules' })
   .refine((r) => !(r.kind === 'db-timeout' || r.kind === 'db-deadlock') || r.operation === 'Retrieve', {
     message: 'db-timeout and db-deadlock answer a Retrieve status, so they are for Retrieve rules only',
   })
@@ -92,6 +96,8 @@ export function parseFaultRule(input: unknown): FaultRule {
 export class FaultInjector implements FaultsApi {
   private rules: ActiveFaultRule[] = [];
   private nextId = 1;
+  /** What waits for a rule to go (`hold`): resolved by remove and clear. */
+  private waiting = new Map<string, (() => void)[]>();
 
   inject(rule: FaultRule): string {
     const valid = parseFaultRule(rule);
@@ -103,11 +109,24 @@ export class FaultInjector implements FaultsApi {
   remove(id: string): boolean {
     const before = this.rules.length;
     this.rules = this.rules.filter((r) => r.id !== id);
+    this.wake(id);
     return this.rules.length !== before;
   }
 
   clear(): void {
     this.rules = [];
+    for (const id of [...this.waiting.keys()]) this.wake(id);
+  }
+
+  /** Resolves once rule `id` is no longer active (at once when it is not). */
+  removed(id: string): Promise<void> {
+    if (!this.rules.some((r) => r.id === id)) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.set(id, [...(this.waiting.get(id) ?? []), resolve]));
+  }
+
+  private wake(id: string): void {
+    for (const resolve of this.waiting.get(id) ?? []) resolve();
+    this.waiting.delete(id);
   }
 
   list(): ActiveFaultRule[] {
@@ -119,7 +138,7 @@ export class FaultInjector implements FaultsApi {
    * matching rule counts the call, so each rule's onCall stays "the Nth call since I was added"
    * whatever other rules do.
    */
-  match(operation: FaultOperation, objectType: string | undefined): FaultRule | undefined {
+  match(operation: FaultOperation, objectType: string | undefined): ActiveFaultRule | undefined {
     let firing: ActiveFaultRule | undefined;
     for (const rule of this.rules) {
       if (rule.operation !== operation) continue;

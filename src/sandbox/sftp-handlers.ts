@@ -30,7 +30,8 @@ const { STATUS_CODE, OPEN_MODE, flagsToString } = ssh2.utils.sftp;
  */
 
 type Handle =
-  | { kind: 'file'; fd: number; path: string; written: number; cutAfter?: number }
+  /** `held`: a `hold` rule's removal, which every write of this file waits for. */
+  | { kind: 'file'; fd: number; path: string; written: number; cutAfter?: number; held?: Promise<void> }
   | { kind: 'dir'; path: string; sent: boolean };
 
 /** What the server gives each SFTP session. */
@@ -49,7 +50,7 @@ export interface Session extends SessionServices {
   socket: Socket | undefined;
   handles: Map<number, Handle>;
   nextHandle: number;
-  /** Once a fault has cut the connection, writes already in flight are not answered or logged. */
+  /** Once a fault has cut the connection, or the session has ended, writes in flight are not answered or logged. */
   cut: boolean;
 }
 
@@ -99,13 +100,16 @@ function open(s: Session, reqid: number, filename: string, flags: number): void 
     const writing = (flags & OPEN_MODE.WRITE) !== 0 || (flags & OPEN_MODE.APPEND) !== 0;
     const fd = openSync(path, flagsToString(flags) ?? 'r');
     let cutAfter: number | undefined;
+    let held: Promise<void> | undefined;
     if (writing) {
-      // Fault rules with operation `sftp` (kind `reset`) count file opens for writing.
+      // Fault rules with operation `sftp` (kinds `reset`, `hold`) count file opens for writing.
       const rule = s.faults.match('sftp', undefined);
       if (rule?.kind === 'reset') cutAfter = rule.afterBytes ?? 0;
+      if (rule?.kind === 'hold') held = s.faults.removed(rule.id);
     }
-    s.record({ op: 'open', username: s.username, path: filename, ...(writing ? { detail: cutAfter === undefined ? 'write' : `write, cut after ${cutAfter} bytes` } : {}) });
-    s.sftp.handle(reqid, newHandle(s, { kind: 'file', fd, path: filename, written: 0, ...(cutAfter !== undefined ? { cutAfter } : {}) }));
+    const detail = cutAfter !== undefined ? `write, cut after ${cutAfter} bytes` : held ? 'write, held' : 'write';
+    s.record({ op: 'open', username: s.username, path: filename, ...(writing ? { detail } : {}) });
+    s.sftp.handle(reqid, newHandle(s, { kind: 'file', fd, path: filename, written: 0, ...(cutAfter !== undefined ? { cutAfter } : {}), ...(held ? { held } : {}) }));
   });
 }
 
@@ -113,6 +117,14 @@ function write(s: Session, reqid: number, handle: Buffer, offset: number, data: 
   if (s.cut) return;
   const h = handleOf(s, handle);
   if (h?.kind !== 'file') return badHandle(s, reqid);
+  // Held: answered once the rule goes, in the order the writes came (one promise, callbacks in order).
+  if (h.held) return void h.held.then(() => writeNow(s, reqid, h, offset, data));
+  writeNow(s, reqid, h, offset, data);
+}
+
+function writeNow(s: Session, reqid: number, h: Extract<Handle, { kind: 'file' }>, offset: number, data: Buffer): void {
+  // A held write released after the session ended (its file closed) is dropped.
+  if (s.cut) return;
   try {
     if (h.cutAfter !== undefined && h.written + data.length > h.cutAfter) {
       s.cut = true;
@@ -272,6 +284,7 @@ export const SFTP_HANDLERS = {
 export function serveSession(sftp: SFTPWrapper, username: string, socket: Socket | undefined, services: SessionServices): void {
   const session: Session = { ...services, sftp, username, socket, handles: new Map(), nextHandle: 1, cut: false };
   const closeAll = () => {
+    session.cut = true;
     for (const h of session.handles.values()) if (h.kind === 'file') closeSync(h.fd);
     session.handles.clear();
   };

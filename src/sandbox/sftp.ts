@@ -20,8 +20,9 @@ const { Server, utils } = ssh2;
  * Its SFTP requests are served by the table in sftp-handlers.ts: what ssh2-sftp-client needs for a
  * streamed put, rename, stat, delete, list and realpath. Writes go straight to the named file: a client that wants atomicity renames, like on SFMC.
  *
- * Fault rules with operation `sftp` (kind `reset`) count file opens for writing; the firing open
- * has its connection cut (socket destroyed, no reply) once `afterBytes` bytes were written.
+ * Fault rules with operation `sftp` count file opens for writing; the firing open has its
+ * connection cut (socket destroyed, no reply) once `afterBytes` bytes were written (`reset`), or its
+ * writes left unanswered until the rule is removed (`hold`).
  */
 
 export interface SftpServerOptions {

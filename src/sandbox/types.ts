@@ -207,7 +207,8 @@ export type FaultKind =
   | 'throttle'
   | 'drop-after-commit'
   | 'db-timeout'
-  | 'db-deadlock';
+  | 'db-deadlock'
+  | 'hold';
 
 export interface FaultRule {
   operation: FaultOperation;

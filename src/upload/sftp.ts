@@ -38,7 +38,7 @@ export interface UploadFileOptions {
   rules: CsvRules;
   /** What an earlier attempt recorded just before its rename; reused when the file is there whole. */
   previous?: { bytes: number };
-  /** Called before the final rename with what will be returned, so a retry can recognise the file. */
+  /** Called before the final rename with what will be returned, so a retry can recognise the file; throwing stops the upload unpublished. */
   beforePublish?: (outcome: UploadOutcome) => Promise<void>;
   /** Called with the report of a file that fails the run, before the error is thrown (for the job log). */
   onRejected?: (report: ValidationReport) => Promise<void>;
@@ -304,7 +304,13 @@ export class SftpUploader {
       throw new SftpError('sftp-size-mismatch', `${partPath} has ${remoteSize ?? 'no'} bytes on the server after ${report.bytes} were written`, 'retryable');
     }
     const outcome: UploadOutcome = { remotePath: finalPath, bytes: report.bytes, report, reused: false };
-    await o.beforePublish?.(outcome);
+    try {
+      await o.beforePublish?.(outcome);
+    } catch (err) {
+      // Refused (the run ended meanwhile) or unrecorded: no rename, and no hidden copy of the file left behind.
+      await step(client.delete(partPath, true)).catch(() => undefined);
+      throw err;
+    }
     // SFTP rename refuses an existing target: an older file under the final name goes first.
     if ((await sizeOf(finalPath)) !== undefined) await step(client.delete(finalPath, true));
     await step(client.rename(partPath, finalPath));

@@ -1,15 +1,15 @@
 import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, type Job, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import type { JobOf, JobResults, QueueName, StepEndEvent } from '../../queues/catalog.js';
-import { cancelCheckOf, runEndStep, runsAfter } from '../../queues/steps.js';
+import { cancelCheckOf, fileNameRoleOf, runEndStep, runsAfter } from '../../queues/steps.js';
 import { describeFailure, markEndedByWrapper, RunError } from '../errors.js';
 import { isBudgetExhausted } from '../sfmc/budget.js';
 import type { ListSendRequest } from '../request.js';
-import { parseDestination, type Destination } from '../runs.js';
+import { parseDestination, type Destination, type RunEnding } from '../runs.js';
 import type { StepContext, StepProcessor } from '../../processors/step.js';
 import type { FileNameLocks } from '../upload/file-name-lock.js';
 import { accountFor, type AccountContext } from './accounts.js';
-import { enterFileNameStep, keepFileName, lost, releaseAfterStep, releaseQuietly, runFileName, type RunFileName } from './file-name.js';
+import { beginWriting, endWriting, enterFileNameStep, keepFileName, lost, releaseAfterStep, releaseQuietly, runFileName, type RunFileName } from './file-name.js';
 import type { RunCache } from './run-cache.js';
 
 export interface WrapDeps extends Omit<StepContext, 'log' | 'token' | 'signal' | 'request' | 'destination' | 'sfmc' | 'uploader' | 'fileNameFresh'> {
@@ -58,6 +58,8 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
     const elapsed = () => deps.now() - started;
     if (debug) stepLog().debug('step started');
     let account: (AccountContext & { name: string }) | undefined;
+    // The run's remote file name, and the same only when this step uses it (queues/steps.ts `fileName`).
+    let runName: RunFileName | undefined;
     let fileName: RunFileName | undefined;
     const names = {
       locks: deps.fileNames,
@@ -73,32 +75,41 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
       account = accountFor(deps.accounts, request.account);
       const { sfmc, uploader } = account;
       // Before the cancel check, so a cancelled run releases its name on the way out.
-      fileName = runFileName(queue, request, uploader, names);
+      runName = runFileName(queue, request, uploader, names);
+      const role = fileNameRoleOf(queue);
+      fileName = role ? runName : undefined;
       // After the account is known, so the cancelled run is counted under it.
       if (cancelled) throw new RunError('cancelled', 'the run was cancelled before this step');
-      const taken = fileName ? await enterFileNameStep(queue, job, token, fileName, names) : undefined;
-      const ctx = {
-        ...deps,
-        sfmc,
-        ...(uploader ? { uploader } : {}),
-        request,
-        destination,
-        get log() {
-          return stepLog();
-        },
-        token,
-        signal,
-        ...(taken?.fresh ? { fileNameFresh: true } : {}),
-      };
-      const keeping = fileName ? keepFileName(fileName, names) : undefined;
+      // The step that writes the remote file marks its visit before it takes the name, and clears the
+      // mark once it has stopped (file-name.ts: how a failure elsewhere frees the name safely).
+      const writer = fileName && role === 'take' ? await beginWriting(deps.runs, fileName, token ?? `${job.id}:${attempt}`) : undefined;
       let result: JobResults[N];
-      let kept: { lost: boolean } | undefined;
       try {
-        result = await step(job, ctx);
+        const taken = fileName ? await enterFileNameStep(queue, job, token, fileName, names) : undefined;
+        const ctx = {
+          ...deps,
+          sfmc,
+          ...(uploader ? { uploader } : {}),
+          request,
+          destination,
+          get log() {
+            return stepLog();
+          },
+          token,
+          signal,
+          ...(taken?.fresh ? { fileNameFresh: true } : {}),
+        };
+        const keeping = fileName ? keepFileName(fileName, names) : undefined;
+        let kept: { lost: boolean } | undefined;
+        try {
+          result = await step(job, ctx);
+        } finally {
+          kept = keeping?.stop();
+        }
+        if (kept?.lost && fileName) throw lost(fileName);
       } finally {
-        kept = keeping?.stop();
+        if (writer) await endWriting(deps.runs, writer, names);
       }
-      if (kept?.lost && fileName) throw lost(fileName);
       if (fileName) await releaseAfterStep(queue, fileName, names);
       // The run's last step (queues/steps.ts): its registry entry may now expire. Before
       // returning, so a crash here leaves the job active, to be run again and marked then.
@@ -137,16 +148,21 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
       const log = stepLog();
       const final = failure.fatal || attempt >= (job.opts.attempts ?? 1);
       // A failed step fails the whole run (failParentOnFailure): its registry entry may expire.
+      let ending: RunEnding | undefined;
       if (final) {
-        await markRunEnded(deps, job.data.runId, log);
-        // Only a step that uses the name releases it: a run failing elsewhere (resolve-list) may
-        // still be uploading, and its name stays owned until the upload ends and the lease runs out.
+        ending = await markRunEnded(deps, job.data.runId, log);
+        // A step that uses the name has stopped using it. Any other (resolve-list) frees it only
+        // when no upload visit of the run is running: a running one frees it when it stops, having
+        // seen this mark (file-name.ts). Without the answer (hash gone, Redis error) the lease ends it.
         if (fileName) await releaseQuietly(fileName, names);
+        else if (runName && ending && !ending.uploading) await releaseQuietly(runName, names);
       }
       const outcome = failure.fatal ? 'failed' : 'retry';
       log[failure.fatal ? 'error' : 'warn']({ code: failure.code, err, durationMs: elapsed() }, failure.fatal ? 'step failed' : 'step will be retried');
       await job.log(`${failure.fatal ? 'failed' : `attempt ${attempt} failed`}: ${text}`);
-      stepEnd({ queue, outcome, durationMs: elapsed(), code: failure.code, ...(final ? { runEnded: 'failed' as const } : {}) });
+      // Counted once a run: a second step failing for good (an upload stopped by run-ended) ends nothing new.
+      const endsRun = final && ending?.first !== false;
+      stepEnd({ queue, outcome, durationMs: elapsed(), code: failure.code, ...(endsRun ? { runEnded: 'failed' as const } : {}) });
       const thrown = failure.fatal ? new UnrecoverableError(text) : new Error(text, { cause: err });
       // The pool's 'failed' listener (start.ts) leaves alone what this wrapper ended.
       throw final ? markEndedByWrapper(thrown) : thrown;
@@ -206,12 +222,16 @@ function runMissing(runId: string): RunError {
  * On the way out of a failing step the step's own error is what matters: a Redis error here is
  * logged, not thrown. A lost mark leaves the entry without expiry (a few KB kept, nothing wrong).
  */
-/** The run has ended: its registry entry may expire (the first mark wins), and this worker forgets it. */
-export async function markRunEnded({ runs, runCache }: Pick<WrapDeps, 'runs' | 'runCache'>, runId: string, log: Logger): Promise<void> {
+/**
+ * The run has ended: its registry entry may expire (the first mark wins), and this worker forgets
+ * it. Says what the mark found (src/runs.ts RunEnding); undefined when the hash was gone or Redis failed.
+ */
+export async function markRunEnded({ runs, runCache }: Pick<WrapDeps, 'runs' | 'runCache'>, runId: string, log: Logger): Promise<RunEnding | undefined> {
   runCache.delete(runId);
   try {
-    await runs.markFinished(runId);
+    return await runs.markFinished(runId);
   } catch (err) {
     log.warn({ err }, 'could not mark the run finished; its registry entry keeps no expiry');
+    return undefined;
   }
 }

@@ -79,17 +79,17 @@ export const silentLogger = pino({ level: 'silent' });
  * the entry's other fields, which a test may change between steps (a cancel, a destination);
  * `get` and `cancelState` are spies, so a test can count the registry reads.
  */
-export function fakeRuns(request: ListSendRequest, extra: { cancelledAt?: string; destination?: string } = {}) {
-  const stored: { cancelledAt?: string; destination?: string; deleted?: boolean } = { ...extra };
+export function fakeRuns(request: ListSendRequest, extra: { cancelledAt?: string; finishedAt?: string; destination?: string } = {}) {
+  const stored: { cancelledAt?: string; finishedAt?: string; destination?: string; deleted?: boolean } = { ...extra };
   const exists = (runId: string) => runId === request.runId && !stored.deleted;
-  const markFinished = vi.fn(async () => true);
+  const markFinished = vi.fn(async () => ({ first: true, uploading: false }));
   const setDestination = vi.fn(async (runId: string) => exists(runId));
   const get = vi.fn(async (runId: string) => {
     if (!exists(runId)) return undefined;
     const { deleted: _deleted, ...fields } = stored;
     return { fingerprint: 'f', request: JSON.stringify(request), ...fields };
   });
-  const cancelState = vi.fn(async (runId: string) => (!exists(runId) ? 'missing' : stored.cancelledAt ? 'cancelled' : 'live'));
+  const cancelState = vi.fn(async (runId: string) => (!exists(runId) ? 'missing' : stored.cancelledAt ? 'cancelled' : stored.finishedAt ? 'ended' : 'live'));
   const claimSend = vi.fn(async (runId: string) => (!exists(runId) ? 'missing' : stored.cancelledAt ? 'cancelled' : 'claimed'));
   const runs = { get, cancelState, markFinished, setDestination, claimSend } as unknown as RunRegistry;
   return { runs, markFinished, setDestination, get, cancelState, stored };

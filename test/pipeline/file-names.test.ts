@@ -45,10 +45,11 @@ describe('runs that upload to the same remote file name', () => {
     return pipeline;
   }
 
-  /** Run `runId` uploading `path` under `fileSpec`, into List_B for file b. */
-  function enqueue(p: Pipeline, runId: string, path: string, fileSpec = SHARED) {
+  /** Run `runId` uploading `path` under `fileSpec`, into List_B for file b (or into `list`, which may not exist). */
+  function enqueue(p: Pipeline, runId: string, path: string, fileSpec = SHARED, list?: { name: string }) {
     const request = fileRequest(runId, path, { fileSpec });
-    return p.producer.enqueue({ ...request, poll: FAST_POLL, ...(path === fileB ? { list: { name: 'List_B' } } : {}) });
+    const into = list ?? (path === fileB ? { name: 'List_B' } : undefined);
+    return p.producer.enqueue({ ...request, poll: FAST_POLL, ...(into ? { list: into } : {}) });
   }
 
   const locksOf = (p: Pipeline) => new FileNameLocks(redis, p.prefix);
@@ -81,6 +82,11 @@ describe('runs that upload to the same remote file name', () => {
       return upload?.state === 'delayed' && (upload.progress as { heldByRun?: string } | undefined)?.heldByRun ? upload.progress : undefined;
     });
   }
+
+  /** The renames onto the final name `fileSpec`: each one a file published under it. */
+  const publishes = (p: Pipeline, fileSpec = SHARED) => p.sandbox.sftp.log().filter((e) => e.op === 'rename' && e.detail === `to /Import/${fileSpec}`);
+  const uploadOf = (s: RunStatus) => s.steps.find((x) => x.step === 'upload-file');
+  const resolveList = (p: Pipeline) => p.pool.workers['resolve-list'];
 
   const importOf = (s: RunStatus) => s.steps.find((x) => x.step === 'poll-import')?.result as { totalRows: number } | undefined;
   const sendTo = (p: Pipeline, listId: string) => p.sandbox.state.sends.filter((s) => s.listId === listId);
@@ -151,6 +157,61 @@ describe('runs that upload to the same remote file name', () => {
     expect(b.state).toBe('completed');
     expect(importOf(b)?.totalRows).toBe(5);
     expect(sendTo(p, '123')).toHaveLength(0);
+  });
+
+  // Both below fail run A in resolve-list (its List does not exist) while B waits for the name. The
+  // lease is the default 10 minutes, beyond the 30 s B is given: B completes only if A's failure freed
+  // the name. resolve-list is paused until A's upload has reached the point each case is about.
+
+  it("frees the name of a run that fails beside its running upload once the upload stops, without publishing A's file", async () => {
+    const p = await start('names-fail-mid');
+    // A's upload opens its temporary file and then waits, unanswered, until the hold is removed.
+    const hold = p.sandbox.faults.inject({ operation: 'sftp', kind: 'hold' });
+    await resolveList(p).pause();
+    await enqueue(p, 'mid-a', fileA, SHARED, { name: 'No_Such_List' });
+    await until("mid-a's upload to be writing", () => writesTo(p).length === 1 || undefined);
+    expect(await locksOf(p).holder(keyOf(p))).toBe('mid-a');
+    await enqueue(p, 'mid-b', fileB);
+    await waitingUpload(p, 'mid-b');
+
+    resolveList(p).resume();
+    const a = await p.producer.waitUntilFinished('mid-a', { timeoutMs: 30_000 });
+    expect(a.error).toMatch(/^resolve-list: list-not-found/);
+    // Let A's writes through: whether its upload stopped already or would now go on to its rename,
+    // it must not publish the failed run's file.
+    p.sandbox.faults.remove(hold);
+    const b = await p.producer.waitUntilFinished('mid-b', { timeoutMs: 30_000 });
+
+    expect(b.state).toBe('completed');
+    expect(importOf(b)?.totalRows).toBe(5);
+    expect(publishes(p)).toHaveLength(1);
+    expect(writesTo(p)).toHaveLength(2);
+    expect(Date.parse(publishes(p)[0]!.time)).toBeGreaterThanOrEqual(writesTo(p)[1]!);
+    expect((await p.producer.status('mid-a'))?.steps.find((s) => s.step === 'upload-file')?.error).toMatch(/^run-ended: /);
+    expect(await locksOf(p).holder(keyOf(p))).toBeUndefined();
+  });
+
+  it('frees the name at once when the run fails after its upload has finished', async () => {
+    const p = await start('names-fail-after');
+    await resolveList(p).pause();
+    await enqueue(p, 'after-a', fileA, SHARED, { name: 'No_Such_List' });
+    await until("after-a's upload to complete", async () => {
+      const status = await p.producer.status('after-a');
+      return status && uploadOf(status)?.state === 'completed' ? true : undefined;
+    });
+    expect(await locksOf(p).holder(keyOf(p))).toBe('after-a');
+    await enqueue(p, 'after-b', fileB);
+    await waitingUpload(p, 'after-b');
+
+    resolveList(p).resume();
+    const [a, b] = await Promise.all([p.producer.waitUntilFinished('after-a', { timeoutMs: 30_000 }), p.producer.waitUntilFinished('after-b', { timeoutMs: 30_000 })]);
+
+    expect(a.error).toMatch(/^resolve-list: list-not-found/);
+    expect(b.state).toBe('completed');
+    // A's file was published before A failed; B's replaced it, and B's import read B's rows.
+    expect(publishes(p)).toHaveLength(2);
+    expect(importOf(b)?.totalRows).toBe(5);
+    expect(sendTo(p, '456').map((s) => s.subscribers)).toEqual([5]);
   });
 
   it('does not let an owner that died without releasing block the name beyond its lease', async () => {

@@ -57,6 +57,30 @@ describe('storing a run in Redis', () => {
     expect(await runs.cancelState('absent')).toBe('missing');
   });
 
+  it("meets a run's end and its upload visits in the registry: whichever comes second learns of the other", async () => {
+    const { runs } = await start('upload-meets-end');
+    await runs.claim('ends-mid', 'fp', '{}');
+    expect(await runs.beginUpload('ends-mid', 'visit-1')).toBe('begun');
+    // A failure elsewhere while the visit runs: the visit frees the name when it stops.
+    expect(await runs.markFinished('ends-mid')).toEqual({ first: true, uploading: true });
+    expect(await runs.cancelState('ends-mid')).toBe('ended');
+    expect(await runs.endUpload('ends-mid', 'visit-1')).toBe(true);
+    // A second failing step finds the run already ended; a retried visit is refused.
+    expect(await runs.markFinished('ends-mid')).toEqual({ first: false, uploading: false });
+    expect(await runs.beginUpload('ends-mid', 'visit-2')).toBe('ended');
+
+    await runs.claim('ends-after', 'fp', '{}');
+    expect(await runs.beginUpload('ends-after', 'visit-1')).toBe('begun');
+    // Only the visit's own token clears its mark (a dead visit's stale end does not clear a new one).
+    expect(await runs.endUpload('ends-after', 'other-visit')).toBe(false);
+    expect((await runs.get('ends-after'))?.uploadingBy).toBe('visit-1');
+    expect(await runs.endUpload('ends-after', 'visit-1')).toBe(false);
+    expect(await runs.markFinished('ends-after')).toEqual({ first: true, uploading: false });
+
+    expect(await runs.beginUpload('absent', 'visit-1')).toBe('missing');
+    expect(await runs.markFinished('absent')).toBeUndefined();
+  });
+
   it('claims a runId once and says in the same reply whether its flow is still to be added', async () => {
     const { redis, runs } = await start('claim');
     expect(await runs.claim('c', 'fp', '{}')).toEqual({ created: true, flowPending: true });

@@ -102,9 +102,25 @@ describe('the sandbox SFTP server', () => {
     expect(readFileSync(join(sb.sftp.importDir, 'cut.csv')).length).toBe(100_000);
   });
 
-  it('accepts sftp fault rules only as resets, and afterBytes only on them', () => {
-    expect(() => sb.faults.inject({ operation: 'sftp', kind: 'throttle' })).toThrow(/sftp rules support only kind reset/);
-    expect(() => sb.faults.inject({ operation: 'Create', kind: 'reset', afterBytes: 5 })).toThrow(/afterBytes is for sftp rules/);
+  it('holds the writes of a file until its hold rule is removed, then stores them in order', async () => {
+    const hold = sb.faults.inject({ operation: 'sftp', kind: 'hold' });
+    const { client: c } = await connect();
+    let done = false;
+    const put = c.put(Buffer.alloc(300_000, 98), '/Import/held.csv').then(() => (done = true));
+    // The open is answered (and logged); no write is, so the put cannot have finished.
+    while (!sb.sftp.log().some((e) => e.op === 'open' && e.path === '/Import/held.csv')) await new Promise((r) => setImmediate(r));
+    expect(sb.sftp.log().find((e) => e.path === '/Import/held.csv')?.detail).toBe('write, held');
+    expect(done).toBe(false);
+    sb.faults.remove(hold);
+    await put;
+    expect(readFileSync(join(sb.sftp.importDir, 'held.csv'))).toEqual(Buffer.alloc(300_000, 98));
+  });
+
+  it('accepts sftp fault rules only as resets and holds, afterBytes only on resets, holds only on sftp', () => {
+    expect(() => sb.faults.inject({ operation: 'sftp', kind: 'throttle' })).toThrow(/sftp rules support only kinds reset \(with afterBytes\) and hold/);
+    expect(() => sb.faults.inject({ operation: 'Create', kind: 'reset', afterBytes: 5 })).toThrow(/afterBytes is for sftp reset rules/);
+    expect(() => sb.faults.inject({ operation: 'sftp', kind: 'hold', afterBytes: 5 })).toThrow(/afterBytes is for sftp reset rules/);
+    expect(() => sb.faults.inject({ operation: 'Create', kind: 'hold' })).toThrow(/hold is for sftp rules/);
   });
 
   it('imports count the rows of the uploaded file: bad emails are errors, repeated ones duplicates', async () => {
