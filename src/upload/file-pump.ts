@@ -16,8 +16,14 @@ import type { Writable } from 'node:stream';
  * backpressure is the writer's callback: nothing is read ahead of what the window lets out.
  */
 
+/** The default read size (PumpOptions.chunkBytes). */
+export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+
 export interface PumpOptions {
-  /** Bytes per read. Default 256 KiB. */
+  /**
+   * Bytes per read. Default 1 MiB: against 256 KiB, the upload step spent about 8 % less CPU per byte
+   * in A/B runs over a 278 MB file (the check and the sending share one thread; issue #14).
+   */
   chunkBytes?: number;
   /** Called with each chunk before it is written; a throw stops the pump before that chunk is sent. */
   check?: (chunk: Buffer) => void;
@@ -28,7 +34,7 @@ export interface PumpOptions {
 
 /** Resolves with the bytes moved once the writer has finished (for the windowed writer: every write answered and the handle closed). */
 export async function pumpFile(handle: FileHandle, size: number, writer: Writable, o: PumpOptions = {}): Promise<number> {
-  const chunkBytes = o.chunkBytes ?? 256 * 1024;
+  const chunkBytes = o.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const buffers = [Buffer.allocUnsafeSlow(Math.min(chunkBytes, Math.max(size, 1))), Buffer.allocUnsafeSlow(Math.min(chunkBytes, Math.max(size, 1)))] as const;
   const written: (Promise<void> | undefined)[] = [undefined, undefined];
   const read = (slot: 0 | 1, position: number) =>

@@ -20,7 +20,7 @@ import { CsvValidator, failsRun, summarizeReport, ValidationStopped, type CsvRul
  * Each upload streams the local file through the CSV validator into a temporary name in the
  * folder, `.<fileSpec>.part-<attempt>`, checks the size on the server, then renames it to the
  * final name: SFMC (which imports by exact FileSpec) never sees half a file. A retry first deletes
- * the temporary files earlier attempts left. Memory stays flat: two 256 KiB read buffers used over
+ * the temporary files earlier attempts left. Memory stays flat: two 1 MiB read buffers used over
  * and over, 2 MiB of writes in flight, and the validator's table of 8 bytes per distinct email
  * (at most UPLOAD_MAX_DISTINCT_EMAILS).
  *
