@@ -314,6 +314,28 @@ describe('remembering hashes of distinct values', () => {
     }
   });
 
+  it('at its limit still finds every value it holds, and only those, one at a time or in batches', () => {
+    const full = new HashSet64(1_000, 64);
+    const batched = new HashSet64(1_000, 64);
+    const values = new Uint32Array(2 * 3_000);
+    for (let i = 0; i < 3_000; i++) {
+      values[2 * i] = Math.imul(i + 1, 0x9e3779b1) >>> 0;
+      values[2 * i + 1] = Math.imul(i + 1, 0x85ebca6b) >>> 0;
+    }
+    for (let i = 0; i < 3_000; i++) expect(full.add(values[2 * i] as number, values[2 * i + 1] as number)).toBe(false);
+    batched.addAll(values, 3_000);
+    expect(full.saturated && batched.saturated).toBe(true);
+    // The first 1,000 went in; the other 2,000 did not, and a second look must say so for each.
+    for (const set of [full, batched]) {
+      const answers = Array.from({ length: 3_000 }, (_, i) => set.add(values[2 * i] as number, values[2 * i + 1] as number));
+      expect(answers.slice(0, 1_000).every(Boolean)).toBe(true);
+      expect(answers.slice(1_000).some(Boolean)).toBe(false);
+      expect(set.addAll(values, 1_000)).toBe(1_000);
+      expect(set.addAll(values.subarray(2_000), 2_000)).toBe(0);
+      expect(set.size).toBe(1_000);
+    }
+  });
+
   it('stops remembering new values at its limit and says so', () => {
     const set = new HashSet64(100);
     for (let i = 0; i < 150; i++) set.addString(String(i));
