@@ -173,32 +173,54 @@ async function measure(ctx: BenchContext, prefix: string, localPath: string, byt
     validatorProfile.caption = `Where the validator's time goes (CPU profile of the validator alone over the first ${fixed(mb(Math.min(bytes, 32 * 1024 ** 2)))} MB, self time)`;
     ctx.say(`  item 5: the old write stream ${fixed(rate(before))} MB/s, validation alone ${fixed(rate(validation))} MB/s (${fixed(cpuRate(validation))} MB/s of CPU time)`);
 
-    // The pipeline: a worker process as `list-send worker` builds one, with the SFTP uploader.
+    // The pipeline: a worker process as `list-send worker` builds one, with the SFTP uploader, in
+    // STEP_ROUNDS rounds of one fastPut then one run through the step, back to back (each round's
+    // ratio against the fastPut beside it, as for the transport above). Each run goes to its Send
+    // before the next round starts, so nothing of it runs beside the next transfers.
     const worker = await startChild<{ pid: number }>(
       './worker-child.ts',
       { redisUrl: ctx.redisUrl, prefix, sfmc: sandboxSfmcConfig(sandbox), concurrency: 10, sftp } satisfies WorkerChildOptions,
       { compiled },
     );
+    const pairing = await startChild<{ pid: number }>(
+      './sftp-child.ts',
+      { host: sftp.host, port: sftp.port, username: sftp.username, password: sandbox.credentials.password, localPath } satisfies SftpChildOptions,
+      { compiled },
+    );
     try {
       const idle = await worker.call<WorkerChildStats>('stats');
-      await worker.call('resetPeak');
-      const { fileSpec: _given, ...imp } = REQUEST.import;
-      const { runId } = await producer.enqueue({ ...REQUEST, import: imp, file: { path: localPath } });
-      await until(
-        async () => {
-          const c = await uploadQueue.getJobCounts('completed', 'failed');
-          if (c.failed) throw new Error(`the upload-file step failed: ${(await producer.status(runId))?.error}`);
-          return (c.completed ?? 0) > 0;
-        },
-        3_600_000,
-        'the upload-file step',
-        100,
-      );
-      const atUpload = await worker.call<WorkerChildStats>('stats');
-      const stepMs = atUpload.steps['upload-file']?.totalMs ?? Number.NaN;
-      const step: Timed = { ms: stepMs, bytes, rssBefore: idle.rss, peakRss: atUpload.peakRss };
-      ctx.say(`  item 5: upload-file step ${seconds(Math.round(stepMs))}`);
-      await until(async () => ((await sendQueue.getJobCounts('completed')).completed ?? 0) > 0, 1_800_000, 'the Send', 200);
+      const steps: (Timed & { atPeak: WorkerChildStats['atPeak'] })[] = [];
+      const stepRatios: number[] = [];
+      let stepTotalMs = 0;
+      for (let round = 0; round < stepRounds(ctx); round++) {
+        const beside = await pairing.call<Timed>('fastPut', { remotePath: '/Import/raw-fastput.csv' });
+        await removeRemote(sandbox, 'raw-fastput.csv', bytes);
+        await worker.call('resetPeak');
+        const before = await worker.call<WorkerChildStats>('stats');
+        const { fileSpec: _given, ...imp } = REQUEST.import;
+        const { runId } = await producer.enqueue({ ...REQUEST, import: imp, file: { path: localPath } });
+        await until(
+          async () => {
+            const c = await uploadQueue.getJobCounts('completed', 'failed');
+            if (c.failed) throw new Error(`the upload-file step failed: ${(await producer.status(runId))?.error}`);
+            return (c.completed ?? 0) > round;
+          },
+          3_600_000,
+          'the upload-file step',
+          100,
+        );
+        const atUpload = await worker.call<WorkerChildStats>('stats');
+        const totalMs = atUpload.steps['upload-file']?.totalMs ?? Number.NaN;
+        const step = { ms: totalMs - stepTotalMs, bytes, rssBefore: round === 0 ? idle.rss : before.rss, peakRss: atUpload.peakRss, atPeak: atUpload.atPeak };
+        stepTotalMs = totalMs;
+        steps.push(step);
+        stepRatios.push(rate(step) / rate(beside));
+        ctx.say(`  item 5: step round ${round + 1}: fastPut ${fixed(rate(beside))} MB/s, upload-file step ${fixed(rate(step))} MB/s (${seconds(Math.round(step.ms))}; ${fixed(rate(step) / rate(beside), 2)})`);
+        await until(async () => ((await sendQueue.getJobCounts('completed')).completed ?? 0) > round, 1_800_000, 'the Send', 200);
+      }
+      const { median: step, range: stepRange } = medianRun(steps);
+      // The memory target holds for every run: the highest peak of the rounds, with the first run's RSS before it.
+      const highest = steps.reduce((a, b) => (b.peakRss > a.peakRss ? b : a));
       const imported = Object.values(sandbox.state.imports)[0];
       return report(ctx, {
         bytes,
@@ -214,11 +236,14 @@ async function measure(ctx: BenchContext, prefix: string, localPath: string, byt
         validation,
         checkRange,
         validatorProfile,
-        step,
-        atPeak: atUpload.atPeak,
+        step: { ...step, rssBefore: idle.rss, peakRss: highest.peakRss },
+        stepRange,
+        stepRatios: stepRatios.sort((a, b) => a - b),
+        atPeak: highest.atPeak,
         importedRows: imported?.totalRows,
       });
     } finally {
+      await pairing.stop();
       await worker.stop();
     }
   } finally {
@@ -233,6 +258,9 @@ async function measure(ctx: BenchContext, prefix: string, localPath: string, byt
 /** Runs of fastPut and of the transport alone (one of each per round), and of the check alone: one run is at the mercy of whatever else the machine does for those seconds. */
 const ROUNDS = 5;
 const CHECK_RUNS = 3;
+/** Rounds of one fastPut and one run through the upload-file step (a whole pipeline run each); one in a quick run. */
+const STEP_ROUNDS = 3;
+const stepRounds = (ctx: BenchContext) => (ctx.quick ? 1 : STEP_ROUNDS);
 
 const rate = (t: Timed) => mb(t.bytes) / (t.ms / 1000);
 
@@ -263,13 +291,17 @@ interface Figures {
   validation: Timed & { cpuMs: number };
   checkRange: string;
   validatorProfile: Table;
+  /** The median of STEP_ROUNDS runs through the step by the clock, with the highest peak RSS of them; `stepRange` their MB/s. */
   step: Timed;
+  stepRange: string;
+  /** Each step round's step ÷ fastPut speed, in ascending order. */
+  stepRatios: number[];
   atPeak: WorkerChildStats['atPeak'];
   importedRows: number | undefined;
 }
 
 function report(ctx: BenchContext, f: Figures): ItemResult {
-  const stepSpeed = rate(f.step) / rate(f.raw);
+  const stepSpeed = median(f.stepRatios);
   const transportSpeed = median(f.ratios);
   const checkRate = rate(f.validation);
   const peakMb = mb(f.step.peakRss);
@@ -282,7 +314,7 @@ function report(ctx: BenchContext, f: Figures): ItemResult {
       `A generated sample CSV (src/dev/sample-file.ts): ${fixed(mb(f.bytes))} MB, ${f.rows} data rows of realistic subscribers, on local disk (freshly written, so in the page cache).`,
       "Server: the sandbox's SFTP server (ssh2 server mode, in the bench process) on loopback, writing into its data folder on local disk, with TCP_NODELAY as OpenSSH's sshd sets it (under Nagle's algorithm, Node's default, its replies waited for ~40 ms delayed ACKs a varying number of times and a client's speed swung several-fold between runs). Every client uses it the same way (one connection, password login); each remote file is deleted before the next transfer.",
       `Raw: ssh2's \`sftp.fastPut\` (64 × 32 KiB requests in flight) in a child process, timed from the open SFTP session to the callback. It and the transport alone (below) run in ${ROUNDS} rounds of one each, back to back in the same child, taking turns at going first; the tables give the median run by the clock and the range, the target the median of the rounds' ratios (both runs of a round see about the same load from the rest of the machine).`,
-      'Pipeline: a run with `file` in a worker child process (`startWorkers` with `SftpUploader`), timed by the step wrapper from start to end: connect, clear stale parts, read the file into two reused buffers (src/upload/file-pump.ts), check each chunk (src/upload/csv-scanner.ts) and send it to `.<fileSpec>.part-1` with the windowed writer (src/upload/window-writer.ts, 64 WRITE requests of up to 31,952 bytes in flight), check its size, rename, check again. RSS sampled every 50 ms from just before the enqueue to the end of the step.',
+      `Pipeline: runs with \`file\` in a worker child process (\`startWorkers\` with \`SftpUploader\`), each timed by the step wrapper from start to end: connect, clear stale parts, read the file into two reused buffers (src/upload/file-pump.ts), check each chunk (src/upload/csv-scanner.ts) and send it to \`.<fileSpec>.part-1\` with the windowed writer (src/upload/window-writer.ts, 64 WRITE requests of up to 31,952 bytes in flight), check its size, rename, check again. ${stepRounds(ctx)} round(s) of one fastPut (in a second child) and then one such run, back to back, each run taken to its Send before the next round; the target is the median of the rounds' ratios, the table's row the median run. RSS sampled every 50 ms from just before each enqueue to the end of its step; the table gives the highest peak of the runs.`,
       `Probes: the step's transport alone (\`WindowedSftpWriter\` fed by src/upload/file-pump.ts, two reused 1 MiB read buffers, as src/upload/sftp.ts does, no check) over the whole file, in the rounds said above; the write stream it replaced (ssh2-sftp-client \`createWriteStream\`, 1 MiB highWaterMark) over the first ${fixed(mb(f.probeBytes))} MB; the CSV check alone (\`CsvValidator.writeOrStop\` per 1 MiB read into one reused buffer, as the step checks, no network, in the bench process) over the first ${fixed(mb(f.validateBytes))} MB, ${CHECK_RUNS} times, the median run by wall clock and its process CPU time (the machine is shared: CPU time is what one core gives).`,
       `Clients run ${ctx.quick ? 'through tsx (quick run: about 35 MB more RSS)' : 'as tsc output (bench/build.ts), as `list-send worker` runs dist/'}.`,
     ],
@@ -291,7 +323,7 @@ function report(ctx: BenchContext, f: Figures): ItemResult {
         head: ['client', 'MB', 'time', 'MB/s', 'slower than fastPut', 'peak RSS (before)'],
         rows: [
           row(`ssh2 fastPut (raw; median of ${ROUNDS} runs, ${f.rawRange} MB/s)`, f.raw, `${fixed(mb(f.raw.peakRss))} MB (${fixed(mb(f.raw.rssBefore))} MB)`),
-          row('upload-file step (check on; one run)', f.step, `${fixed(peakMb)} MB (${fixed(mb(f.step.rssBefore))} MB); V8 heap ${fixed(mb(f.atPeak.heapUsed))} used of ${fixed(mb(f.atPeak.heapTotal))}, buffers ${fixed(mb(f.atPeak.arrayBuffers))}`),
+          row(`upload-file step (check on; median of ${f.stepRatios.length} runs, ${f.stepRange} MB/s)`, f.step, `${fixed(peakMb)} MB (${fixed(mb(f.step.rssBefore))} MB); V8 heap ${fixed(mb(f.atPeak.heapUsed))} used of ${fixed(mb(f.atPeak.heapTotal))}, buffers ${fixed(mb(f.atPeak.arrayBuffers))}`),
           row(`probe: the windowed writer alone (median of ${ROUNDS} runs, ${f.transportRange} MB/s)`, f.transport, `${fixed(mb(f.transport.peakRss))} MB (${fixed(mb(f.transport.rssBefore))} MB)`),
           row('probe: the write stream it replaced', f.before, ''),
           row(`probe: the CSV check alone (no network; median of ${CHECK_RUNS} runs, ${f.checkRange} MB/s; ${fixed(cpuRate(f.validation))} MB/s of CPU time)`, f.validation, ''),
@@ -317,7 +349,7 @@ function report(ctx: BenchContext, f: Figures): ItemResult {
       {
         name: 'upload-file step ÷ fastPut (speed, check on)',
         target: '≥ 0.5',
-        value: `${fixed(stepSpeed, 2)} (one step run ÷ fastPut's median)`,
+        value: `${fixed(stepSpeed, 2)} (median of ${f.stepRatios.length} rounds, ${f.stepRatios.map((r) => fixed(r, 2)).join(', ')})`,
         met: stepSpeed >= 0.5,
         ...(stepSpeed >= 0.5 ? {} : { why: whyRatio(f) }),
       },
