@@ -198,7 +198,8 @@ async function measure(ctx: BenchContext, prefix: string, localPath: string, byt
         await worker.call('resetPeak');
         const before = await worker.call<WorkerChildStats>('stats');
         const { fileSpec: _given, ...imp } = REQUEST.import;
-        const { runId } = await producer.enqueue({ ...REQUEST, import: imp, file: { path: localPath } });
+        // A runId of its own each round: the same one would answer "same run" and upload nothing.
+        const { runId } = await producer.enqueue({ ...REQUEST, runId: `${REQUEST.runId}-${round + 1}`, import: imp, file: { path: localPath } });
         await until(
           async () => {
             const c = await uploadQueue.getJobCounts('completed', 'failed');
