@@ -216,7 +216,7 @@ async function measure(ctx: BenchContext, prefix: string, localPath: string, byt
         stepTotalMs = totalMs;
         steps.push(step);
         stepRatios.push(rate(step) / rate(beside));
-        ctx.say(`  item 5: step round ${round + 1}: fastPut ${fixed(rate(beside))} MB/s, upload-file step ${fixed(rate(step))} MB/s (${seconds(Math.round(step.ms))}; ${fixed(rate(step) / rate(beside), 2)})`);
+        ctx.say(`  item 5: step round ${round + 1}: fastPut ${fixed(rate(beside))} MB/s, upload-file step ${fixed(rate(step))} MB/s (${seconds(Math.round(step.ms))}; ${fixed(rate(step) / rate(beside), 2)}); worker RSS ${fixed(mb(step.rssBefore))} -> peak ${fixed(mb(step.peakRss))} MB`);
         await until(async () => ((await sendQueue.getJobCounts('completed')).completed ?? 0) > round, 1_800_000, 'the Send', 200);
       }
       const { median: step, range: stepRange } = medianRun(steps);
