@@ -384,7 +384,7 @@ function report(ctx: BenchContext, f: Figures): ItemResult {
 function whyCheck(f: Figures): string {
   return (
     `the check ran at ${fixed(rate(f.validation))} MB/s by the clock and ${fixed(cpuRate(f.validation))} MB/s of CPU time (the profile above says where). ` +
-    'Per row it finds the fields in place (csv-scanner.ts), checks and hashes the email on its bytes in one pass (email-bytes.ts) and looks the hash up in the repeated-email table (32 lookups at a time), whose random accesses miss the CPU cache. A check on a worker thread beside the transfer was built and measured in session 5 (0.32-0.45x fastPut, RSS up to 164 MB) and again as a sketch in session 6 (no clear gain): the check, the sending thread and the SFTP server share this machine\'s two cores.'
+    'Per row it finds the fields in place (csv-scanner.ts), checks and hashes the email on its bytes in one pass (email-bytes.ts) and looks the hash up in the repeated-email table (32 lookups at a time), whose random accesses miss the CPU cache. A check on a worker thread beside the transfer was built and measured on a branch (0.32-0.45x fastPut, RSS up to 164 MB), and sketched again later with no clear gain: the check, the sending thread and the SFTP server share this machine\'s two cores.'
   );
 }
 
