@@ -127,14 +127,27 @@ function checkEnvelopeNamespace(text: string, ctx: { operation?: string; httpSta
   const start = rootStartTag(text);
   const match = start ? /^<(?:([A-Za-z_][\w.-]*):)?Envelope[\s/>]/.exec(start) : null;
   if (!start || !match) throw badEnvelope('the reply is XML but not a SOAP envelope', ctx);
-  const prefix = match[1];
-  const declaration = prefix
-    ? new RegExp(`\\sxmlns:${prefix.replace(/[.-]/g, '\\$&')}\\s*=\\s*("([^"]*)"|'([^']*)')`).exec(start)
-    : /\sxmlns\s*=\s*("([^"]*)"|'([^']*)')/.exec(start);
+  const declaration = declarationOf(match[1]).exec(start);
   const ns = declaration ? (declaration[2] ?? declaration[3]) : undefined;
   if (ns === SOAP_ENV_NS) return;
   if (ns === SOAP12_ENV_NS) throw badEnvelope('the reply is a SOAP 1.2 envelope; SFMC speaks SOAP 1.1', ctx);
   throw badEnvelope(`the envelope is in namespace ${JSON.stringify(ns ?? '(none)')}, not SOAP 1.1`, ctx);
+}
+
+const DEFAULT_DECLARATION = /\sxmlns\s*=\s*("([^"]*)"|'([^']*)')/;
+/** Per prefix, made once: every reply of a process uses the same one or two (`soap`, `s`). */
+const prefixDeclarations = new Map<string, RegExp>();
+
+/** The pattern of the namespace declaration of `prefix` (the default namespace without one). */
+function declarationOf(prefix: string | undefined): RegExp {
+  if (!prefix) return DEFAULT_DECLARATION;
+  let re = prefixDeclarations.get(prefix);
+  if (!re) {
+    re = new RegExp(`\\sxmlns:${prefix.replace(/[.-]/g, '\\$&')}\\s*=\\s*("([^"]*)"|'([^']*)')`);
+    // Bounded: a prefix comes from the reply, and a server could send a new one every time.
+    if (prefixDeclarations.size < 16) prefixDeclarations.set(prefix, re);
+  }
+  return re;
 }
 
 /** The first element start tag, skipping a BOM, the XML declaration, comments and PIs. */
