@@ -86,10 +86,12 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
       let result: JobResults[N];
       try {
         const taken = fileName ? await enterFileNameStep(queue, job, token, fileName, names) : undefined;
-        const ctx = {
-          ...deps,
+        // What a processor may use, and no more of the pool's wiring: a literal with the fields
+        // named, not a spread of deps (with a getter among its ~20 fields, that copy was a slow
+        // object made at every visit).
+        const ctx: StepContext = {
           sfmc,
-          ...(uploader ? { uploader } : {}),
+          runs: deps.runs,
           request,
           destination,
           get log() {
@@ -97,8 +99,11 @@ export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, 
           },
           token,
           signal,
-          ...(taken?.fresh ? { fileNameFresh: true } : {}),
+          now: deps.now,
+          settings: deps.settings,
         };
+        if (uploader) ctx.uploader = uploader;
+        if (taken?.fresh) ctx.fileNameFresh = true;
         const keeping = fileName ? keepFileName(fileName, names) : undefined;
         let kept: { lost: boolean } | undefined;
         try {
