@@ -26,17 +26,18 @@ export const WSU_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-w
 export const PASSWORD_TEXT =
   'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText';
 
+/** The same for every request, so written once rather than built and serialized at every call. */
+const ENVELOPE_START = `<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="${SOAP_ENV_NS}" xmlns:xsi="${XSI_NS}" xmlns:xsd="${XSD_NS}">`;
+
 /**
  * The request document. The body element carries the partnerAPI default namespace, so unprefixed
  * `xsi:type` values such as `SimpleFilterPart` resolve to partnerAPI types.
  */
 export function buildEnvelope(headers: XmlNode[], body: XmlNode): string {
-  const envelope = el('soap:Envelope', { 'xmlns:soap': SOAP_ENV_NS, 'xmlns:xsi': XSI_NS, 'xmlns:xsd': XSD_NS }, [
-    headers.length > 0 ? el('soap:Header', headers) : undefined,
-    el('soap:Body', [{ ...body, attrs: { xmlns: PARTNER_NS, ...body.attrs } }]),
-  ]);
-  return `<?xml version="1.0" encoding="UTF-8"?>${serialize(envelope)}`;
+  const header = headers.length > 0 ? `<soap:Header>${headers.map(serialize).join('')}</soap:Header>` : '';
+  return `${ENVELOPE_START}${header}<soap:Body>${serialize({ ...body, attrs: { xmlns: PARTNER_NS, ...body.attrs } })}</soap:Body></soap:Envelope>`;
 }
+
 
 export function fueloauthHeader(accessToken: string): XmlNode {
   return el('fueloauth', { xmlns: FUELOAUTH_NS }, accessToken);
