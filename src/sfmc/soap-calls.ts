@@ -186,7 +186,7 @@ export function createSoapCalls(options: SfmcClientOptions): SoapCalls {
   }
 
   /** The chokepoint. */
-  async function request(action: SoapAction, body: XmlNode, opts: CallOptions & { objectType?: string } = {}): Promise<SoapBody> {
+  async function request(action: SoapAction, body: XmlNode, opts: CallOptions = {}, objectType?: string): Promise<SoapBody> {
     const started = performance.now();
     let outcome: CallEvent['outcome'] = 'ok';
     let attempts = 0;
@@ -196,10 +196,10 @@ export function createSoapCalls(options: SfmcClientOptions): SoapCalls {
     const report = () => {
       const durationMs = Math.round(performance.now() - started);
       logger?.debug(
-        { operation: action, objectType: opts.objectType, durationMs, outcome, attempts, ...(tokenRefreshed ? { tokenRefreshed } : {}) },
+        { operation: action, objectType, durationMs, outcome, attempts, ...(tokenRefreshed ? { tokenRefreshed } : {}) },
         'sfmc call',
       );
-      options.onCall?.({ operation: action, objectType: opts.objectType, durationMs, outcome });
+      options.onCall?.({ operation: action, objectType, durationMs, outcome });
     };
     try {
       authz = await auth.authorize({ signal: opts.signal });
@@ -237,7 +237,7 @@ export function createSoapCalls(options: SfmcClientOptions): SoapCalls {
       const results: Record<string, unknown>[] = [];
       let continueRequest: string | undefined;
       for (let page = 1; ; page++) {
-        const reply = await request('Retrieve', retrieveRequest({ ...spec, continueRequest }), { ...opts, objectType: spec.objectType });
+        const reply = await request('Retrieve', retrieveRequest({ ...spec, continueRequest }), opts, spec.objectType);
         expectResponseElement('Retrieve', reply.name);
         const parsed = readRetrieveResponse(reply.value);
         results.push(...parsed.results);
@@ -249,19 +249,19 @@ export function createSoapCalls(options: SfmcClientOptions): SoapCalls {
     },
 
     async create(objects, opts = {}) {
-      const reply = await request('Create', createRequest(objects), { ...opts, objectType: objectTypeOf(objects[0]) });
+      const reply = await request('Create', createRequest(objects), opts, objectTypeOf(objects[0]));
       expectResponseElement('Create', reply.name);
       return readCreateResponse(reply.value);
     },
 
     async perform(action, definitions, opts = {}) {
-      const reply = await request('Perform', performRequest(action, definitions), { ...opts, objectType: objectTypeOf(definitions[0]) });
+      const reply = await request('Perform', performRequest(action, definitions), opts, objectTypeOf(definitions[0]));
       expectResponseElement('Perform', reply.name);
       return readPerformResponse(reply.value);
     },
 
     async delete(objects, opts = {}) {
-      const reply = await request('Delete', deleteRequest(objects), { ...opts, objectType: objectTypeOf(objects[0]) });
+      const reply = await request('Delete', deleteRequest(objects), opts, objectTypeOf(objects[0]));
       expectResponseElement('Delete', reply.name);
       return readDeleteResponse(reply.value);
     },

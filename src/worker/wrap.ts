@@ -203,13 +203,13 @@ async function loadRun(
   const afterResolve = runsAfter(queue, 'resolve-list');
   const cached = runCache.get(runId);
   if (cached && (cached.destination || !afterResolve)) {
-    if (cancelCheckOf(queue) !== 'before') return { ...cached, destination: cached.destination, cancelled: false };
+    if (cancelCheckOf(queue) !== 'before') return { request: cached.request, destination: cached.destination, cancelled: false };
     const state = await runs.cancelState(runId);
     if (state === 'missing') {
       runCache.delete(runId);
       throw runMissing(runId);
     }
-    return { ...cached, destination: cached.destination, cancelled: state === 'cancelled' };
+    return { request: cached.request, destination: cached.destination, cancelled: state === 'cancelled' };
   }
   const record = await runs.get(runId);
   if (!record?.request) throw runMissing(runId);
