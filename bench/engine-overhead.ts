@@ -2,6 +2,9 @@ import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../src/dev/redis-server.js';
 import { fixed, median, withPrefix, type BenchContext, type ItemResult, type Table } from './common.js';
 import { CONCURRENCY, ENQUEUE_IN_FLIGHT, startRunner, type Measured, type Variant } from './engine-runners.js';
+import { wsdlPathFor } from '../src/sandbox/schema/index.js';
+import type { EngineChildOptions } from './engine-child.js';
+import { startChild } from './ipc.js';
 import { inclusive, profileCpu, summarise } from './profile.js';
 
 /**
@@ -27,6 +30,21 @@ const LABELS: Record<Variant, string> = {
   remote: 'pipeline vs sandbox in a child process',
   pipeline: 'pipeline vs sandbox in this process',
 };
+
+/**
+ * Item 1 as `npm run bench` runs it: in a child process of tsc output (bench/engine-child.ts), as
+ * production runs dist/ (through tsx, every function made per call is wrapped in a naming helper);
+ * a quick run stays in this process, through tsx.
+ */
+export async function engineOverheadItem(ctx: BenchContext): Promise<ItemResult> {
+  if (ctx.quick) return engineOverhead(ctx);
+  const child = await startChild<object>('./engine-child.ts', { redisUrl: ctx.redisUrl, wsdlPath: wsdlPathFor() } satisfies EngineChildOptions, { compiled: true });
+  try {
+    return await child.call<ItemResult>('run');
+  } finally {
+    await child.stop();
+  }
+}
 
 export async function engineOverhead(ctx: BenchContext): Promise<ItemResult> {
   const n = ctx.quick ? 20 : 1_000;
@@ -88,7 +106,7 @@ export async function engineOverhead(ctx: BenchContext): Promise<ItemResult> {
     title: 'Engine overhead: the pipeline beside a bare BullMQ chain',
     setup: [
       `${n} runs per variant and round, ${rounds} round(s), variants rotated each round, medians reported; a ${warmup}-run warm-up per variant first.`,
-      `One bench process holds the workers and the producer (and the sandbox, for "in this process"); per-queue worker concurrency ${CONCURRENCY}; ${ENQUEUE_IN_FLIGHT} enqueues in flight; a fresh prefix per variant and round.`,
+      `One process holds the workers and the producer (and the sandbox, for "in this process"): ${ctx.quick ? 'the bench process, through tsx (quick run)' : 'a child of the bench running tsc output (bench/build.ts, bench/engine-child.ts), as `list-send worker` runs dist/; the sandbox children too'}; per-queue worker concurrency ${CONCURRENCY}; ${ENQUEUE_IN_FLIGHT} enqueues in flight; a fresh prefix per variant and round.`,
       'Sandbox: no injected latency; imports registered and Completed at once (registerDelayMs 0, durationMs 0); the request\'s poll.initialDelayMs is 0. Schema check on, as by default.',
       'The pipeline\'s pool also runs an idle `upload-file` worker (these runs have no file), as `list-send worker` does.',
       'Pipeline: `ListSendClient.enqueue` (runId claim + flow) and `startWorkers` as in production (OAuth2, pino at level info into /dev/null), the account\'s SOAP call budget raised to 10^9 calls/min so it never holds a call back (its Redis script still runs, batching the calls asked for together as in production); step backoff 200 ms, so a retried attempt (counted below; none expected) cannot stall a measurement.',

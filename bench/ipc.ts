@@ -27,6 +27,9 @@ export interface ChildHandle<Ready> {
 }
 
 const live = new Set<ChildProcess>();
+
+/** True in the tsc output (bench/build.ts), false in the TypeScript run through tsx. */
+const RUNNING_COMPILED = import.meta.url.endsWith('.js');
 process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
@@ -36,11 +39,14 @@ process.once('exit', () => {
  * ready. `compiled`: run the tsc output (bench/build.ts) instead of the TypeScript through tsx.
  */
 export async function startChild<Ready>(file: string, options: unknown, { compiled = false } = {}): Promise<ChildHandle<Ready>> {
-  const path = compiled
-    ? join(await compiledTree(), 'bench', file.replace(/^\.\//, '').replace(/\.ts$/, '.js'))
-    : fileURLToPath(new URL(file, import.meta.url));
+  // A child of a compiled child (item 1 runs as tsc output) is compiled too: its .js lies beside this file.
+  const path = RUNNING_COMPILED
+    ? fileURLToPath(new URL(file.replace(/\.ts$/, '.js'), import.meta.url))
+    : compiled
+      ? join(await compiledTree(), 'bench', file.replace(/^\.\//, '').replace(/\.ts$/, '.js'))
+      : fileURLToPath(new URL(file, import.meta.url));
   const child = fork(path, [JSON.stringify(options)], {
-    execArgv: compiled ? [] : ['--import', 'tsx'],
+    execArgv: compiled || RUNNING_COMPILED ? [] : ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   live.add(child);

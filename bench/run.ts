@@ -8,7 +8,7 @@ import { apiEconomy } from './api-economy.js';
 import { clusterSpread } from './cluster-spread.js';
 import { machineInfo, type BenchContext, type ItemResult } from './common.js';
 import { criticalPath } from './critical-path.js';
-import { engineOverhead } from './engine-overhead.js';
+import { engineOverheadItem } from './engine-overhead.js';
 import { pollingAtScale } from './polling-scale.js';
 import { renderReport } from './report.js';
 import { upload } from './upload.js';
@@ -21,7 +21,7 @@ import { upload } from './upload.js';
  */
 
 const ITEMS: Record<number, (ctx: BenchContext) => Promise<ItemResult>> = {
-  1: engineOverhead,
+  1: engineOverheadItem,
   2: criticalPath,
   3: pollingAtScale,
   4: apiEconomy,
