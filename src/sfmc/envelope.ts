@@ -38,7 +38,6 @@ export function buildEnvelope(headers: XmlNode[], body: XmlNode): string {
   return `${ENVELOPE_START}${header}<soap:Body>${serialize({ name: body.name, attrs: { xmlns: PARTNER_NS, ...body.attrs }, children: body.children, text: body.text })}</soap:Body></soap:Envelope>`;
 }
 
-
 export function fueloauthHeader(accessToken: string): XmlNode {
   return el('fueloauth', { xmlns: FUELOAUTH_NS }, accessToken);
 }
