@@ -192,12 +192,13 @@ async function measure(ctx: BenchContext, prefix: string, localPath: string, byt
       const steps: (Timed & { atPeak: WorkerChildStats['atPeak'] })[] = [];
       const stepRatios: number[] = [];
       let stepTotalMs = 0;
+      // No fileSpec: each run's is derived from its runId and the file's name.
+      const { fileSpec: _given, ...imp } = REQUEST.import;
       for (let round = 0; round < stepRounds(ctx); round++) {
         const beside = await pairing.call<Timed>('fastPut', { remotePath: '/Import/raw-fastput.csv' });
         await removeRemote(sandbox, 'raw-fastput.csv', bytes);
         await worker.call('resetPeak');
-        const before = await worker.call<WorkerChildStats>('stats');
-        const { fileSpec: _given, ...imp } = REQUEST.import;
+        const atStart = await worker.call<WorkerChildStats>('stats');
         // A runId of its own each round: the same one would answer "same run" and upload nothing.
         const { runId } = await producer.enqueue({ ...REQUEST, runId: `${REQUEST.runId}-${round + 1}`, import: imp, file: { path: localPath } });
         await until(
@@ -212,7 +213,7 @@ async function measure(ctx: BenchContext, prefix: string, localPath: string, byt
         );
         const atUpload = await worker.call<WorkerChildStats>('stats');
         const totalMs = atUpload.steps['upload-file']?.totalMs ?? Number.NaN;
-        const step = { ms: totalMs - stepTotalMs, bytes, rssBefore: round === 0 ? idle.rss : before.rss, peakRss: atUpload.peakRss, atPeak: atUpload.atPeak };
+        const step = { ms: totalMs - stepTotalMs, bytes, rssBefore: atStart.rss, peakRss: atUpload.peakRss, atPeak: atUpload.atPeak };
         stepTotalMs = totalMs;
         steps.push(step);
         stepRatios.push(rate(step) / rate(beside));

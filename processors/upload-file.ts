@@ -1,6 +1,7 @@
 import type { UploadFileResult } from '../queues/catalog.js';
 import { RunError } from '../src/errors.js';
 import { SftpError } from '../src/upload/errors.js';
+import type { RunState } from '../src/runs.js';
 import type { UploadOutcome } from '../src/upload/sftp.js';
 import { describeReport, rulesFor } from '../src/upload/validate.js';
 import type { StepProcessor } from './step.js';
@@ -26,7 +27,7 @@ export const CANCEL_CHECK_EVERY_MS = 1_000;
  * before this step has completed can only mean another step failed for good (resolve-list beside
  * the upload): nothing will import this file, and its name is wanted by the next run.
  */
-function stopFor(state: 'missing' | 'cancelled' | 'ended' | 'live', runId: string): RunError | undefined {
+function stopFor(state: RunState, runId: string): RunError | undefined {
   if (state === 'cancelled') return new RunError('cancelled', 'the run was cancelled during the upload');
   if (state === 'ended') return new RunError('run-ended', 'the run failed at another step during the upload; its file is not published');
   if (state === 'missing') return new RunError('run-missing', `the run registry has no entry for run ${runId}; its file is not published`, { runId });

@@ -113,6 +113,9 @@ export function parseDestination(stored: string | undefined): Destination | unde
 
 export type CancelOutcome = 'cancelled' | 'too-late' | 'not-found';
 
+/** What a worker's cancel check finds (RunRegistry.cancelState). */
+export type RunState = 'missing' | 'cancelled' | 'ended' | 'live';
+
 /** What markFinished found; undefined when the run's hash was already gone. */
 export interface RunEnding {
   /** This mark set finishedAt: the run's end is counted once, however many of its steps fail. */
@@ -223,7 +226,7 @@ export class RunRegistry {
    * set, which before the run's last step means a step failed for good), in one small read (not
    * the request again).
    */
-  async cancelState(runId: string): Promise<'missing' | 'cancelled' | 'ended' | 'live'> {
+  async cancelState(runId: string): Promise<RunState> {
     const [fingerprint, cancelledAt, finishedAt] = await this.redis.hmget(this.key(runId), 'fingerprint', 'cancelledAt', 'finishedAt');
     return !fingerprint ? 'missing' : cancelledAt ? 'cancelled' : finishedAt ? 'ended' : 'live';
   }

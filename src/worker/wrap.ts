@@ -224,12 +224,10 @@ function runMissing(runId: string): RunError {
 }
 
 /**
- * On the way out of a failing step the step's own error is what matters: a Redis error here is
- * logged, not thrown. A lost mark leaves the entry without expiry (a few KB kept, nothing wrong).
- */
-/**
  * The run has ended: its registry entry may expire (the first mark wins), and this worker forgets
  * it. Says what the mark found (src/runs.ts RunEnding); undefined when the hash was gone or Redis failed.
+ * On the way out of a failing step the step's own error is what matters: a Redis error here is
+ * logged, not thrown. A lost mark leaves the entry without expiry (a few KB kept, nothing wrong).
  */
 export async function markRunEnded({ runs, runCache }: Pick<WrapDeps, 'runs' | 'runCache'>, runId: string, log: Logger): Promise<RunEnding | undefined> {
   runCache.delete(runId);
