@@ -108,6 +108,16 @@ export function concurrencyCapOf(step: QueueName): StepSpec['concurrencyCap'] {
   return spec(step).concurrencyCap;
 }
 
+/**
+ * Whether a stopping worker aborts this step's running jobs (their BullMQ signal) rather than
+ * waiting for them: a step holding an SFTP connection can wait on a stalled server for a long time;
+ * the others are short (src/worker/from-config.ts). Only these steps' processors take the signal:
+ * BullMQ makes an AbortController for every job of a processor that declares one.
+ */
+export function abortsOnStop(step: QueueName): boolean {
+  return spec(step).concurrencyCap === 'sftp-connections';
+}
+
 export function cancelCheckOf(step: QueueName): StepSpec['cancelCheck'] {
   return spec(step).cancelCheck;
 }

@@ -96,7 +96,7 @@ export function parseEnvelope(
 
   let doc: Record<string, unknown>;
   try {
-    doc = parseXml(bodyText);
+    doc = parseXml(bodyText, { reply: true });
   } catch (err) {
     throw classifyMalformedXml(err, ctx);
   }

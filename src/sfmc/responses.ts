@@ -77,7 +77,6 @@ export interface CreateResultRecord {
   /** xsd:int; 0 for objects identified by ObjectID (ImportDefinition), the job ID for a Send. */
   newId?: string;
   newObjectId?: string;
-  object?: Obj;
 }
 
 export interface CreateOutcome {
@@ -107,7 +106,7 @@ export function readCreateResponse(value: Obj): CreateOutcome {
       ordinalId: optionalInt(r, 'OrdinalID'),
       newId: str(r, 'NewID'),
       newObjectId: str(r, 'NewObjectID'),
-      object: isObj(r['Object']) ? r['Object'] : undefined,
+      // SFMC's echo of the created object (`Object`) is left unparsed (src/sfmc/xml.ts replyParser).
     })),
   };
 }
@@ -138,7 +137,6 @@ export interface PerformResultRecord {
   taskStatusCode?: string;
   taskStatusMessage?: string;
   interactionObjectId?: string;
-  object?: Obj;
 }
 
 export interface PerformOutcome {
@@ -168,7 +166,6 @@ export function readPerformResponse(value: Obj): PerformOutcome {
         taskStatusCode: str(task, 'StatusCode'),
         taskStatusMessage: str(task, 'StatusMessage'),
         interactionObjectId: str(task, 'InteractionObjectID'),
-        object: isObj(r['Object']) ? r['Object'] : undefined,
       };
     }),
   };

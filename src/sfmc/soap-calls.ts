@@ -237,10 +237,12 @@ export function createSoapCalls(options: SfmcClientOptions): SoapCalls {
       const results: Record<string, unknown>[] = [];
       let continueRequest: string | undefined;
       for (let page = 1; ; page++) {
-        const reply = await request('Retrieve', retrieveRequest({ ...spec, continueRequest }), opts, spec.objectType);
+        // The spec as given for the first page (a spread with one more field is a slow object copy on Node 20).
+        const body = retrieveRequest(continueRequest === undefined ? spec : { ...spec, continueRequest });
+        const reply = await request('Retrieve', body, opts, spec.objectType);
         expectResponseElement('Retrieve', reply.name);
         const parsed = readRetrieveResponse(reply.value);
-        results.push(...parsed.results);
+        for (const result of parsed.results) results.push(result);
         if (parsed.overallStatus === 'OK') return { results, requestId: parsed.requestId };
         if (!parsed.requestId) throw badEnvelope('MoreDataAvailable without a RequestID to continue from', { operation: 'Retrieve' });
         if (page >= MAX_PAGES) throw badEnvelope(`still MoreDataAvailable after ${MAX_PAGES} pages`, { operation: 'Retrieve' });

@@ -117,7 +117,7 @@ export function decodeXmlText(value: string): string {
   });
 }
 
-const parser = new XMLParser({
+const PARSER_OPTIONS = {
   ignoreAttributes: false,
   attributeNamePrefix: '@_',
   removeNSPrefix: true, // xsi:type -> @_type, xsi:nil -> @_nil, soap:Body -> Body
@@ -132,10 +132,24 @@ const parser = new XMLParser({
   // The callbacks get the parser's path matcher, not a path string built for every element and
   // attribute; isArrayElement builds one for the few names that need it.
   jPath: false,
-  tagValueProcessor: (_name, value) => decodeXmlText(value),
-  attributeValueProcessor: (_name, value) => decodeXmlText(value),
-  isArray: (name, jpath) => isArrayElement(name, jpath as string | PathMatcher),
-});
+  tagValueProcessor: (_name: string, value: string) => decodeXmlText(value),
+  attributeValueProcessor: (_name: string, value: string) => decodeXmlText(value),
+  isArray: (name: string, jpath: unknown) => isArrayElement(name, jpath as string | PathMatcher),
+} as const;
+
+const parser = new XMLParser(PARSER_OPTIONS);
+/**
+ * For SOAP replies: what the client never reads is kept as raw text, not parsed into elements
+ * (fast-xml-parser's `stopNodes`; the text is scanned for its end tag and then left alone):
+ *   - the Header: SFMC's (WS-Addressing Action, MessageID, RelatesTo, To and a WS-Security
+ *     Timestamp, as in the seed's sample replies) is more than half of a small reply;
+ *   - a Create or Perform result's `Object`: SFMC echoes the object (the seed's Create
+ *     ImportDefinition reply: the whole definition, about 2 KB of its 3.8 KB), and the client
+ *     reads the NewID, Task and status fields beside it.
+ * On the replies of a run that is about a third of the parse's CPU (bench/parse-cost.ts).
+ */
+const UNREAD_IN_REPLIES = ['Envelope.Header', 'Envelope.Body.CreateResponse.Results.Object', 'Envelope.Body.PerformResponseMsg.Results.Result.Object'];
+const replyParser = new XMLParser({ ...PARSER_OPTIONS, stopNodes: UNREAD_IN_REPLIES });
 
 export class XmlSyntaxError extends Error {
   override name = 'XmlSyntaxError';
@@ -152,8 +166,9 @@ export class XmlSyntaxError extends Error {
  * end tag inside) parses leniently; the envelope and response-element checks after the parse
  * (envelope.ts, responses.ts) refuse what is not a reply they know. `strict` adds the full
  * well-formedness check back: the sandbox reads requests as SFMC's own parser would.
+ * `reply` leaves what the client never reads of a reply as text (replyParser).
  */
-export function parseXml(text: string, options: { strict?: boolean } = {}): Record<string, unknown> {
+export function parseXml(text: string, options: { strict?: boolean; reply?: boolean } = {}): Record<string, unknown> {
   if (/<!DOCTYPE/i.test(text)) throw new XmlSyntaxError('XML with a DOCTYPE is refused (SOAP forbids DTDs)');
   if (!text.trimStart().startsWith('<')) throw new XmlSyntaxError('body is not XML');
   const root = rootElementName(text);
@@ -165,7 +180,7 @@ export function parseXml(text: string, options: { strict?: boolean } = {}): Reco
   }
   let parsed: unknown;
   try {
-    parsed = parser.parse(text);
+    parsed = (options.reply ? replyParser : parser).parse(text);
   } catch (err) {
     throw new XmlSyntaxError(`malformed XML: ${(err as Error).message}`);
   }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { QUEUE_NAMES } from '../../queues/catalog.js';
-import { concurrencyCapOf } from '../../queues/steps.js';
+import { abortsOnStop } from '../../queues/steps.js';
 import { DEFAULT_ACCOUNT, requireAccounts, requireSfmc, type Config, type SfmcConfig, type SftpConfig } from '../config.js';
 import { observeScheduleSkips, observeSoapCall, observeStepEnd, observeWorkers, type Metrics } from '../metrics.js';
 import { createRedisConnection, redisTargetOf, type RedisLike } from '../redis.js';
@@ -114,7 +114,7 @@ export async function startConfiguredWorkers(
       // An upload (a step holding an SFTP connection) can wait on a stalled SFTP server for a long time: it is aborted, not waited for,
       // and its job retried later from the start. Other steps are short and are waited for.
       for (const step of QUEUE_NAMES) {
-        if (concurrencyCapOf(step) !== 'sftp-connections') continue;
+        if (!abortsOnStop(step)) continue;
         for (const workers of pool.byShard) workers[step].cancelAllJobs('the worker is stopping');
       }
       await automation.close(force);

@@ -1,7 +1,7 @@
 import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, type Job, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import type { JobOf, JobResults, QueueName, StepEndEvent } from '../../queues/catalog.js';
-import { cancelCheckOf, fileNameRoleOf, runEndStep, runsAfter } from '../../queues/steps.js';
+import { abortsOnStop, cancelCheckOf, fileNameRoleOf, runEndStep, runsAfter } from '../../queues/steps.js';
 import { describeFailure, markEndedByWrapper, RunError } from '../errors.js';
 import { isBudgetExhausted } from '../sfmc/budget.js';
 import type { ListSendRequest } from '../request.js';
@@ -49,7 +49,14 @@ export function budgetDelayMs(retryAfterMs: number, random: () => number = Math.
  * job completed.
  */
 export function wrapStep<N extends QueueName>(queue: N, step: StepProcessor<N>, deps: WrapDeps): Processor {
-  return async (raw: Job, token?: string, signal?: AbortSignal) => {
+  const run = visit(queue, step, deps);
+  // BullMQ passes a signal (and makes an AbortController per job for it) only to a processor that
+  // declares a third parameter: only the steps a stopping worker aborts get one (queues/steps.ts).
+  return abortsOnStop(queue) ? (raw: Job, token?: string, signal?: AbortSignal) => run(raw, token, signal) : (raw: Job, token?: string) => run(raw, token, undefined);
+}
+
+function visit<N extends QueueName>(queue: N, step: StepProcessor<N>, deps: WrapDeps) {
+  return async (raw: Job, token: string | undefined, signal: AbortSignal | undefined) => {
     const job = raw as JobOf<N>;
     const attempt = job.attemptsMade + 1;
     const stepLog = lazyChild(deps.logger, { queue, jobId: job.id, runId: job.data.runId, attempt });

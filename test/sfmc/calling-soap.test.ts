@@ -101,12 +101,24 @@ describe('calling the SOAP endpoint', () => {
     expect(calls.map((c) => c.outcome)).toEqual(['http-status']);
   });
 
-  it('refuses a reply larger than the cap without reading it all', async () => {
+  it('refuses a reply larger than the cap without reading it all, whether its length is declared or not', async () => {
     const big = retrieveReply(`<Results xsi:type="List"><ID>1</ID><ListName>${'x'.repeat(64 * 1024)}</ListName></Results>`);
-    const { client } = await setup(() => big, { maxResponseBytes: 16 * 1024 });
-    const e = await rejection(client.retrieveListById('1'));
-    expect(e.code).toBe('bad-response');
-    expect(e.message).toMatch(/larger than 16384 bytes/);
+    for (const chunked of [false, true]) {
+      const made = await setup(() => ({ ...big, chunked }), { maxResponseBytes: 16 * 1024 });
+      const e = await rejection(made.client.retrieveListById('1'));
+      expect(e.code).toBe('bad-response');
+      expect(e.message).toMatch(/larger than 16384 bytes/);
+      await made.client.close();
+      await made.stub.close();
+      client = undefined;
+      stub = undefined;
+    }
+  });
+
+  it('reads a reply sent in chunks without a Content-Length, as one with it', async () => {
+    const reply = retrieveReply(`<Results xsi:type="List"><ID>7</ID><ListName>${'x'.repeat(10_000)}</ListName></Results>`);
+    const { client } = await setup(() => ({ ...reply, chunked: true }));
+    expect((await client.retrieveListById('7'))?.id).toBe('7');
   });
 
   it('gives up at the configured timeout and says the call may have taken effect', async () => {

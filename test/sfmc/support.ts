@@ -52,6 +52,8 @@ export interface StubReply {
   hang?: boolean;
   /** Destroy the socket without answering, after reading the request. */
   reset?: boolean;
+  /** Send the body in 4 KiB pieces with Transfer-Encoding: chunked, without a Content-Length. */
+  chunked?: boolean;
 }
 
 export interface Stub {
@@ -80,7 +82,9 @@ export async function startStub(handler: (req: StubRequest) => StubReply | Promi
           return;
         }
         res.writeHead(reply.status ?? 200, { 'content-type': reply.contentType ?? 'text/xml; charset=utf-8' });
-        res.end(reply.body ?? '');
+        const body = Buffer.from(reply.body ?? '');
+        if (reply.chunked) for (let at = 0; at < body.length; at += 4096) res.write(body.subarray(at, at + 4096));
+        res.end(reply.chunked ? undefined : body);
       });
     });
   });

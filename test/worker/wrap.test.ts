@@ -152,6 +152,25 @@ describe('the step wrapper', () => {
     ]);
   });
 
+  it('takes the job signal only for the steps a stopping worker aborts, and hands it to them', async () => {
+    // BullMQ makes an AbortController per job, and passes its signal, only for a processor declaring a third parameter.
+    const signals: (AbortSignal | undefined)[] = [];
+    const upload = wrapped('upload-file', async (_job, ctx) => {
+      signals.push(ctx.signal);
+      return { remoteFile: 'Import/x.csv', bytes: 1, rows: 1 } as never;
+    });
+    const resolve = wrapped('resolve-list', async (_job, ctx) => {
+      signals.push(ctx.signal);
+      return { listId: '42' };
+    });
+    expect(upload.processor.length).toBe(3);
+    expect(resolve.processor.length).toBe(2);
+    const controller = new AbortController();
+    await upload.processor(fakeJob('upload-file').job, 'token', controller.signal);
+    await resolve.processor(fakeJob('resolve-list').job, 'token');
+    expect(signals).toEqual([controller.signal, undefined]);
+  });
+
   it('stops a cancelled run before its step runs', async () => {
     const step = vi.fn(async () => ({ listId: '42' }));
     const { processor } = wrapped('resolve-list', step, unitRequest(), { cancelledAt: new Date(T0).toISOString() });
