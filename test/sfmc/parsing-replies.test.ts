@@ -75,3 +75,23 @@ describe('the lists of the partner API', () => {
     expect(msg['Results']).toEqual({ StatusCode: 'OK' });
   });
 });
+
+describe('what a reply parse leaves unread', () => {
+  const reply = (header: string) =>
+    `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">${header}<soap:Body><RetrieveResponseMsg xmlns="http://exacttarget.com/wsdl/partnerAPI"><OverallStatus>OK</OverallStatus></RetrieveResponseMsg></soap:Body></soap:Envelope>`;
+
+  it.each([
+    ['no Header', ''],
+    ['an empty Header', '<soap:Header/>'],
+    ['a Header whose CDATA holds its own end tag', '<soap:Header><a>1</a><![CDATA[</soap:Header>]]></soap:Header>'],
+    ['a Header whose comment holds a Body start tag', '<soap:Header><!-- <soap:Body> --></soap:Header>'],
+  ])('finds the Body after %s', (_what, header) => {
+    expect(parseEnvelope(200, 'text/xml', reply(header), { operation: 'Retrieve' })).toEqual({ name: 'RetrieveResponseMsg', value: { OverallStatus: 'OK' } });
+  });
+
+  it('keeps the Header as text, not elements, and refuses a DOCTYPE wherever it is', () => {
+    const doc = parseXml(reply('<soap:Header><wsa:Action xmlns:wsa="u">RetrieveResponse</wsa:Action></soap:Header>'), { reply: true });
+    expect((doc['Envelope'] as Record<string, unknown>)['Header']).toBe('<wsa:Action xmlns:wsa="u">RetrieveResponse</wsa:Action>');
+    expect(() => parseXml(reply('<soap:Header><!DOCTYPE x [<!ENTITY a "b">]></soap:Header>'), { reply: true })).toThrow(/DOCTYPE/);
+  });
+});
