@@ -4,7 +4,7 @@ import { buildRunFlow } from '../queues/flow.js';
 import { isOptionalStep, runEndStep, runSteps, type RunResult } from '../queues/steps.js';
 import type { StepOptionSettings } from '../queues/options.js';
 import type { RedisNode } from './config.js';
-import { checkQueueLayout } from './queue-layout.js';
+import { checkQueueLayout, layoutRefusal, queueLayoutKey } from './queue-layout.js';
 import { createRedisConnection, redisTargetOf, type RedisLike } from './redis.js';
 import { accountProblem, parseListSendRequest, requestFingerprint, RequestValidationError, type ListSendRequest } from './request.js';
 import { checkUploadPath } from './upload/local-file.js';
@@ -170,14 +170,19 @@ export class ListSendClient {
     if (unknownAccount) throw new RequestValidationError([unknownAccount]);
     const fingerprint = requestFingerprint(request);
     await this.ready();
-    // Read at every enqueue, not cached: a long-lived producer (the API) must notice the workers
-    // switching to another QUEUE_SHARDS (src/queue-layout.ts), and a cache of even a second would let
-    // it strand the runs of that second. One GET: ~0.09 ms on a local Redis beside ~1.1 ms for the
-    // enqueue (A/B within noise); over a network, one round trip beside the claim, flow and mark.
-    await checkQueueLayout(this.redis, this.options.prefix, this.shards.length);
+    // The layout is checked at every enqueue, not cached: a long-lived producer (the API) must
+    // notice the workers switching to another QUEUE_SHARDS (src/queue-layout.ts), and a cache of
+    // even a second would let it strand the runs of that second. With one shard the record lies in
+    // the run's slot and the claim script checks it (one round trip fewer, and no switch can come
+    // between the check and the claim); with shards it is a GET of its own, in the base prefix's slot.
+    const shards = this.shards.length;
+    const base = this.options.prefix;
+    if (shards > 1) await checkQueueLayout(this.redis, base, shards);
     // The claim, the flow and the flow-added mark go to the run's shard: one slot for all of them.
     const shard = this.shardOf(request.runId);
-    const claim = await shard.runs.claim(request.runId, fingerprint, JSON.stringify(request));
+    const layout = shards === 1 ? { key: queueLayoutKey(base), expected: String(shards) } : undefined;
+    const claim = await shard.runs.claim(request.runId, fingerprint, JSON.stringify(request), new Date(), layout);
+    if ('layoutRecorded' in claim) throw layoutRefusal(claim.layoutRecorded, base, shards) ?? new Error('unreachable: the claim refused a layout its producer accepts');
     if (!claim.created && claim.fingerprint !== fingerprint) throw new RunConflictError(request.runId);
     // Added once: after the retention period the step jobs are gone, and re-adding the flow
     // then would run (and send) a finished run again. A run whose hash has expired (it finished

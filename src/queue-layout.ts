@@ -37,11 +37,15 @@ export class QueueLayoutError extends Error {
   }
 }
 
-/** The recorded shard count; undefined when the key is absent. Throws when it holds something else. */
+/**
+ * The recorded shard count; undefined when the key is absent. Throws when it holds something else
+ * than the decimal a worker writes (String(n): no sign, no leading zero), so a producer's check in
+ * the claim script (a string comparison, src/runs.ts) and this one agree on every value.
+ */
 function parseRecorded(raw: string | null, key: string, configured: number): number | undefined {
   if (raw === null) return undefined;
   const n = Number(raw);
-  if (/^\d+$/.test(raw) && n >= 1 && n <= MAX_QUEUE_SHARDS) return n;
+  if (/^[1-9]\d*$/.test(raw) && n <= MAX_QUEUE_SHARDS) return n;
   throw new QueueLayoutError(
     `${key} holds "${raw}", not a shard count (1-${MAX_QUEUE_SHARDS}); set it to the QUEUE_SHARDS the workers run with (this process has ${configured})`,
     raw,
@@ -54,11 +58,25 @@ function parseRecorded(raw: string | null, key: string, configured: number): num
  * An absent key (no worker has started on this prefix yet) passes and is left absent.
  */
 export async function checkQueueLayout(redis: RedisLike, prefix: string, shards: number): Promise<void> {
+  const refusal = layoutRefusal(await redis.get(queueLayoutKey(prefix)), prefix, shards);
+  if (refusal) throw refusal;
+}
+
+/**
+ * What a producer with `shards` makes of the recorded value `raw` (null: none recorded): the
+ * error to refuse the enqueue with, or undefined when it may go on. Shared by checkQueueLayout
+ * and the claim script's own check (src/client.ts, with one shard).
+ */
+export function layoutRefusal(raw: string | null, prefix: string, shards: number): QueueLayoutError | undefined {
   const key = queueLayoutKey(prefix);
-  const raw = await redis.get(key);
-  const recorded = parseRecorded(raw, key, shards);
-  if (recorded === undefined || recorded === shards) return;
-  throw new QueueLayoutError(
+  let recorded: number | undefined;
+  try {
+    recorded = parseRecorded(raw, key, shards);
+  } catch (err) {
+    return err as QueueLayoutError;
+  }
+  if (recorded === undefined || recorded === shards) return undefined;
+  return new QueueLayoutError(
     `QUEUE_SHARDS is ${shards} here but the workers run with QUEUE_SHARDS=${recorded} (${key}); nothing was enqueued: set QUEUE_SHARDS=${recorded} on this producer`,
     String(recorded),
     shards,

@@ -22,7 +22,13 @@ import { runScript, type RedisLike } from './redis.js';
 // flowPending says the run's hash exists without flowAddedAt, so its flow is still to be added.
 // A run claimed before the fingerprint hash existed has its fingerprint in its own hash only.
 // A run whose hash has expired (finished long ago; only the fingerprint is left) is not pending.
+// With a 4th key, the queue layout's record (src/queue-layout.ts) in the same slot, the claim first
+// checks it holds ARGV[6] or nothing: else {-1, what it holds, 0} and nothing is written.
 const CLAIM = `
+if KEYS[4] then
+  local recorded = redis.call('GET', KEYS[4])
+  if recorded and recorded ~= ARGV[6] then return {-1, recorded, 0} end
+end
 local known = redis.call('HGET', KEYS[2], ARGV[1])
 if not known then
   known = redis.call('HGET', KEYS[1], 'fingerprint')
@@ -142,8 +148,18 @@ export interface RunRecord {
 /**
  * `created`, or the fingerprint the runId was already claimed with (the same content or not).
  * `flowPending`: the run's hash exists and its flow has not been marked added (markFlowAdded).
+ * `layoutRecorded`: the claim checked the queue layout's record and it held this instead (nothing written).
  */
-export type ClaimOutcome = ({ created: true } | { created: false; fingerprint: string }) & { flowPending: boolean };
+export type ClaimOutcome =
+  | (({ created: true } | { created: false; fingerprint: string }) & { flowPending: boolean })
+  | { layoutRecorded: string };
+
+/** The queue layout's record for the claim to check, when it lies in the run's slot (one shard). */
+export interface LayoutGuard {
+  key: string;
+  /** The shard count the producer runs with, as workers write it (String(n)). */
+  expected: string;
+}
 
 export class RunRegistry {
   constructor(
@@ -166,10 +182,13 @@ export class RunRegistry {
   /**
    * Creates the run with its request, unless the runId was claimed before (then says with what),
    * and says whether its flow is still to be added: the claim and the read-back in one script.
+   * With `layout`, only when the queue layout's record holds what the producer expects (or nothing).
    */
-  async claim(runId: string, fingerprint: string, request: string, now = new Date()): Promise<ClaimOutcome> {
-    const keys = [this.key(runId), this.fingerprintsKey, this.indexKey];
-    const [created, known, pending] = (await runScript(this.redis, CLAIM, keys.length, ...keys, runId, fingerprint, now.toISOString(), request, now.getTime())) as [number, string, number];
+  async claim(runId: string, fingerprint: string, request: string, now = new Date(), layout?: LayoutGuard): Promise<ClaimOutcome> {
+    const keys = [this.key(runId), this.fingerprintsKey, this.indexKey, ...(layout ? [layout.key] : [])];
+    const args = [runId, fingerprint, now.toISOString(), request, now.getTime(), ...(layout ? [layout.expected] : [])];
+    const [created, known, pending] = (await runScript(this.redis, CLAIM, keys.length, ...keys, ...args)) as [number, string, number];
+    if (created === -1) return { layoutRecorded: known };
     return created === 1 ? { created: true, flowPending: true } : { created: false, fingerprint: known, flowPending: pending === 1 };
   }
 

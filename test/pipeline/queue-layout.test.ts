@@ -136,5 +136,11 @@ describe('the queue layout recorded in Redis', () => {
     await redis.set(queueLayoutKey(prefix), 'three');
     await expect(pool(prefix, 3)).rejects.toThrow(/holds "three", not a shard count/);
     await expect(producer(prefix, 3).enqueue(seedRequest({ runId: 'layout-garbage' }))).rejects.toBeInstanceOf(QueueLayoutError);
+    // One shard: the claim script reads the record, and the refusal says the same.
+    await expect(producer(prefix, 1).enqueue(seedRequest({ runId: 'layout-garbage' }))).rejects.toThrow(/holds "three", not a shard count/);
+    // Written by hand with a leading zero: not what a worker writes, refused alike whichever check reads it.
+    await redis.set(queueLayoutKey(prefix), '01');
+    await expect(producer(prefix, 1).enqueue(seedRequest({ runId: 'layout-zero' }))).rejects.toThrow(/holds "01", not a shard count/);
+    await expect(producer(prefix, 3).enqueue(seedRequest({ runId: 'layout-zero' }))).rejects.toThrow(/holds "01", not a shard count/);
   });
 });

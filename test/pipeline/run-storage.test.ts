@@ -94,6 +94,21 @@ describe('storing a run in Redis', () => {
     expect(await redis.exists(runs.key('c'))).toBe(0);
   });
 
+  it('claims only while the queue layout record holds the expected count or nothing, and writes nothing otherwise', async () => {
+    const { redis, runs, p } = await start('claim-layout');
+    const layout = { key: `${p.prefix}:queue-shards`, expected: '1' };
+    expect(await runs.claim('free', 'fp', '{}', new Date(), layout)).toEqual({ created: true, flowPending: true });
+    await redis.set(layout.key, '1');
+    expect(await runs.claim('same', 'fp', '{}', new Date(), layout)).toEqual({ created: true, flowPending: true });
+    await redis.set(layout.key, '3');
+    expect(await runs.claim('other', 'fp', '{}', new Date(), layout)).toEqual({ layoutRecorded: '3' });
+    expect(await redis.exists(runs.key('other'))).toBe(0);
+    expect(await redis.hexists(runs.fingerprintsKey, 'other')).toBe(0);
+    expect(await redis.zscore(`${p.prefix}:runs`, 'other')).toBeNull();
+    // A repeat of a run already claimed is refused too: its producer would add the flow to queues no worker takes.
+    expect(await runs.claim('same', 'fp', '{}', new Date(), layout)).toEqual({ layoutRecorded: '3' });
+  });
+
   it('keeps the request in the registry only, and lets a finished run expire to its fingerprint', async () => {
     const { p, redis, runs } = await start('storage');
     const request = seedRequest({ runId: 'stored', track: { timeoutMs: 60_000 } });
