@@ -250,6 +250,13 @@ export class RunRegistry {
     return !fingerprint ? 'missing' : cancelledAt ? 'cancelled' : finishedAt ? 'ended' : 'live';
   }
 
+  /** cancelState and the stored destination in the same small read: for a worker that holds the request but not yet the destination. */
+  async stateAndDestination(runId: string): Promise<{ state: RunState; destination: string | undefined }> {
+    const [fingerprint, cancelledAt, finishedAt, destination] = await this.redis.hmget(this.key(runId), 'fingerprint', 'cancelledAt', 'finishedAt', 'destination');
+    const state = !fingerprint ? 'missing' : cancelledAt ? 'cancelled' : finishedAt ? 'ended' : 'live';
+    return { state, destination: destination ?? undefined };
+  }
+
   /**
    * The send step's permission to send: `claimed`, unless the run was cancelled or its registry
    * entry is gone. Repeatable by the same run.

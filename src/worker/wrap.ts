@@ -199,7 +199,9 @@ function lazyChild(logger: Logger, bindings: Record<string, unknown>): () => Log
  * changes, and the destination is kept only as read by a step after resolve-list, when it is
  * fixed (resolve-list's own read may see an earlier, failed attempt's value). The cancel mark is
  * then read only before a step that needs it (queues/steps.ts, `cancelCheck`), in a read that
- * also says whether the entry still exists. Otherwise one HGETALL reads all three, as before.
+ * also says whether the entry still exists; a step after resolve-list that holds the request but
+ * not yet the destination reads the destination with the mark. Otherwise one HGETALL reads all
+ * three, as before.
  * No request means the registry entry was deleted or has expired: the run cannot go on.
  */
 async function loadRun(
@@ -217,6 +219,18 @@ async function loadRun(
       throw runMissing(runId);
     }
     return { request: cached.request, destination: cached.destination, cancelled: state === 'cancelled' };
+  }
+  if (cached && afterResolve) {
+    // The request is known (resolve-list read it here); the destination is read once, with the
+    // cancel mark, without the request's JSON again.
+    const { state, destination: stored } = await runs.stateAndDestination(runId);
+    if (state === 'missing') {
+      runCache.delete(runId);
+      throw runMissing(runId);
+    }
+    const destination = parseDestination(stored);
+    if (destination) cached.destination = destination;
+    return { request: cached.request, destination, cancelled: state === 'cancelled' };
   }
   const record = await runs.get(runId);
   if (!record?.request) throw runMissing(runId);

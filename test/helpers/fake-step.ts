@@ -77,7 +77,7 @@ export const silentLogger = pino({ level: 'silent' });
 /**
  * A run registry holding one request, recording markFinished and the destination set. `stored` is
  * the entry's other fields, which a test may change between steps (a cancel, a destination);
- * `get` and `cancelState` are spies, so a test can count the registry reads.
+ * `get`, `cancelState` and `stateAndDestination` are spies, so a test can count the registry reads.
  */
 export function fakeRuns(request: ListSendRequest, extra: { cancelledAt?: string; finishedAt?: string; destination?: string } = {}) {
   const stored: { cancelledAt?: string; finishedAt?: string; destination?: string; deleted?: boolean } = { ...extra };
@@ -89,10 +89,12 @@ export function fakeRuns(request: ListSendRequest, extra: { cancelledAt?: string
     const { deleted: _deleted, ...fields } = stored;
     return { fingerprint: 'f', request: JSON.stringify(request), ...fields };
   });
-  const cancelState = vi.fn(async (runId: string) => (!exists(runId) ? 'missing' : stored.cancelledAt ? 'cancelled' : stored.finishedAt ? 'ended' : 'live'));
+  const state = (runId: string) => (!exists(runId) ? 'missing' : stored.cancelledAt ? 'cancelled' : stored.finishedAt ? 'ended' : 'live');
+  const cancelState = vi.fn(async (runId: string) => state(runId));
+  const stateAndDestination = vi.fn(async (runId: string) => ({ state: state(runId), destination: exists(runId) ? stored.destination : undefined }));
   const claimSend = vi.fn(async (runId: string) => (!exists(runId) ? 'missing' : stored.cancelledAt ? 'cancelled' : 'claimed'));
-  const runs = { get, cancelState, markFinished, setDestination, claimSend } as unknown as RunRegistry;
-  return { runs, markFinished, setDestination, get, cancelState, stored };
+  const runs = { get, cancelState, stateAndDestination, markFinished, setDestination, claimSend } as unknown as RunRegistry;
+  return { runs, markFinished, setDestination, get, cancelState, stateAndDestination, stored };
 }
 
 /** `parse`: e.g. `{ pollFloorMs: 0 }` for a request that polls faster than production allows. */

@@ -39,6 +39,11 @@ describe('storing a run in Redis', () => {
     expect(await runs.setDestination('present', { kind: 'list', id: '1' })).toBe(true);
     expect(await runs.setDestination('present', { kind: 'list', id: '2' })).toBe(true);
     expect((await runs.get('present'))?.destination).toBe('{"kind":"list","id":"2"}');
+    // The small read a worker makes when it holds the request already.
+    expect(await runs.stateAndDestination('present')).toEqual({ state: 'live', destination: '{"kind":"list","id":"2"}' });
+    await runs.cancel('present');
+    expect(await runs.stateAndDestination('present')).toEqual({ state: 'cancelled', destination: '{"kind":"list","id":"2"}' });
+    expect(await runs.stateAndDestination('absent')).toEqual({ state: 'missing', destination: undefined });
   });
 
   it('claims the Send only for a run that exists and is not cancelled, making no hash for a lost run', async () => {

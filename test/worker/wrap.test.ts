@@ -244,7 +244,25 @@ describe("the worker's run cache", () => {
     p.stored.destination = destination;
     await p.step('create-import', { customerKey: 'ck', reused: false }).run();
     expect(p.seen.at(-1)?.destination).toEqual({ kind: 'list', id: '42' });
-    expect(p.get).toHaveBeenCalledTimes(2);
+    // create-import holds the request from resolve-list's read: it reads the destination and the mark, not the request again.
+    expect(p.get).toHaveBeenCalledTimes(1);
+    expect(p.stateAndDestination).toHaveBeenCalledTimes(1);
+    // From then on the destination is kept: start-import reads the cancel mark alone.
+    await p.step('start-import', { customerKey: 'ck', taskId: 't1' }).run();
+    expect(p.seen.at(-1)?.destination).toEqual({ kind: 'list', id: '42' });
+    expect(p.stateAndDestination).toHaveBeenCalledTimes(1);
+    expect(p.cancelState).toHaveBeenCalledTimes(1);
+  });
+
+  it('stops a cancelled run at the read after resolve-list, though its request is cached', async () => {
+    const p = pool({ destination });
+    await p.step('resolve-list', { listId: '42' }).run();
+    p.stored.cancelledAt = new Date(T0).toISOString();
+    const create = p.step('create-import', { customerKey: 'ck', reused: false });
+    await expect(create.run()).rejects.toThrow('cancelled: the run was cancelled before this step');
+    expect(create.body).not.toHaveBeenCalled();
+    p.stored.deleted = true;
+    await expect(p.step('create-import', { customerKey: 'ck', reused: false }).run()).rejects.toThrow(/^run-missing: /);
   });
 
   it("forgets a run when its last step ends", async () => {
