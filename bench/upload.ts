@@ -25,7 +25,7 @@ import {
 import { startChild } from './ipc.js';
 import { profileCpu, summarise } from './profile.js';
 import type { SftpChildOptions, Timed } from './sftp-child.js';
-import type { WorkerChildOptions, WorkerChildStats } from './worker-child.js';
+import type { MemoryParts, WorkerChildOptions, WorkerChildStats } from './worker-child.js';
 
 /**
  * Item 5: a generated CSV of 1 GiB through the pipeline's upload-file step (streamed through the
@@ -217,7 +217,7 @@ async function measure(ctx: BenchContext, prefix: string, localPath: string, byt
         stepTotalMs = totalMs;
         steps.push(step);
         stepRatios.push(rate(step) / rate(beside));
-        ctx.say(`  item 5: step round ${round + 1}: fastPut ${fixed(rate(beside))} MB/s, upload-file step ${fixed(rate(step))} MB/s (${seconds(Math.round(step.ms))}; ${fixed(rate(step) / rate(beside), 2)}); worker RSS ${fixed(mb(step.rssBefore))} -> peak ${fixed(mb(step.peakRss))} MB`);
+        ctx.say(`  item 5: step round ${round + 1}: fastPut ${fixed(rate(beside))} MB/s, upload-file step ${fixed(rate(step))} MB/s (${seconds(Math.round(step.ms))}; ${fixed(rate(step) / rate(beside), 2)}); worker RSS ${fixed(mb(step.rssBefore))} -> peak ${fixed(mb(step.peakRss))} MB -> ${fixed(mb(atUpload.rss))} MB after the step; before: ${memoryParts(atStart.now)}; after: ${memoryParts(atUpload.now)}`);
         await until(async () => ((await sendQueue.getJobCounts('completed')).completed ?? 0) > round, 1_800_000, 'the Send', 200);
       }
       const { median: step, range: stepRange } = medianRun(steps);
@@ -265,6 +265,10 @@ const STEP_ROUNDS = 3;
 const stepRounds = (ctx: BenchContext) => (ctx.quick ? 1 : STEP_ROUNDS);
 
 const rate = (t: Timed) => mb(t.bytes) / (t.ms / 1000);
+
+/** Where a worker's memory is (V8 heap, Buffers and typed arrays), for the say-lines: what an upload leaves behind shows between rounds. */
+const memoryParts = (m: MemoryParts) =>
+  `V8 heap ${fixed(mb(m.heapUsed))} used of ${fixed(mb(m.heapTotal))} MB, buffers ${fixed(mb(m.arrayBuffers))} MB, external ${fixed(mb(m.external))} MB`;
 
 /** The median run by the clock, and the runs' range in MB/s (slowest-fastest). */
 function medianRun<T extends Timed>(runs: T[]): { median: T; range: string } {

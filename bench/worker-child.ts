@@ -43,12 +43,21 @@ export interface WorkerChildStats {
   rss: number;
   /** Highest RSS sampled (every 50 ms) since the last `resetPeak`, and the V8 heap and off-heap (Buffers, typed arrays) then. */
   peakRss: number;
-  atPeak: { heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+  atPeak: MemoryParts;
+  /** The same parts now: what a run left behind (bench item 5 reads them between its uploads). */
+  now: MemoryParts;
   /** The OS's high-water mark for the whole process life (getrusage). */
   maxRssOs: number;
   soapCalls: Record<string, number>;
   tokenFetches: number;
   steps: Record<string, { completed: number; totalMs: number; maxMs: number }>;
+}
+
+export interface MemoryParts {
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
 }
 
 export interface Clock {
@@ -61,12 +70,13 @@ let clock = o.clock;
 const now = () => (clock ? clock.origin + (Date.now() - clock.origin) * clock.scale : Date.now());
 
 let peakRss = 0;
-let atPeak: WorkerChildStats['atPeak'] = { heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+let atPeak: MemoryParts = { heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+const parts = (m: NodeJS.MemoryUsage): MemoryParts => ({ heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers });
 const sample = () => {
   const m = process.memoryUsage();
   if (m.rss < peakRss) return;
   peakRss = m.rss;
-  atPeak = { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+  atPeak = parts(m);
 };
 setInterval(sample, 50).unref();
 
@@ -123,10 +133,12 @@ serveParent(
   {
     stats: (): WorkerChildStats => {
       sample();
+      const m = process.memoryUsage();
       return {
-        rss: process.memoryUsage.rss(),
+        rss: m.rss,
         peakRss,
         atPeak,
+        now: parts(m),
         maxRssOs: process.resourceUsage().maxRSS * 1024,
         soapCalls,
         tokenFetches,
