@@ -122,6 +122,13 @@ export type CancelOutcome = 'cancelled' | 'too-late' | 'not-found';
 /** What a worker's cancel check finds (RunRegistry.cancelState). */
 export type RunState = 'missing' | 'cancelled' | 'ended' | 'live';
 
+/** The fields a worker's cancel check reads, in runState's order. */
+const STATE_FIELDS = ['fingerprint', 'cancelledAt', 'finishedAt'] as const;
+
+function runState(fingerprint: string | null | undefined, cancelledAt: string | null | undefined, finishedAt: string | null | undefined): RunState {
+  return !fingerprint ? 'missing' : cancelledAt ? 'cancelled' : finishedAt ? 'ended' : 'live';
+}
+
 /** What markFinished found; undefined when the run's hash was already gone. */
 export interface RunEnding {
   /** This mark set finishedAt: the run's end is counted once, however many of its steps fail. */
@@ -246,15 +253,14 @@ export class RunRegistry {
    * the request again).
    */
   async cancelState(runId: string): Promise<RunState> {
-    const [fingerprint, cancelledAt, finishedAt] = await this.redis.hmget(this.key(runId), 'fingerprint', 'cancelledAt', 'finishedAt');
-    return !fingerprint ? 'missing' : cancelledAt ? 'cancelled' : finishedAt ? 'ended' : 'live';
+    const [fingerprint, cancelledAt, finishedAt] = await this.redis.hmget(this.key(runId), ...STATE_FIELDS);
+    return runState(fingerprint, cancelledAt, finishedAt);
   }
 
   /** cancelState and the stored destination in the same small read: for a worker that holds the request but not yet the destination. */
   async stateAndDestination(runId: string): Promise<{ state: RunState; destination: string | undefined }> {
-    const [fingerprint, cancelledAt, finishedAt, destination] = await this.redis.hmget(this.key(runId), 'fingerprint', 'cancelledAt', 'finishedAt', 'destination');
-    const state = !fingerprint ? 'missing' : cancelledAt ? 'cancelled' : finishedAt ? 'ended' : 'live';
-    return { state, destination: destination ?? undefined };
+    const [fingerprint, cancelledAt, finishedAt, destination] = await this.redis.hmget(this.key(runId), ...STATE_FIELDS, 'destination');
+    return { state: runState(fingerprint, cancelledAt, finishedAt), destination: destination ?? undefined };
   }
 
   /**
